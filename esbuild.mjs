@@ -1,0 +1,40 @@
+// Bundles the extension, the CLI and the worker/child entry points. Native modules (node-llama-cpp,
+// onnxruntime-node) and `vscode` stay external: they are loaded at run time, lazily.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const external = [
+  'vscode',
+  'node-llama-cpp',
+  '@node-llama-cpp/*',
+  'onnxruntime-node',
+  'dockerode',
+  'xz-decompress',
+];
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  minify: production,
+  external,
+  logLevel: 'warning',
+};
+
+const entries = [
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
+  { entryPoints: ['src/core/worker/core-worker.ts'], outfile: 'dist/core-worker.js' },
+];
+
+const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e })));
+if (watch) {
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}

@@ -1,0 +1,67 @@
+import { Command, CommanderError } from 'commander';
+import { describeError, SovereignError } from '../core/util/errors';
+import { VERSION } from '../core/version';
+import * as scan from './commands/scan';
+import * as inspect from './commands/inspect';
+import * as hash from './commands/hash';
+import * as keygen from './commands/keygen';
+import * as sign from './commands/sign';
+import * as verify from './commands/verify';
+import * as registry from './commands/registry';
+import * as lineage from './commands/lineage';
+import * as policy from './commands/policy';
+import * as serve from './commands/serve';
+import * as bench from './commands/bench';
+import * as evaluate from './commands/eval';
+import * as fit from './commands/fit';
+import * as deploy from './commands/deploy';
+import * as audit from './commands/audit';
+import * as evidence from './commands/evidence';
+
+/** Every command family registers itself; main only wires exit codes and errors. */
+const COMMANDS = [scan, inspect, hash, keygen, sign, verify, registry, lineage, policy, serve, bench, evaluate, fit, deploy, audit, evidence];
+
+export function buildProgram(): Command {
+  const program = new Command('sovereign')
+    .description('Sovereign Workbench: run and govern AI models on your own machines')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const c of COMMANDS) c.register(program);
+  program.commands.forEach(function override(cmd: Command): void {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  });
+  return program;
+}
+
+/** Runs the CLI. Exit codes: 0 ok, 1 refused / findings / invalid, 2 usage or I/O error. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are "errors" to commander; they exit 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`sovereign: ${describeError(err)}\n`);
+    return err instanceof SovereignError ? err.exitCode : 2;
+  }
+}
+
+/** Entry point for bin/sovereign.js and `node dist/cli.js`. */
+export function run(): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`sovereign: internal error: ${describeError(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
+
+if (require.main === module) run();

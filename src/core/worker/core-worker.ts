@@ -1,0 +1,33 @@
+/** Worker-thread entry (bundled to dist/core-worker.js). Serves WorkerMethods to a WorkerClient. */
+import { parentPort } from 'node:worker_threads';
+import { sha256File } from '../hash/sha256';
+import { scanPaths } from '../scan/scanner';
+import { analyzeSource, FileSource } from '../formats';
+import { describeError } from '../util/errors';
+import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol';
+
+type Impl = { [M in WorkerMethod]: (id: number, ...args: Parameters<WorkerMethods[M]>) => Promise<ReturnType<WorkerMethods[M]>> };
+
+const progress = (id: number, message: string, fraction?: number): void =>
+  parentPort?.postMessage({ id, kind: 'progress', message, fraction } satisfies WorkerReply);
+
+const methods: Impl = {
+  hash: (id, path) => sha256File(path, { onProgress: (b, t) => progress(id, path, t ? b / t : undefined) }),
+  scan: (id, paths) => scanPaths(paths, { onFile: (p, i, n) => progress(id, p, i / n) }),
+  inspect: async (_id, path) => {
+    const source = await FileSource.open(path);
+    try {
+      return { ...(await analyzeSource(source)), size: source.size };
+    } finally {
+      await source.close();
+    }
+  },
+};
+
+parentPort?.on('message', (req: WorkerRequest) => {
+  const fn = methods[req.method] as (id: number, ...args: unknown[]) => Promise<unknown>;
+  fn(req.id, ...req.args).then(
+    (result) => parentPort?.postMessage({ id: req.id, kind: 'result', result } satisfies WorkerReply),
+    (err) => parentPort?.postMessage({ id: req.id, kind: 'error', message: describeError(err) } satisfies WorkerReply),
+  );
+});

@@ -1,0 +1,25 @@
+import type { ScanReport } from '../scan/scanner';
+import type { FormatAnalysis } from '../formats/types';
+
+/**
+ * The methods the core worker thread serves. Heavy work (hashing, scanning, parsing) runs there so the
+ * VS Code extension host thread never blocks.
+ */
+export interface WorkerMethods {
+  hash: (path: string) => string;
+  scan: (paths: string[]) => ScanReport;
+  inspect: (path: string) => FormatAnalysis & { size: number };
+}
+
+export type WorkerMethod = keyof WorkerMethods;
+
+export interface WorkerRequest<M extends WorkerMethod = WorkerMethod> {
+  id: number;
+  method: M;
+  args: Parameters<WorkerMethods[M]>;
+}
+
+export type WorkerReply =
+  | { id: number; kind: 'result'; result: unknown }
+  | { id: number; kind: 'error'; message: string }
+  | { id: number; kind: 'progress'; message: string; fraction?: number };
