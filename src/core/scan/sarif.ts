@@ -1,5 +1,6 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type * as Sarif from 'sarif';
 import type { Finding, Severity } from './findings';
 import type { ScanReport } from './scanner';
 
@@ -18,9 +19,9 @@ export interface SarifOptions {
 }
 
 /** A minimal SARIF 2.1.0 log that GitHub code scanning accepts, one result per finding. */
-export function toSarif(report: ScanReport, options: SarifOptions): unknown {
+export function toSarif(report: ScanReport, options: SarifOptions): Sarif.Log {
   const rules = new Map<string, { finding: Finding; worst: Severity }>();
-  const results: unknown[] = [];
+  const results: Sarif.Result[] = [];
   for (const file of report.files) {
     for (const f of file.findings) {
       const known = rules.get(f.rule);
@@ -67,7 +68,7 @@ export function toSarif(report: ScanReport, options: SarifOptions): unknown {
   };
 }
 
-function artifactUri(path: string, baseDir: string): { uri: string; uriBaseId?: string } {
+function artifactUri(path: string, baseDir: string): Sarif.ArtifactLocation {
   const rel = isAbsolute(path) ? relative(baseDir, path) : path;
   if (rel.startsWith('..') || isAbsolute(rel)) return { uri: pathToFileURL(path).href };
   return { uri: rel.split(sep).map(encodeURIComponent).join('/'), uriBaseId: 'SRCROOT' };
