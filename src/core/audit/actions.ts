@@ -1,0 +1,41 @@
+/**
+ * The governed actions the audit log records, with what each entry's `subject` and `details` hold.
+ * `action` is a free string in the API so a new feature can log before this list learns its name, but
+ * everything in the product uses these.
+ */
+export const auditActions = {
+  register: 'a model version was added to the registry; subject NAME@VERSION; details: digest, format, source',
+  scan: 'a supply-chain scan verdict; subject the model or path; details: verdict, counts by severity, rules',
+  sign: 'a model was signed; subject the model; details: digest, key id',
+  verify: 'a signature was verified; subject the model; details: ok, key id, reason when it failed',
+  alias: 'an alias was moved; subject NAME@ALIAS; details: from, to',
+  'policy-exception': 'a policy rule was waived; subject the model; details: rule, reason, expires, approver',
+  deploy: 'a deployment was created or changed; subject the deployment; details: model digest, image, isolation',
+  canary: 'a canary verdict; subject the deployment; details: verdict, metrics compared',
+  promote: 'a version was promoted (e.g. staging to production); subject NAME@VERSION; details: from, to',
+  rollback: 'a deployment was rolled back; subject the deployment; details: from, to, reason',
+  'model-load': 'a model was loaded for inference; subject the model; details: digest, engine, load ms',
+  completion:
+    'a completion backend was used. METADATA ONLY: time, model digest, endpoint, latency; never code, prompts or output',
+  'egress-refused': 'an outbound connection was refused by the egress guard; subject the endpoint; details: address, reason',
+  egress: 'an outbound connection was allowed by the egress guard; subject the endpoint; details: address, rule',
+} as const;
+
+export type AuditAction = keyof typeof auditActions;
+
+export function isKnownAction(action: string): action is AuditAction {
+  return Object.prototype.hasOwnProperty.call(auditActions, action);
+}
+
+/**
+ * For actions that happen while someone writes code, the details allowed in the log. Anything else
+ * (a prompt, a prefix, the generated text) is dropped before it reaches the disk: the log proves what
+ * happened without keeping what was written.
+ */
+export const METADATA_ONLY: Partial<Record<AuditAction, readonly string[]>> = {
+  completion: [
+    'time', 'model', 'modelDigest', 'digest', 'endpoint', 'backend', 'latencyMs', 'status', 'error',
+    'promptTokens', 'completionTokens', 'tokens', 'cached', 'cancelled', 'language',
+  ],
+  'model-load': ['model', 'modelDigest', 'digest', 'engine', 'format', 'loadMs', 'threads', 'gpu', 'status', 'error', 'endpoint'],
+};
