@@ -46,7 +46,7 @@ export const MARKER_PREFIX = '[REDACTED:';
  * are not taken for secrets.
  */
 const SECRET_NAME =
-  String.raw`[A-Za-z0-9_.-]*?(?:secret|password|passwd|passphrase|pwd|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|credentials?|session[_-]?key|signing[_-]?key)`;
+  String.raw`[A-Za-z0-9_.-]*?(?:secret|password|passwd|passphrase|pwd|token|api[_ -]?key|apikey|access[_ -]?key|private[_ -]?key|auth[_-]?key|credentials?|session[_ -]?key|signing[_ -]?key)`;
 
 /** Shannon entropy in bits per character: random tokens are above ~3.5, words and identifiers below. */
 export function entropy(text: string): number {
