@@ -1,3 +1,5 @@
+import { guardedFetch, type GuardedFetchOptions } from '../net/egress';
+
 /** How completion backends reach a server: injected, so the egress guard (policy endpoints, audit) wraps every call. */
 export interface HttpTransport {
   post(url: string, body: unknown, options: { signal: AbortSignal; headers?: Record<string, string> }): Promise<HttpReply>;
@@ -34,12 +36,15 @@ function errorDetail(body: unknown): string {
   return '';
 }
 
-/** A transport on the global fetch, behind a check of every URL (the egress guard). */
-export function fetchTransport(checkUrl: (url: string) => Promise<void> | void): HttpTransport {
+/**
+ * The transport every completion request uses: fetch behind the egress guard, so a backend URL outside
+ * the policy's allowed endpoints is refused before any connection opens, and every endpoint contacted is
+ * recorded (ledger, and the audit log when a workspace root is given).
+ */
+export function guardedTransport(options: GuardedFetchOptions = {}): HttpTransport {
   return {
     async post(url, body, { signal, headers }) {
-      await checkUrl(url);
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+      const res = await guardedFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal }, options);
       const text = await res.text();
       let parsed: unknown = text;
       if ((res.headers.get('content-type') ?? '').includes('json')) {
