@@ -1,8 +1,8 @@
 import type { Analyzer } from '../types';
+import { scanPickle } from './scan';
 
-// PLACEHOLDER until the pickle reader lands: reports that the format is not analysed yet (fails closed).
-export const analyzePickle: Analyzer = async (source) => ({
-  format: 'unknown',
-  facts: {},
-  findings: [{ rule: 'scan/unsupported', severity: 'high', message: `${source.path}: this format is not analysed yet` }],
-});
+/** A bare pickle stream (.pkl, legacy torch.save .pt/.bin, joblib.dump output). */
+export const analyzePickle: Analyzer = async (source, options) => {
+  const scan = await scanPickle(source, { signal: options.signal });
+  return { format: scan.joblib ? 'joblib' : 'pickle', facts: scan.facts, findings: scan.findings };
+};

@@ -1,0 +1,206 @@
+/**
+ * Which imported globals a model-weights pickle may use. The ALLOWLIST decides: anything outside it is
+ * suspect, because denylists are always bypassed (a new gadget, an alias module, a dotted attribute path).
+ * The denylist only raises the severity of well-known code-execution and scanner-evasion gadgets.
+ */
+
+export type GlobalClass = 'safe' | 'dangerous' | 'unknown';
+
+/** Exact dotted paths that rebuild tensors, arrays and plain containers and nothing else. */
+const SAFE_EXACT = new Set<string>([
+  // Python containers and value types (no code runs beyond building the value).
+  'collections.OrderedDict',
+  'collections.defaultdict',
+  'collections.Counter',
+  'collections.deque',
+  'builtins.set',
+  'builtins.frozenset',
+  'builtins.slice',
+  'builtins.complex',
+  'builtins.bytearray',
+  'builtins.bytes',
+  'builtins.range',
+  'builtins.list',
+  'builtins.dict',
+  'builtins.tuple',
+  'builtins.int',
+  'builtins.float',
+  'builtins.bool',
+  'builtins.str',
+  'builtins.object',
+  'copyreg._reconstructor',
+  '_codecs.encode',
+  // torch state dicts (torch.save of a state_dict, and what torch's weights_only unpickler accepts).
+  'torch._utils._rebuild_tensor',
+  'torch._utils._rebuild_tensor_v2',
+  'torch._utils._rebuild_tensor_v3',
+  'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
+  'torch._utils._rebuild_qtensor',
+  'torch._utils._rebuild_sparse_tensor',
+  'torch._utils._rebuild_nested_tensor',
+  'torch._utils._rebuild_device_tensor_from_numpy',
+  'torch._utils._rebuild_meta_tensor_no_storage',
+  'torch._utils._rebuild_wrapper_subclass',
+  'torch._utils._rebuild_from_type',
+  'torch._utils._rebuild_from_type_v2',
+  'torch._tensor._rebuild_from_type_v2',
+  'torch.nn.parameter.Parameter',
+  'torch.storage.TypedStorage',
+  'torch.storage.UntypedStorage',
+  'torch.storage._TypedStorage',
+  'torch.storage._UntypedStorage',
+  'torch.Size',
+  'torch.device',
+  'torch.dtype',
+  'torch.Tensor',
+  'torch.serialization._get_layout',
+  'torch.per_tensor_affine',
+  'torch.per_channel_affine',
+  'torch.per_tensor_symmetric',
+  'torch.per_channel_symmetric',
+  'torch.per_channel_affine_float_qparams',
+  // numpy arrays, dtypes and scalars (numpy 1.x `core` and 2.x `_core`).
+  'numpy.ndarray',
+  'numpy.dtype',
+  'numpy.core.multiarray._reconstruct',
+  'numpy._core.multiarray._reconstruct',
+  'numpy.core.multiarray.scalar',
+  'numpy._core.multiarray.scalar',
+  'numpy.core.numeric._frombuffer',
+  'numpy._core.numeric._frombuffer',
+  // joblib's placeholders for arrays whose bytes follow the wrapper in the stream.
+  'joblib.numpy_pickle.NumpyArrayWrapper',
+  'joblib.numpy_pickle_compat.NDArrayWrapper',
+  'joblib.numpy_pickle.NDArrayWrapper',
+  'sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper',
+  'sklearn.externals.joblib.numpy_pickle_compat.NDArrayWrapper',
+]);
+
+/** torch storage classes (torch.FloatStorage, torch.cuda.HalfStorage...) and dtype/layout/memory-format names. */
+const SAFE_PATTERNS: readonly RegExp[] = [
+  /^torch\.(cuda\.)?[A-Z][A-Za-z0-9]*Storage$/,
+  /^torch\.(u?int(8|16|32|64)|float(8_e4m3fnu?z?|8_e5m2(fnuz)?|16|32|64)?|bfloat16|half|double|long|int|short|bool|cfloat|cdouble|complex(32|64|128)|q(u?int(8|32)|uint4x2|uint2x4)|bits\w+|uint[1-7]|int[1-7])$/,
+  /^torch\.(strided|sparse_coo|sparse_csr|sparse_csc|sparse_bsr|sparse_bsc|_mkldnn|jagged)$/,
+  /^torch\.(contiguous_format|channels_last|channels_last_3d|preserve_format)$/,
+  /^numpy\.(bool_|u?int(8|16|32|64)|float(16|32|64|128)|complex(64|128|256)|longlong|ulonglong|intc|uintc|half|single|double|longdouble|csingle|cdouble|clongdouble|str_|bytes_|void|datetime64|timedelta64)$/,
+  /^numpy\.dtypes\.[A-Za-z0-9]+DType$/,
+];
+
+/**
+ * Safe callables that call or instantiate another global they receive as an argument: globals in their
+ * arguments count as called (`_rebuild_from_type_v2(func, cls, ...)`, `copyreg._reconstructor(cls, ...)`,
+ * a defaultdict factory, tensor backward hooks).
+ */
+export const FORWARDERS = new Set<string>([
+  'copyreg._reconstructor',
+  'collections.defaultdict',
+  'torch._utils._rebuild_from_type',
+  'torch._utils._rebuild_from_type_v2',
+  'torch._tensor._rebuild_from_type_v2',
+  'torch._utils._rebuild_wrapper_subclass',
+  'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
+  'torch._utils._rebuild_tensor_v2',
+  'torch._utils._rebuild_tensor_v3',
+  'numpy.core.multiarray._reconstruct',
+  'numpy._core.multiarray._reconstruct',
+]);
+
+/** Whole modules (and everything under them) that run code, reach the OS or the network, or load code. */
+const DANGEROUS_MODULES = [
+  'os', 'posix', 'nt', 'subprocess', '_posixsubprocess', 'pty', 'shutil', 'sys', 'signal',
+  'importlib', 'imp', 'zipimport', 'pkgutil', 'runpy', 'marshal', 'code', 'codeop', 'ctypes', '_ctypes', 'cffi',
+  'pickle', '_pickle', 'cPickle', 'pickletools', 'dill', 'cloudpickle', 'shelve', 'copyreg.add_extension',
+  'socket', '_socket', 'ssl', 'asyncio', 'multiprocessing', 'concurrent', 'threading', '_thread',
+  'urllib', 'urllib2', 'urllib3', 'requests', 'httpx', 'aiohttp', 'http', 'httplib', 'ftplib', 'smtplib', 'telnetlib',
+  'poplib', 'imaplib', 'nntplib', 'xmlrpc', 'socketserver', 'webbrowser', 'paramiko',
+  'types', 'inspect', 'gc', 'pdb', 'bdb', 'trace', 'timeit', 'cProfile', 'profile', 'pydoc', 'doctest',
+  'tempfile', 'glob', 'pathlib', 'io', '_io', 'fileinput', 'linecache', 'tarfile', 'zipfile',
+  'distutils', 'setuptools', 'pip', 'ensurepip', 'venv', 'site', 'sysconfig', 'builtins.__import__',
+  'commands', 'popen2', 'platform', 'uuid._popen', 'logging.config',
+  'picklescan', 'modelscan', 'fickling', 'safety',
+  'numpy.testing', 'numpy.load', 'numpy.lib.npyio', 'numpy.f2py', 'numpy.distutils', 'numpy.ctypeslib',
+  'torch.load', 'torch.serialization', 'torch.hub', 'torch.utils.collect_env', 'torch.utils.cpp_extension',
+  'torch._dynamo', 'torch._inductor', 'torch.jit', 'torch.package', 'torch.ops', 'torch._ops', 'torch.storage._load_from_bytes',
+  'torch.distributed', 'torch.multiprocessing', 'torch.utils.data', 'torch._C._jit',
+  'joblib.load', 'joblib.numpy_pickle.load', 'joblib._memmapping_reducer', 'joblib.parallel',
+  'keras.models.load_model', 'tensorflow', 'jax', 'IPython', 'ipykernel', 'sympy', 'pandas.io', 'pandas.read_pickle',
+];
+
+/** builtins (and Python 2's __builtin__, mapped to builtins first) that evaluate code or reach objects by name. */
+const DANGEROUS_BUILTINS = new Set([
+  'eval', 'exec', 'execfile', 'compile', 'open', 'file', '__import__', 'getattr', 'setattr', 'delattr', 'globals',
+  'locals', 'vars', 'breakpoint', 'input', 'raw_input', 'help', 'apply', 'reload', 'memoryview', 'type',
+  'super', 'classmethod', 'staticmethod', 'property', 'exit', 'quit', 'copyright', 'credits', 'license', 'print',
+  'dir', 'id', 'hasattr', 'callable', 'iter', 'next', 'map', 'filter', 'zip', 'enumerate', 'reversed', 'sorted', 'min', 'max',
+]);
+
+/** Gadgets that turn data into calls or attribute lookups. */
+const DANGEROUS_EXACT = new Set([
+  'functools.partial', 'functools.reduce', 'functools.partialmethod', 'functools.cached_property', 'functools.singledispatch',
+  '_functools.partial', '_functools.reduce',
+  'operator.attrgetter', 'operator.itemgetter', 'operator.methodcaller', 'operator.getitem', 'operator.setitem',
+  'operator.delitem', 'operator.call',
+  '_operator.attrgetter', '_operator.itemgetter', '_operator.methodcaller', '_operator.getitem', '_operator.setitem', '_operator.call',
+  'copyreg._reconstructor_globals', 'collections.namedtuple', 'string.Formatter', 'string.Template',
+  'torch.storage._load_from_bytes', 'torch._weights_only_unpickler', 'torch.classes',
+]);
+
+/** Python 2 module names that CPython's unpickler maps to Python 3 ones (fix_imports, _compat_pickle). */
+const PY2_MODULES: Readonly<Record<string, string>> = {
+  __builtin__: 'builtins',
+  exceptions: 'builtins',
+  copy_reg: 'copyreg',
+  cPickle: 'pickle',
+  _cPickle: 'pickle',
+  commands: 'subprocess',
+  urllib2: 'urllib.request',
+  httplib: 'http.client',
+  cStringIO: 'io',
+  StringIO: 'io',
+  UserDict: 'collections',
+  UserList: 'collections',
+  Queue: 'queue',
+  SocketServer: 'socketserver',
+  thread: '_thread',
+  dummy_thread: '_dummy_thread',
+  Tkinter: 'tkinter',
+  _winreg: 'winreg',
+  xmlrpclib: 'xmlrpc.client',
+  SimpleHTTPServer: 'http.server',
+  BaseHTTPServer: 'http.server',
+  CGIHTTPServer: 'http.server',
+  cookielib: 'http.cookiejar',
+  __main__: '__main__',
+};
+
+/** The dotted path the unpickler resolves, with Python 2 module names fixed. */
+export function globalPath(module: string, name: string): string {
+  const fixed = PY2_MODULES[module] ?? module;
+  return `${fixed}.${name}`;
+}
+
+function underPrefix(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(prefix + '.');
+}
+
+/**
+ * Classifies a dotted global path. Dunder attribute hops ("OrderedDict.__init__.__globals__") reach
+ * arbitrary objects through attribute walks (protocol 4 dotted names) and count as dangerous.
+ */
+export function classifyGlobal(path: string): GlobalClass {
+  const parts = path.split('.');
+  if (parts.some((p) => p.length === 0 || /^__\w+__$/.test(p) && p !== '__main__')) return 'dangerous';
+  if (parts[0] === 'builtins' && parts.length === 2 && DANGEROUS_BUILTINS.has(parts[1])) return 'dangerous';
+  if (DANGEROUS_EXACT.has(path)) return 'dangerous';
+  for (const m of DANGEROUS_MODULES) if (underPrefix(path, m)) return 'dangerous';
+  if (SAFE_EXACT.has(path)) return 'safe';
+  for (const re of SAFE_PATTERNS) if (re.test(path)) return 'safe';
+  return 'unknown';
+}
+
+/** The allowlist as data, for docs and `--json` consumers. */
+export function allowlist(): { exact: string[]; patterns: string[] } {
+  return { exact: [...SAFE_EXACT].sort(), patterns: SAFE_PATTERNS.map((r) => r.source) };
+}
