@@ -209,6 +209,6 @@ function failSocket(socket: net.Socket, err: Error): net.Socket {
 
 function callerStack(): string {
   const lines = (new Error().stack ?? '').split('\n').slice(1);
-  const useful = lines.filter((l) => !l.includes('node:') && !l.includes(__filename) && !/setup[\\/]no-egress/.test(l));
+  const useful = lines.filter((l) => !l.includes('node:') && !l.includes(__filename) && !/setup[\\/]no-egress|node_modules[\\/]mocha[\\/]/.test(l));
   return useful.slice(0, 6).map((l) => l.trim()).join('\n');
 }
