@@ -25,6 +25,8 @@ export function buildProgram(): Command {
   const program = new Command('sovereign')
     .description('Sovereign Workbench: run and govern AI models on your own machines')
     .version(VERSION)
+    // Program options (--version) only before the command name, so `registry add --version 1.0.0` reaches the command.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const c of COMMANDS) c.register(program);

@@ -1,4 +1,36 @@
 import type { Command } from 'commander';
+import { appendAudit } from '../../core/audit/log';
+import { findWorkspaceRoot } from '../../core/registry/workspace';
+import { signModel } from '../../core/signing/model';
+import { emit, info, json } from '../output';
 
-// PLACEHOLDER: this command family lands with its issue; nothing is registered yet.
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('sign')
+    .description('sign a model file or folder (OpenSSF Model Signing v1.0 bundle, EC P-256 key)')
+    .argument('<model-path>', 'model file or folder')
+    .requiredOption('--key <private.pem>', 'EC P-256 private key (from `sovereign keygen`)')
+    .option('-o, --output <file>', 'signature file (default: model.sig inside a folder, FILE.sig beside a file)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExit status: 0 signed, 2 usage or I/O error.')
+    .action(async (modelPath: string, opts: { key: string; output?: string; json?: boolean }) => {
+      const result = await signModel(modelPath, opts.key, { output: opts.output });
+      await auditInWorkspace({ action: 'sign', subject: modelPath, details: { keyId: result.keyId, files: result.resources.length, signature: result.signaturePath } });
+      if (opts.json) await emit(json({ signature: result.signaturePath, keyId: result.keyId, subject: result.subject, resources: result.resources }));
+      else {
+        await emit(`${result.signaturePath}\n`);
+        info(`signed ${result.resources.length} file(s) of ${result.subject} with key ${result.keyId}`);
+      }
+    });
+}
+
+/** Audits when run inside a git workspace; outside one there is no audit log to write. */
+export async function auditInWorkspace(event: { action: string; subject?: string; details?: Record<string, unknown> }): Promise<void> {
+  let root: string;
+  try {
+    root = await findWorkspaceRoot(process.cwd());
+  } catch {
+    return;
+  }
+  await appendAudit(root, event);
+}

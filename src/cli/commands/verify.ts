@@ -1,4 +1,42 @@
 import type { Command } from 'commander';
+import { loadPolicy } from '../../core/policy/load';
+import { revokedKeys } from '../../core/policy/evaluate';
+import { findWorkspaceRoot } from '../../core/registry/workspace';
+import { loadKeyring } from '../../core/signing/keys';
+import { verifyModel } from '../../core/signing/model';
+import { emit, info, json } from '../output';
+import { auditInWorkspace } from './sign';
 
-// PLACEHOLDER: this command family lands with its issue; nothing is registered yet.
-export function register(_program: Command): void {}
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description('verify the OMS signature of a model file or folder')
+    .argument('<model-path>', 'model file or folder')
+    .requiredOption('--key <public.pem>', 'trusted public key, or a folder of them (repeat for several keys: rotation)', collect)
+    .option('--signature <file>', 'signature file (default: model.sig inside a folder, FILE.sig beside a file)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nRevoked keys listed in the workspace policy are refused.\nExit status: 0 valid, 1 invalid (the reason names the file, the key or the problem), 2 usage or I/O error.')
+    .action(async (modelPath: string, opts: { key: string[]; signature?: string; json?: boolean }) => {
+      const keys = await loadKeyring(opts.key);
+      let revoked = new Map<string, string>();
+      try {
+        revoked = revokedKeys((await loadPolicy(await findWorkspaceRoot(process.cwd()))).policy);
+      } catch {
+        // outside a workspace (or no policy): nothing is revoked.
+      }
+      const result = await verifyModel(modelPath, { keys, signaturePath: opts.signature, revoked });
+      await auditInWorkspace({ action: 'verify', subject: modelPath, details: { ok: result.valid, keyId: result.keyId, reason: result.reason } });
+      if (opts.json) await emit(json(result));
+      else if (result.valid) {
+        await emit(`valid: ${result.resources} file(s) match, signed by key ${result.keyId} (${result.keySource})\n`);
+      } else {
+        await emit(`INVALID: ${result.reason}\n`);
+        if (result.keyId) info(`the signature itself is by key ${result.keyId} (${result.keySource})`);
+      }
+      process.exitCode = result.valid ? 0 : 1;
+    });
+}
