@@ -1,17 +1,31 @@
 import * as vscode from 'vscode';
 import { WorkerClient } from '../core/worker/client';
 import { registerScanCommands } from './commands/scan';
+import { registerEngineCommands } from './commands/engines';
+import { CompletionController } from './completion/controller';
+import { createServices } from './context';
+import { EnginesView } from './engines/engines-view';
+import { LocalEngines } from './engines/local-engines';
 
 /**
- * Activation is lazy (commands, views and file types trigger it) and cheap: no native module loads
- * here; the core worker thread starts on first use.
+ * Activation is lazy (commands, views, a workspace with `.sovereign/`) and cheap: no native module loads
+ * here. Models run in supervised child processes; heavy work goes to the core worker thread.
  */
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): { completion: CompletionController; engines: LocalEngines } {
   const log = vscode.window.createOutputChannel('Sovereign Workbench', { log: true });
   const worker = new WorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'core-worker.js').fsPath);
   context.subscriptions.push(log, { dispose: () => worker.dispose() });
+  const services = createServices(context, log, worker);
+
+  const engines = new LocalEngines(services);
+  const completion = new CompletionController(services, engines);
+  context.subscriptions.push(engines, completion, vscode.window.registerTreeDataProvider('sovereign.engines', new EnginesView(engines)));
+
   registerScanCommands(context, worker, log);
+  registerEngineCommands(services, engines);
   log.info('Sovereign Workbench activated');
+  // Returned as the extension's API: the extension-host tests drive completion and engines through it.
+  return { completion, engines };
 }
 
 export function deactivate(): void {}

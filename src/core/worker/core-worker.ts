@@ -4,6 +4,7 @@ import { sha256File } from '../hash/sha256';
 import { scanPaths } from '../scan/scanner';
 import { analyzeSource, FileSource } from '../formats';
 import { describeError } from '../util/errors';
+import { checkModelFile } from '../policy/gate';
 import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol';
 
 type Impl = { [M in WorkerMethod]: (id: number, ...args: Parameters<WorkerMethods[M]>) => Promise<ReturnType<WorkerMethods[M]>> };
@@ -14,6 +15,7 @@ const progress = (id: number, message: string, fraction?: number): void =>
 const methods: Impl = {
   hash: (id, path) => sha256File(path, { onProgress: (b, t) => progress(id, path, t ? b / t : undefined) }),
   scan: (id, paths) => scanPaths(paths, { onFile: (p, i, n) => progress(id, p, i / n) }),
+  checkModelFile: (_id, root, path) => checkModelFile(root, path),
   inspect: async (_id, path) => {
     const source = await FileSource.open(path);
     try {

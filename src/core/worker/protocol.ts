@@ -1,5 +1,6 @@
 import type { ScanReport } from '../scan/scanner';
 import type { FormatAnalysis } from '../formats/types';
+import type { PolicyDecision } from '../policy/gate';
 
 /**
  * The methods the core worker thread serves. Heavy work (hashing, scanning, parsing) runs there so the
@@ -9,6 +10,8 @@ export interface WorkerMethods {
   hash: (path: string) => string;
   scan: (paths: string[]) => ScanReport;
   inspect: (path: string) => FormatAnalysis & { size: number };
+  /** The policy gate for a model file (hashes and scans it: heavy). */
+  checkModelFile: (workspaceRoot: string | undefined, path: string) => PolicyDecision;
 }
 
 export type WorkerMethod = keyof WorkerMethods;
