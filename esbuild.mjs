@@ -29,6 +29,8 @@ const entries = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['src/core/worker/core-worker.ts'], outfile: 'dist/core-worker.js' },
+  // The engine host: the child process that runs llama.cpp / ONNX Runtime (see src/core/engines/supervisor.ts).
+  { entryPoints: ['src/core/engines/host/engine-host.ts'], outfile: 'dist/engine-host.js' },
 ];
 
 const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e })));

@@ -1,0 +1,154 @@
+/**
+ * The ONNX engine on onnxruntime-node. It runs in the engine host child for `sovereign serve`, and in-process for
+ * `eval` and the batch-1 latency benchmark (ONNX Runtime does not abort on bad graphs the way llama.cpp does,
+ * and the file has been validated first either way).
+ *
+ * intraOpNumThreads defaults to 1: on small machines ORT's default thread pool gives p99 spikes of 0.5-2 ms on
+ * a model whose p50 is ~30 us.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { UsageError } from '../../util/errors';
+import type { JsonTensor, ModelDescription, PredictResult, TensorDescription } from '../types';
+
+type Ort = typeof import('onnxruntime-node');
+
+let ort: Ort | undefined;
+/** onnxruntime-node, loaded on first use (it maps a 20 MB native library). */
+export function loadOrt(): Ort {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ort ??= require('onnxruntime-node') as Ort;
+  return ort;
+}
+
+/** CUDA when the CUDA provider library is installed and an NVIDIA device exists; CPU always. */
+export function availableExecutionProviders(): string[] {
+  const providers: string[] = [];
+  try {
+    const binding = require.resolve('onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node');
+    if (process.platform === 'linux' && existsSync(join(dirname(binding), 'libonnxruntime_providers_cuda.so')) && existsSync('/dev/nvidia0')) {
+      providers.push('cuda');
+    }
+  } catch {
+    // not linux-x64 or not installed: CPU only
+  }
+  providers.push('cpu');
+  return providers;
+}
+
+export interface OnnxLoadOptions {
+  threads?: number;
+  executionProviders?: string[];
+}
+
+const ELEMENT_TYPES: Record<string, (n: number) => Tensor.DataType> = {
+  float32: (n) => new Float32Array(n),
+  float64: (n) => new Float64Array(n),
+  int32: (n) => new Int32Array(n),
+  int64: (n) => new BigInt64Array(n),
+  int8: (n) => new Int8Array(n),
+  uint8: (n) => new Uint8Array(n),
+  bool: (n) => new Uint8Array(n),
+};
+
+export class OnnxEngine {
+  private constructor(
+    readonly session: InferenceSession,
+    readonly description: ModelDescription,
+  ) {}
+
+  static async load(path: string, options: OnnxLoadOptions = {}): Promise<OnnxEngine> {
+    const started = performance.now();
+    const runtime = loadOrt();
+    const threads = options.threads ?? 1;
+    const wanted = options.executionProviders ?? availableExecutionProviders();
+    const sessionOptions = (providers: string[]): InferenceSession.SessionOptions => ({
+      executionProviders: providers,
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    let providers = wanted;
+    let session: InferenceSession;
+    try {
+      session = await runtime.InferenceSession.create(path, sessionOptions(providers));
+    } catch (err) {
+      if (!providers.includes('cuda')) throw err;
+      // A CUDA provider that fails to start (driver mismatch) must not stop CPU inference.
+      providers = providers.filter((p) => p !== 'cuda');
+      session = await runtime.InferenceSession.create(path, sessionOptions(providers));
+    }
+    const describe = (meta: readonly InferenceSession.ValueMetadata[]): TensorDescription[] =>
+      meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] }));
+    const description: ModelDescription = {
+      kind: 'onnx',
+      path,
+      name: basename(path).replace(/\.onnx$/i, ''),
+      loadMs: performance.now() - started,
+      threads,
+      versions: { 'onnxruntime-node': runtime.env.versions.node ?? 'unknown', onnxruntime: runtime.env.versions.common ?? 'unknown' },
+      inputs: describe(session.inputMetadata),
+      outputs: describe(session.outputMetadata),
+      executionProviders: providers,
+    };
+    return new OnnxEngine(session, description);
+  }
+
+  /** Runs one batch given as ORT tensors (the zero-copy path for in-process callers). */
+  async runTensors(feeds: Record<string, Tensor>, outputs?: string[]): Promise<Record<string, Tensor>> {
+    return outputs ? this.session.run(feeds, outputs) : this.session.run(feeds);
+  }
+
+  /** Runs one batch given as JSON tensors (the IPC and HTTP path). */
+  async predict(inputs: Record<string, JsonTensor>, outputs?: string[]): Promise<PredictResult> {
+    const feeds: Record<string, Tensor> = {};
+    for (const meta of this.description.inputs ?? []) {
+      const input = inputs[meta.name];
+      if (!input) throw new UsageError(`missing input "${meta.name}"`, `the model takes: ${this.inputSummary()}`);
+      feeds[meta.name] = toOrtTensor(meta.name, input, meta.type);
+    }
+    for (const name of Object.keys(inputs)) {
+      if (!feeds[name]) throw new UsageError(`unknown input "${name}"`, `the model takes: ${this.inputSummary()}`);
+    }
+    const started = performance.now();
+    const results = await this.runTensors(feeds, outputs);
+    const runMs = performance.now() - started;
+    const out: Record<string, JsonTensor> = {};
+    for (const [name, tensor] of Object.entries(results)) out[name] = fromOrtTensor(tensor);
+    return { outputs: out, runMs };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+
+  private inputSummary(): string {
+    return (this.description.inputs ?? []).map((i) => `${i.name} ${i.type}[${i.dims.join(',')}]`).join(', ');
+  }
+}
+
+/** A JSON tensor to an ORT tensor, with its size and type checked. */
+export function toOrtTensor(name: string, input: JsonTensor, expectedType?: string): Tensor {
+  const type = input.type ?? expectedType ?? 'float32';
+  if (expectedType && type !== expectedType) throw new UsageError(`input "${name}" must be ${expectedType}, got ${type}`);
+  const make = ELEMENT_TYPES[type];
+  if (!make) throw new UsageError(`input "${name}" has an unsupported type ${type}`, `use one of: ${Object.keys(ELEMENT_TYPES).join(', ')}`);
+  if (!Array.isArray(input.dims) || !input.dims.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new UsageError(`input "${name}" needs dims as a list of non-negative integers`);
+  }
+  const count = input.dims.reduce((a, b) => a * b, 1);
+  if (!Array.isArray(input.data) || input.data.length !== count) {
+    throw new UsageError(`input "${name}" has ${Array.isArray(input.data) ? input.data.length : 'no'} values for dims [${input.dims.join(',')}] (${count} expected)`);
+  }
+  const data = make(count);
+  if (data instanceof BigInt64Array) input.data.forEach((v, i) => (data[i] = BigInt(Math.trunc(Number(v)))));
+  else (data as Float32Array).set(input.data.map(Number));
+  return new (loadOrt().Tensor)(type as 'float32', data as Float32Array, input.dims);
+}
+
+export function fromOrtTensor(tensor: Tensor): JsonTensor {
+  const values = tensor.data as ArrayLike<number | bigint>;
+  const data = Array.from(values, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  return { type: tensor.type, dims: [...tensor.dims], data };
+}
