@@ -1,0 +1,180 @@
+import { stringify } from 'yaml';
+import { ISOLATION, type ResourceLimits } from './isolation';
+import { SERVE_PORT, slug } from './names';
+
+/**
+ * Kubernetes export: the same deployment (same runtime, same isolation) as manifests for teams that
+ * outgrow one Docker host. The Docker-side settings map as follows: non-root user -> runAsNonRoot/runAsUser;
+ * read-only root -> readOnlyRootFilesystem; no-new-privileges -> allowPrivilegeEscalation: false;
+ * CapDrop ALL -> capabilities.drop [ALL]; default seccomp -> seccompProfile RuntimeDefault; tmpfs /tmp ->
+ * an in-memory emptyDir; memory/CPU limits -> resources; the internal network -> a NetworkPolicy that
+ * denies all egress. (The pids limit is a node/kubelet setting, podPidsLimit, not part of the pod spec.)
+ */
+export interface K8sExportInput {
+  name: string;
+  version: string;
+  sha256: string;
+  format: 'gguf' | 'onnx';
+  manifestCommit: string;
+  /** The image in YOUR registry that holds the runtime (the app image pushed there). */
+  image: string;
+  limits: ResourceLimits;
+  /** PersistentVolumeClaim holding the content-addressed store (ROOT/sha256/ab/cdef...), mounted read-only. */
+  storeClaim: string;
+  namespace?: string;
+  replicas?: number;
+}
+
+export interface K8sManifest {
+  file: string;
+  object: Record<string, unknown>;
+}
+
+const MODEL_DIR = '/models';
+
+/** Kubernetes names: DNS-1123 labels (lower case, digits, "-"; at most 63 characters). */
+export function k8sName(model: string, version: string): string {
+  const base = `sovereign-${slug(model)}-${slug(version)}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-');
+  return base.slice(0, 63).replace(/-+$/, '');
+}
+
+function labelValue(v: string): string {
+  // Label values: at most 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric.
+  return v.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'x';
+}
+
+function common(i: K8sExportInput): { name: string; labels: Record<string, string>; annotations: Record<string, string>; selector: Record<string, string> } {
+  const name = k8sName(i.name, i.version);
+  const selector = { 'app.kubernetes.io/name': 'sovereign-serve', 'app.kubernetes.io/instance': name };
+  return {
+    name,
+    selector,
+    labels: { ...selector, 'app.kubernetes.io/version': labelValue(i.version), 'app.kubernetes.io/managed-by': 'sovereign', 'sovereign.model': labelValue(i.name), 'sovereign.version': labelValue(i.version) },
+    // Values that do not fit a label (64-hex digests, commits) are annotations.
+    annotations: { 'sovereign.sha256': i.sha256, 'sovereign.manifest-commit': i.manifestCommit, 'sovereign.model': i.name, 'sovereign.version': i.version },
+  };
+}
+
+function podParts(i: K8sExportInput): { container: Record<string, unknown>; volumes: unknown[]; securityContext: Record<string, unknown> } {
+  const file = `${MODEL_DIR}/model.${i.format}`;
+  const container = {
+    name: 'serve',
+    image: i.image,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['--model', file, '--host', '0.0.0.0', '--port', String(SERVE_PORT)],
+    ports: [{ name: 'http', containerPort: SERVE_PORT, protocol: 'TCP' }],
+    env: [
+      { name: 'NODE_ENV', value: 'production' },
+      { name: 'HOME', value: '/tmp' },
+      { name: 'NODE_LLAMA_CPP_SKIP_DOWNLOAD', value: 'true' },
+    ],
+    resources: {
+      requests: { cpu: cpuQuantity(i.limits.cpus), memory: `${i.limits.memoryMb}Mi` },
+      limits: { cpu: cpuQuantity(i.limits.cpus), memory: `${i.limits.memoryMb}Mi` },
+    },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: ISOLATION.uid,
+      runAsGroup: ISOLATION.gid,
+      readOnlyRootFilesystem: ISOLATION.readOnlyRootFilesystem,
+      allowPrivilegeEscalation: !ISOLATION.noNewPrivileges,
+      privileged: false,
+      capabilities: { drop: ISOLATION.capDrop },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    // HTTP-level probes, as on Docker: a TCP check passes before the model is loaded.
+    readinessProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 },
+    startupProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 90 },
+    livenessProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    volumeMounts: [
+      // The store object by its digest, read-only: the same bytes the registry pins.
+      { name: 'model-store', mountPath: file, subPath: `sha256/${i.sha256.slice(0, 2)}/${i.sha256.slice(2)}`, readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  };
+  const volumes = [
+    { name: 'model-store', persistentVolumeClaim: { claimName: i.storeClaim, readOnly: true } },
+    { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: `${ISOLATION.tmpfsSizeMb}Mi` } },
+  ];
+  const securityContext = {
+    runAsNonRoot: true,
+    runAsUser: ISOLATION.uid,
+    runAsGroup: ISOLATION.gid,
+    fsGroup: ISOLATION.gid,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  return { container, volumes, securityContext };
+}
+
+function cpuQuantity(cpus: number): string {
+  return Number.isInteger(cpus) ? String(cpus) : `${Math.round(cpus * 1000)}m`;
+}
+
+/** Denies every egress (no DNS either: the runtime needs none) and admits HTTP on the serving port only. */
+function networkPolicy(i: K8sExportInput, c: ReturnType<typeof common>): K8sManifest {
+  return {
+    file: 'networkpolicy.yaml',
+    object: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: `${c.name}-isolation`, labels: c.labels, annotations: c.annotations, ...(i.namespace ? { namespace: i.namespace } : {}) },
+      spec: {
+        podSelector: { matchLabels: c.selector },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{ ports: [{ protocol: 'TCP', port: SERVE_PORT }] }],
+        egress: [],
+      },
+    },
+  };
+}
+
+export function exportKubernetes(i: K8sExportInput, options: { kserve?: boolean } = {}): K8sManifest[] {
+  const c = common(i);
+  const pod = podParts(i);
+  const meta = { name: c.name, labels: c.labels, annotations: c.annotations, ...(i.namespace ? { namespace: i.namespace } : {}) };
+  const podSpecExtras = { automountServiceAccountToken: false, enableServiceLinks: false, securityContext: pod.securityContext, volumes: pod.volumes };
+  if (options.kserve) {
+    return [
+      {
+        file: 'inferenceservice.yaml',
+        object: {
+          apiVersion: 'serving.kserve.io/v1beta1',
+          kind: 'InferenceService',
+          metadata: meta,
+          spec: { predictor: { minReplicas: i.replicas ?? 1, containers: [{ ...pod.container, name: 'kserve-container' }], ...podSpecExtras } },
+        },
+      },
+      networkPolicy(i, c),
+    ];
+  }
+  return [
+    {
+      file: 'deployment.yaml',
+      object: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: meta,
+        spec: {
+          replicas: i.replicas ?? 1,
+          selector: { matchLabels: c.selector },
+          template: { metadata: { labels: c.labels, annotations: c.annotations }, spec: { containers: [pod.container], ...podSpecExtras } },
+        },
+      },
+    },
+    {
+      file: 'service.yaml',
+      object: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta,
+        spec: { type: 'ClusterIP', selector: c.selector, ports: [{ name: 'http', port: SERVE_PORT, targetPort: 'http', protocol: 'TCP' }] },
+      },
+    },
+    networkPolicy(i, c),
+  ];
+}
+
+/** Multi-document YAML, in `kubectl apply -f -` order. */
+export function manifestsToYaml(list: K8sManifest[]): string {
+  return list.map((m) => `# ${m.file}\n${stringify(m.object, { lineWidth: 0 })}`).join('---\n');
+}

@@ -1,0 +1,82 @@
+import { SovereignError } from '../util/errors';
+import { appContainerSpec, createAndStart, removeContainer } from './containers';
+import type { Docker } from './engine';
+import { waitReady } from './health';
+import { postJson } from './http';
+import { defaultLimits, type ResourceLimits } from './isolation';
+import type { DeployRole, ModelMode } from './labels';
+import type { DeployableModel } from './model-ref';
+import { appContainerName, internalNetworkName, SERVE_PORT } from './names';
+import { ensureInternalNetwork, removeNetworkIfUnused } from './network';
+
+export interface StartedVersion {
+  container: string;
+  containerId: string;
+  directUrl: string;
+  timings: { containerStartMs: number; readyMs: number; modelLoadMs: number; firstTokenMs: number | null };
+}
+
+export interface StartVersionOptions {
+  model: DeployableModel;
+  image: string;
+  modelPath: string;
+  role: DeployRole;
+  mode: ModelMode;
+  limits?: Partial<ResourceLimits>;
+  serveArgs?: string[];
+  readyTimeoutMs?: number;
+  root?: string;
+}
+
+/**
+ * Creates and starts one model version on its internal network and waits until it serves. Anything this
+ * call created is removed again when it fails (container, and the network if it was new and is unused):
+ * a failed deployment leaves nothing half-created.
+ */
+export async function startVersion(docker: Docker, o: StartVersionOptions): Promise<StartedVersion> {
+  const name = appContainerName(o.model.name, o.model.version);
+  const net = await ensureInternalNetwork(docker, o.model.name);
+  let id: string | undefined;
+  try {
+    const limits = { ...defaultLimits(o.model.size), ...o.limits };
+    const t0 = performance.now();
+    id = await createAndStart(docker, appContainerSpec({ model: o.model, image: o.image, role: o.role, mode: o.mode, modelPath: o.modelPath, limits, serveArgs: o.serveArgs }));
+    const containerStartMs = performance.now() - t0;
+    const directUrl = await containerUrl(docker, id, internalNetworkName(o.model.name));
+    const ready = await waitReady(docker, { url: directUrl, container: name, timeoutMs: o.readyTimeoutMs ?? 90_000, root: o.root });
+    const firstTokenMs = o.model.format === 'gguf' ? await firstToken(directUrl, o.root) : null;
+    return {
+      container: name,
+      containerId: id,
+      directUrl,
+      timings: { containerStartMs, readyMs: ready.ms, modelLoadMs: reportedLoadMs(ready.body) ?? ready.ms, firstTokenMs },
+    };
+  } catch (err) {
+    if (id) await removeContainer(docker, id);
+    if (net.created) await removeNetworkIfUnused(docker, net.name);
+    throw err;
+  }
+}
+
+/** The container's address on the model's internal network (re-read after every start: it can change). */
+export async function containerUrl(docker: Docker, id: string, network: string): Promise<string> {
+  const info = (await docker.getContainer(id).inspect()) as { NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> } };
+  const ip = info.NetworkSettings?.Networks?.[network]?.IPAddress;
+  if (!ip) throw new SovereignError(`the container ${id.slice(0, 12)} has no address on ${network}`, 'see `sovereign deploy status`; remove and deploy again');
+  return `http://${ip}:${SERVE_PORT}`;
+}
+
+/** The runtime's own model load time from /health, when it reports one (ms). */
+function reportedLoadMs(body: unknown): number | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as Record<string, unknown>;
+  const model = (b.model && typeof b.model === 'object' ? b.model : {}) as Record<string, unknown>;
+  for (const v of [b.loadMs, b.modelLoadMs, model.loadMs, model.load_ms, b.load_ms]) if (typeof v === 'number' && Number.isFinite(v)) return v;
+  return undefined;
+}
+
+/** Time to the first generated token: a one-token greedy completion, measured end to end. */
+async function firstToken(url: string, root?: string): Promise<number | null> {
+  const res = await postJson(`${url}/v1/completions`, { prompt: 'a', max_tokens: 1, temperature: 0 }, { root, timeoutMs: 30_000 });
+  return res.status === 200 ? res.ms : null;
+}
