@@ -2,7 +2,8 @@ import type { ModelFormat } from './types';
 
 /** Bytes the detector needs from the start and the end of a file. */
 export const DETECT_HEAD_BYTES = 4096;
-export const DETECT_TAIL_BYTES = 16;
+/** 22: a ZIP end-of-central-directory record without comment, for archives with bytes prepended. */
+export const DETECT_TAIL_BYTES = 22;
 
 const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
@@ -26,13 +27,27 @@ export function detectFormat(head: Buffer, tail: Buffer, size: number): ModelFor
   if (head.subarray(0, 6).equals(XZ_MAGIC)) return 'xz';
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head.toString('latin1', 0, 3) === 'BZh' && head[3] >= 0x31 && head[3] <= 0x39) return 'bz2';
+  if (looksLikeCompressedJoblib(head)) return 'joblib';
   if (looksLikeSafetensors(head, size)) return 'safetensors';
   // Protocol 2+ pickles start with PROTO n.
   if (head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return 'pickle';
   if (looksLikeOnnx(head)) return 'onnx';
   // Protocol 0/1 pickles have no header: a plausible first opcode and STOP ('.') as the last byte.
   if (head.length >= 2 && OLD_PICKLE_FIRST.has(head[0]) && tail.length > 0 && tail[tail.length - 1] === 0x2e) return 'pickle';
+  // A ZIP with bytes prepended (self-extractor, polyglot): found by its end record instead of its start.
+  if (tail.length >= 22 && tail.readUInt32LE(tail.length - 22) === 0x06054b50) return 'zip';
   return 'unknown';
+}
+
+/**
+ * joblib.dump(compress=...) output that is not gzip/bz2/xz: a zlib stream (valid header check bits, no
+ * preset dictionary), the pre-0.10 "ZF0x" + zlib format, lzma "alone" (']\0\0') and lz4 frames.
+ */
+function looksLikeCompressedJoblib(head: Buffer): boolean {
+  if (head.length >= 4 && head.toString('latin1', 0, 4) === 'ZF0x') return true;
+  if (head.length >= 2 && head[0] === 0x78 && (head[0] * 256 + head[1]) % 31 === 0 && (head[1] & 0x20) === 0) return true;
+  if (head.length >= 13 && head[0] === 0x5d && head[1] === 0x00 && head[2] === 0x00) return true;
+  return head.length >= 4 && head.readUInt32LE(0) === 0x184d2204;
 }
 
 /** safetensors: u64 little-endian header length, then a JSON object. */

@@ -27,6 +27,7 @@ const ANALYZERS: Partial<Record<ModelFormat, Analyzer>> = {
   bz2: analyzeCompressed,
   xz: analyzeCompressed,
   hdf5: analyzeHdf5,
+  joblib: analyzeCompressed,
 };
 
 /** Containers nest (a zip in a gzip in a zip...): beyond this depth a file is refused. */
