@@ -25,10 +25,17 @@ export function findDuplicateKeys(text: string, max = 20): DuplicateKey[] {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       let j = i + 1;
-      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      let escaped = false;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) {
+        if (text.charCodeAt(j) === 0x5c /* \ */) {
+          escaped = true;
+          j += 2;
+        } else j++;
+      }
       const top = stack[stack.length - 1];
       if (top?.isObject && top.expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        // Only keys with escapes need decoding to compare ("\u0061" is "a").
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
         if (top.keys!.has(key)) {
           if (found.length < max) found.push({ key, path: pathOf(stack) });
         } else top.keys!.add(key);
