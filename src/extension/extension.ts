@@ -6,12 +6,17 @@ import { CompletionController } from './completion/controller';
 import { createServices } from './context';
 import { EnginesView } from './engines/engines-view';
 import { LocalEngines } from './engines/local-engines';
+import { registerRegistryCommands } from './registry/commands';
+import { ModelsView } from './registry/models-view';
+import { RegistryState } from './registry/registry-state';
+import { PolicyDiagnostics } from './policy/diagnostics';
+import { PolicyQuickFixes } from './policy/quick-fixes';
 
 /**
  * Activation is lazy (commands, views, a workspace with `.sovereign/`) and cheap: no native module loads
  * here. Models run in supervised child processes; heavy work goes to the core worker thread.
  */
-export function activate(context: vscode.ExtensionContext): { completion: CompletionController; engines: LocalEngines } {
+export function activate(context: vscode.ExtensionContext): SovereignApi {
   const log = vscode.window.createOutputChannel('Sovereign Workbench', { log: true });
   const worker = new WorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'core-worker.js').fsPath);
   context.subscriptions.push(log, { dispose: () => worker.dispose() });
@@ -21,11 +26,32 @@ export function activate(context: vscode.ExtensionContext): { completion: Comple
   const completion = new CompletionController(services, engines);
   context.subscriptions.push(engines, completion, vscode.window.registerTreeDataProvider('sovereign.engines', new EnginesView(engines)));
 
+  const registry = new RegistryState(services);
+  const diagnostics = new PolicyDiagnostics(registry);
+  context.subscriptions.push(
+    registry,
+    diagnostics,
+    vscode.window.registerTreeDataProvider('sovereign.models', new ModelsView(registry)),
+    vscode.languages.registerCodeActionsProvider({ pattern: '**/.sovereign/**/*.yaml' }, new PolicyQuickFixes(), { providedCodeActionKinds: PolicyQuickFixes.kinds }),
+    vscode.workspace.onDidSaveTextDocument((doc) => {
+      if (doc.uri.path.includes('/.sovereign/')) registry.scheduleRefresh(0);
+    }),
+  );
+  void registry.refresh();
+
   registerScanCommands(context, worker, log);
   registerEngineCommands(services, engines);
+  registerRegistryCommands(services, registry);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
-  return { completion, engines };
+  return { completion, engines, registry, diagnostics };
+}
+
+export interface SovereignApi {
+  completion: CompletionController;
+  engines: LocalEngines;
+  registry: RegistryState;
+  diagnostics: PolicyDiagnostics;
 }
 
 export function deactivate(): void {}

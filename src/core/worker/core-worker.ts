@@ -5,6 +5,7 @@ import { scanPaths } from '../scan/scanner';
 import { analyzeSource, FileSource } from '../formats';
 import { describeError } from '../util/errors';
 import { checkModelFile } from '../policy/gate';
+import { aliasVersion, registerModel, registrySnapshot, signVersionWithPem, verifyAudit, verifyRegistryVersion } from './registry-methods';
 import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol';
 
 type Impl = { [M in WorkerMethod]: (id: number, ...args: Parameters<WorkerMethods[M]>) => Promise<ReturnType<WorkerMethods[M]>> };
@@ -16,6 +17,12 @@ const methods: Impl = {
   hash: (id, path) => sha256File(path, { onProgress: (b, t) => progress(id, path, t ? b / t : undefined) }),
   scan: (id, paths) => scanPaths(paths, { onFile: (p, i, n) => progress(id, p, i / n) }),
   checkModelFile: (_id, root, path) => checkModelFile(root, path),
+  registrySnapshot: (_id, root) => registrySnapshot(root),
+  registerModel: (id, root, options) => registerModel(root, options, (stage) => progress(id, stage)),
+  setAlias: (_id, root, ref, alias) => aliasVersion(root, ref, alias),
+  verifyVersion: (_id, root, ref) => verifyRegistryVersion(root, ref),
+  verifyAudit: (_id, root) => verifyAudit(root),
+  signVersion: (_id, root, ref, pem) => signVersionWithPem(root, ref, pem),
   inspect: async (_id, path) => {
     const source = await FileSource.open(path);
     try {

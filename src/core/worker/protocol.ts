@@ -1,6 +1,10 @@
 import type { ScanReport } from '../scan/scanner';
 import type { FormatAnalysis } from '../formats/types';
 import type { PolicyDecision } from '../policy/gate';
+import type { AuditVerification } from '../audit/verify';
+import type { AliasResult, VersionVerification } from '../registry/ops';
+import type { registerModel, RegistrySnapshot } from './registry-methods';
+import type { SignVersionResult } from '../registry/sign-version';
 
 /**
  * The methods the core worker thread serves. Heavy work (hashing, scanning, parsing) runs there so the
@@ -12,6 +16,12 @@ export interface WorkerMethods {
   inspect: (path: string) => FormatAnalysis & { size: number };
   /** The policy gate for a model file (hashes and scans it: heavy). */
   checkModelFile: (workspaceRoot: string | undefined, path: string) => PolicyDecision;
+  registrySnapshot: (root: string) => RegistrySnapshot;
+  registerModel: (root: string, options: Parameters<typeof registerModel>[1]) => Awaited<ReturnType<typeof registerModel>>;
+  setAlias: (root: string, ref: string, alias: string) => AliasResult;
+  verifyVersion: (root: string, ref: string) => VersionVerification;
+  verifyAudit: (root: string) => AuditVerification;
+  signVersion: (root: string, ref: string, privateKeyPem: string) => SignVersionResult;
 }
 
 export type WorkerMethod = keyof WorkerMethods;

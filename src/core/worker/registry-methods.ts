@@ -1,0 +1,84 @@
+import { createPrivateKey } from 'node:crypto';
+import { addModel, type AddOptions, type AddResult } from '../registry/admission';
+import { buildLineageGraph, type LineageGraph } from '../registry/lineage';
+import { setAlias, verifyVersion, type AliasResult, type VersionVerification } from '../registry/ops';
+import { loadRegistry } from '../registry/read';
+import type { YamlProblem } from '../registry/yaml-file';
+import { evaluatePolicy, type PolicyViolation, type WaivedViolation } from '../policy/evaluate';
+import { verifyAudit } from '../audit/verify';
+import { signRegisteredVersion, type SignVersionResult } from '../registry/sign-version';
+
+/** What the Models view, the diagnostics and the lineage view need, read in one pass off the UI thread. */
+export interface RegistrySnapshot {
+  root: string;
+  graph: LineageGraph;
+  versions: { name: string; version: string; file: string; aliases: string[]; format?: string; scan?: string; worst?: string; signed: boolean; description?: string }[];
+  violations: PolicyViolation[];
+  waived: WaivedViolation[];
+  problems: YamlProblem[];
+  policyFile: string;
+  policyExists: boolean;
+  /** A policy file that does not parse: its problem, as a violation would be shown. */
+  policyError?: string;
+}
+
+export async function registrySnapshot(root: string): Promise<RegistrySnapshot> {
+  const registry = await loadRegistry(root);
+  let violations: PolicyViolation[] = [];
+  let waived: WaivedViolation[] = [];
+  let policyFile = '.sovereign/policy.yaml';
+  let policyExists = false;
+  let policyError: string | undefined;
+  try {
+    const report = await evaluatePolicy(root, { registry });
+    violations = report.violations;
+    waived = report.waived;
+    policyFile = report.policyFile;
+    policyExists = report.policyExists;
+  } catch (err) {
+    policyError = (err as Error).message;
+  }
+  return {
+    root,
+    graph: buildLineageGraph(registry, violations),
+    versions: registry.entries.map((e) => ({
+      name: e.manifest.name,
+      version: e.manifest.version,
+      file: e.file,
+      aliases: e.aliases,
+      format: e.manifest.format,
+      scan: e.manifest.scan?.verdict,
+      worst: e.manifest.scan?.worst,
+      signed: Boolean(e.manifest.signature),
+      description: e.manifest.description,
+    })),
+    violations,
+    waived,
+    problems: registry.problems,
+    policyFile,
+    policyExists,
+    policyError,
+  };
+}
+
+/** Registration from the extension: the private key arrives as PEM text from SecretStorage. */
+export async function registerModel(root: string, options: Omit<AddOptions, 'privateKey' | 'signal' | 'onStage'> & { privateKeyPem?: string }, onStage?: (stage: string) => void): Promise<Pick<AddResult, 'manifestFile' | 'signatureFile' | 'commit'>> {
+  const { privateKeyPem, ...rest } = options;
+  const result = await addModel(root, { ...rest, privateKey: privateKeyPem ? createPrivateKey(privateKeyPem) : undefined, onStage });
+  return { manifestFile: result.manifestFile, signatureFile: result.signatureFile, commit: result.commit };
+}
+
+export async function aliasVersion(root: string, ref: string, alias: string): Promise<AliasResult> {
+  return setAlias(root, ref, alias);
+}
+
+export async function verifyRegistryVersion(root: string, ref: string): Promise<VersionVerification> {
+  const registry = await loadRegistry(root);
+  return verifyVersion(root, registry.resolve(ref));
+}
+
+export async function signVersionWithPem(root: string, ref: string, privateKeyPem: string): Promise<SignVersionResult> {
+  return signRegisteredVersion(root, ref, createPrivateKey(privateKeyPem));
+}
+
+export { verifyAudit };

@@ -1,0 +1,290 @@
+import * as vscode from 'vscode';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
+import { signModel } from '../../core/signing/model';
+import { keyIdOf } from '../../core/signing/keys';
+import { describeError } from '../../core/util/errors';
+import { POLICY_FILE } from '../../core/registry/workspace';
+import { defaultPolicyText } from '../../core/policy/load';
+import type { ExtensionServices } from '../context';
+import type { ModelNode } from './models-view';
+import type { RegistryState } from './registry-state';
+
+/** SecretStorage key of the signing key (PEM, PKCS#8). Never in settings, files or logs. */
+export const SIGNING_KEY_SECRET = 'sovereign.signing.privateKey';
+
+async function requireRoot(services: ExtensionServices): Promise<string | undefined> {
+  const root = await services.workspaceRoot();
+  if (!root) void vscode.window.showErrorMessage('Sovereign: open a folder that is a git repository (the registry lives in it). Run `git init` in the folder first.');
+  return root;
+}
+
+function fail(services: ExtensionServices, what: string, err: unknown): void {
+  const message = describeError(err);
+  services.log.error(`${what}: ${message}`);
+  void vscode.window.showErrorMessage(`Sovereign: ${what} failed: ${message.split('\n')[0]}`, 'Show Log').then((c) => c && services.log.show());
+}
+
+function refOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  const node = arg as ModelNode | undefined;
+  if (node?.kind === 'version') return `${node.version.name}@${node.version.version}`;
+  if (node?.kind === 'model') return node.name;
+  return undefined;
+}
+
+async function pickVersion(state: RegistryState, title: string): Promise<string | undefined> {
+  const snap = state.snapshot ?? (await state.refresh());
+  if (!snap?.versions.length) {
+    void vscode.window.showInformationMessage('Sovereign: the registry is empty. Run "Sovereign: Register Model..." first.');
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(
+    [...snap.versions].reverse().map((v) => ({ label: `${v.name}@${v.version}`, description: [v.aliases.join(', '), v.signed ? 'signed' : ''].filter(Boolean).join(' · ') })),
+    { title },
+  );
+  return pick?.label;
+}
+
+/** Register, alias, sign, verify, keys, exceptions, audit: the registry commands of the palette. */
+export function registerRegistryCommands(services: ExtensionServices, state: RegistryState): void {
+  const { context } = services;
+  context.subscriptions.push(
+    vscode.commands.registerCommand('sovereign.refreshRegistry', () => state.refresh()),
+
+    vscode.commands.registerCommand('sovereign.initRegistry', async () => {
+      const root = await requireRoot(services);
+      if (!root) return;
+      const policy = join(root, POLICY_FILE);
+      await mkdir(join(root, '.sovereign', 'models'), { recursive: true });
+      try {
+        await writeFile(policy, defaultPolicyText(), { flag: 'wx' });
+      } catch {
+        // a policy already exists: keep it
+      }
+      await vscode.window.showTextDocument(vscode.Uri.file(policy));
+      await state.refresh();
+    }),
+
+    vscode.commands.registerCommand('sovereign.registerModel', async (uri?: vscode.Uri) => {
+      const root = await requireRoot(services);
+      if (!root) return;
+      const input = uri ?? (await vscode.window.showOpenDialog({ title: 'Register Model', openLabel: 'Register', canSelectFiles: true, canSelectFolders: true }))?.[0];
+      if (!input) return;
+      const defaultName = basename(input.fsPath).replace(/\.(gguf|onnx|safetensors|bin|pt|pth|h5|keras)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-');
+      const name = await vscode.window.showInputBox({ title: 'Register Model (1/3): name', value: defaultName, validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(v) ? undefined : 'letters, digits, ".", "_" or "-"') });
+      if (!name) return;
+      const existing = (state.snapshot?.versions ?? []).filter((v) => v.name === name).map((v) => v.version);
+      const next = existing.length ? bumpPatch(existing[existing.length - 1]) : '1.0.0';
+      const version = await vscode.window.showInputBox({ title: 'Register Model (2/3): version', value: next, validateInput: (v) => (/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v) ? undefined : 'a semantic version, e.g. 1.0.0') });
+      if (!version) return;
+      const license = await vscode.window.showInputBox({ title: 'Register Model (3/3): license (SPDX id, optional)', placeHolder: 'Apache-2.0' });
+      if (license === undefined) return;
+      const privateKeyPem = await context.secrets.get(SIGNING_KEY_SECRET);
+      try {
+        const result = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Registering ${name}@${version}`, cancellable: false },
+          (progress) =>
+            services.worker.call('registerModel', [root, { input: input.fsPath, name, version, license: license || undefined, privateKeyPem }], (stage) => progress.report({ message: stage })),
+        );
+        services.log.info(`registered ${name}@${version}: ${result.manifestFile} (commit ${result.commit})`);
+        await state.refresh();
+        const open = 'Open Manifest';
+        const choice = await vscode.window.showInformationMessage(`Sovereign: registered ${name}@${version}${result.signatureFile ? ' (signed)' : ''} in commit ${result.commit.slice(0, 8)}.`, open);
+        if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(join(root, result.manifestFile)));
+      } catch (err) {
+        fail(services, `registering ${name}@${version}`, err);
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.setAlias', async (arg?: unknown) => {
+      const root = await requireRoot(services);
+      if (!root) return;
+      const ref = refOf(arg)?.includes('@') ? refOf(arg) : await pickVersion(state, 'Set Alias: which version?');
+      if (!ref) return;
+      const alias = await vscode.window.showQuickPick(['staging', 'production', 'champion', 'Other...'], { title: `Set Alias: ${ref} becomes...` });
+      const name = alias === 'Other...' ? await vscode.window.showInputBox({ title: 'Alias name' }) : alias;
+      if (!name) return;
+      try {
+        const result = await services.worker.call('setAlias', [root, ref, name]);
+        await state.refresh();
+        void vscode.window.showInformationMessage(`Sovereign: ${name} -> ${ref}${result.from ? ` (was ${result.from})` : ''}.`);
+      } catch (err) {
+        fail(services, `setting ${name} on ${ref}`, err);
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.verifyModel', async (arg?: unknown) => {
+      const root = await requireRoot(services);
+      if (!root) return;
+      const ref = refOf(arg)?.includes('@') ? refOf(arg) : await pickVersion(state, 'Verify Model');
+      if (!ref) return;
+      try {
+        const v = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Verifying ${ref} (re-hashing artifacts)` }, () =>
+          services.worker.call('verifyVersion', [root, ref]),
+        );
+        const bad = v.artifacts.filter((a) => a.status !== 'ok');
+        const sig = v.signature.status === 'valid' ? `signature valid (key ${v.signature.keyId?.slice(0, 12)})` : v.signature.status === 'unsigned' ? 'not signed' : `signature INVALID: ${v.signature.reason ?? v.signature.failure}`;
+        const msg = `Sovereign: ${ref}: ${bad.length ? `${bad.length} artifact(s) ${bad.map((a) => `${a.path} ${a.status}`).join(', ')}` : 'artifacts intact'}; ${sig}.`;
+        if (v.ok) void vscode.window.showInformationMessage(msg);
+        else void vscode.window.showErrorMessage(msg);
+      } catch (err) {
+        fail(services, `verifying ${ref}`, err);
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.generateSigningKey', async () => {
+      const root = await services.workspaceRoot();
+      const existing = await context.secrets.get(SIGNING_KEY_SECRET);
+      if (existing) {
+        const replace = await vscode.window.showWarningMessage('A signing key is already stored. Replace it? Versions signed with the old key stay verifiable only while its public key stays trusted.', { modal: true }, 'Replace');
+        if (replace !== 'Replace') return;
+      }
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      await context.secrets.store(SIGNING_KEY_SECRET, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+      const keyId = keyIdOf(publicKey);
+      const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+      if (root) {
+        const file = join(root, '.sovereign', 'keys', `${keyId.slice(0, 16)}.pub.pem`);
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, pem);
+        void vscode.window.showInformationMessage(`Sovereign: signing key ${keyId.slice(0, 16)} stored in SecretStorage; its public key is ${vscode.workspace.asRelativePath(file)} (list it under signature.trusted_keys in the policy).`);
+      } else {
+        const doc = await vscode.workspace.openTextDocument({ content: pem, language: 'plaintext' });
+        await vscode.window.showTextDocument(doc);
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.importSigningKey', async () => {
+      const file = (await vscode.window.showOpenDialog({ title: 'Import a PEM private key (EC P-256)', filters: { 'PEM keys': ['pem', 'key'] } }))?.[0];
+      if (!file) return;
+      try {
+        const pem = await readFile(file.fsPath, 'utf8');
+        const key = createPrivateKey(pem);
+        await context.secrets.store(SIGNING_KEY_SECRET, key.export({ type: 'pkcs8', format: 'pem' }) as string);
+        void vscode.window.showInformationMessage(`Sovereign: key ${keyIdOf(createPublicKey(key)).slice(0, 16)} imported into SecretStorage. You can delete ${basename(file.fsPath)} now.`);
+      } catch (err) {
+        fail(services, 'importing the key', err);
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.signModel', async (arg?: unknown) => {
+      const pem = await context.secrets.get(SIGNING_KEY_SECRET);
+      if (!pem) {
+        const gen = 'Generate Key';
+        const imp = 'Import Key';
+        const choice = await vscode.window.showWarningMessage('Sovereign: no signing key in SecretStorage.', gen, imp);
+        if (choice === gen) await vscode.commands.executeCommand('sovereign.generateSigningKey');
+        if (choice === imp) await vscode.commands.executeCommand('sovereign.importSigningKey');
+        return;
+      }
+      const ref = refOf(arg);
+      if (ref?.includes('@')) {
+        const root = await requireRoot(services);
+        if (!root) return;
+        try {
+          const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Signing ${ref}` }, () => services.worker.call('signVersion', [root, ref, pem]));
+          await state.refresh();
+          void vscode.window.showInformationMessage(`Sovereign: signed ${r.ref} with key ${r.keyId.slice(0, 12)} (commit ${r.commit.slice(0, 8)}).`);
+        } catch (err) {
+          fail(services, `signing ${ref}`, err);
+        }
+        return;
+      }
+      const target = arg instanceof vscode.Uri ? arg : (await vscode.window.showOpenDialog({ title: 'Sign Model (file or folder)', canSelectFolders: true, canSelectFiles: true }))?.[0];
+      if (!target) return;
+      try {
+        const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Signing ${basename(target.fsPath)}` }, () => signModel(target.fsPath, createPrivateKey(pem)));
+        void vscode.window.showInformationMessage(`Sovereign: signed ${result.resources.length} file(s) with key ${result.keyId.slice(0, 12)}: ${vscode.workspace.asRelativePath(result.signaturePath)}`);
+      } catch (err) {
+        fail(services, 'signing', err);
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.requestException', async (model?: string, rule?: string) => {
+      const root = await requireRoot(services);
+      if (!root) return;
+      const m = model ?? (await vscode.window.showInputBox({ title: 'Exception: model name (or NAME@VERSION)' }));
+      const r = rule ?? (await vscode.window.showInputBox({ title: 'Exception: rule id (e.g. license, signature-required)' }));
+      if (!m || !r) return;
+      const justification = await vscode.window.showInputBox({ title: `Exception for "${r}" on ${m}: justification`, prompt: 'Why is this acceptable? It is recorded in the policy and the audit trail.', validateInput: (v) => (v.trim().length >= 10 ? undefined : 'write a real justification (10 characters at least)') });
+      if (!justification) return;
+      const in30 = new Date(Date.now() + 30 * 86400_000).toISOString().slice(0, 10);
+      const expires = await vscode.window.showInputBox({ title: 'Expiry date (YYYY-MM-DD)', value: in30, validateInput: (v) => (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v)) && Date.parse(v) > Date.now() ? undefined : 'a future date, YYYY-MM-DD') });
+      if (!expires) return;
+      try {
+        await addPolicyException(join(root, POLICY_FILE), { model: m, rule: r, justification, expires });
+        await state.refresh();
+        void vscode.window.showInformationMessage(`Sovereign: exception for ${r} on ${m} added to the policy until ${expires}. Commit the policy to make it official.`);
+      } catch (err) {
+        fail(services, 'adding the exception', err);
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.checkPolicy', async () => {
+      const snap = await state.refresh();
+      if (!snap) return;
+      const n = snap.violations.length + snap.problems.length + (snap.policyError ? 1 : 0);
+      if (n === 0) void vscode.window.showInformationMessage(`Sovereign: ${snap.versions.length} version(s) checked against ${snap.policyExists ? snap.policyFile : 'the default policy'}: no violations.`);
+      else {
+        void vscode.window.showWarningMessage(`Sovereign: ${n} policy violation(s) or manifest problem(s).`, 'Show Problems').then((c) => c && vscode.commands.executeCommand('workbench.actions.view.problems'));
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.showAuditLog', async () => {
+      const root = await requireRoot(services);
+      if (!root) return;
+      const file = vscode.Uri.file(join(root, '.sovereign', 'audit.jsonl'));
+      try {
+        const v = await services.worker.call('verifyAudit', [root]);
+        await vscode.window.showTextDocument(file, { preview: false });
+        if (v.ok) void vscode.window.showInformationMessage(`Sovereign: audit log intact (${v.entries} entries, hash chain verified).`);
+        else {
+          const bad = v.firstBad;
+          void vscode.window.showErrorMessage(`Sovereign: the audit log chain is BROKEN at line ${bad?.line}${bad?.seq !== undefined ? ` (seq ${bad.seq})` : ''}: ${bad?.reason}`);
+          if (bad) {
+            const editor = vscode.window.activeTextEditor;
+            if (editor?.document.uri.fsPath === file.fsPath) {
+              const range = editor.document.lineAt(Math.max(0, bad.line - 1)).range;
+              editor.selection = new vscode.Selection(range.start, range.end);
+              editor.revealRange(range, vscode.TextEditorRevealType.InCenter);
+              const deco = vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor('diffEditor.removedLineBackground'), isWholeLine: true });
+              editor.setDecorations(deco, [range]);
+              setTimeout(() => deco.dispose(), 30_000);
+            }
+          }
+        }
+      } catch (err) {
+        fail(services, 'reading the audit log', err);
+      }
+    }),
+  );
+}
+
+function bumpPatch(v: string): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v);
+  return m ? `${m[1]}.${m[2]}.${Number(m[3]) + 1}` : '1.0.0';
+}
+
+/** Appends an exception to policy.yaml with the yaml Document API, so comments and order survive. */
+export async function addPolicyException(file: string, exception: { model: string; rule: string; justification: string; expires: string }): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    text = defaultPolicyText();
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new Error(`${file} does not parse: ${doc.errors[0].message}`);
+  if (!isMap(doc.contents)) throw new Error(`${file} is not a YAML mapping`);
+  let seq = doc.get('exceptions');
+  if (!isSeq(seq)) {
+    seq = new YAMLSeq();
+    doc.set('exceptions', seq);
+  }
+  (seq as YAMLSeq).add(doc.createNode(exception));
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, doc.toString());
+}
