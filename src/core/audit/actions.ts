@@ -35,7 +35,8 @@ export function isKnownAction(action: string): action is AuditAction {
 export const METADATA_ONLY: Partial<Record<AuditAction, readonly string[]>> = {
   completion: [
     'time', 'model', 'modelDigest', 'digest', 'endpoint', 'backend', 'latencyMs', 'status', 'error',
-    'promptTokens', 'completionTokens', 'tokens', 'cached', 'cancelled', 'language',
+    'promptTokens', 'completionTokens', 'tokens', 'cached', 'cancelled', 'language', 'ok', 'statusCode',
+    'firstTokenMs', 'trigger',
   ],
-  'model-load': ['model', 'modelDigest', 'digest', 'engine', 'format', 'loadMs', 'threads', 'gpu', 'status', 'error', 'endpoint'],
+  'model-load': ['model', 'modelDigest', 'digest', 'engine', 'format', 'loadMs', 'threads', 'gpu', 'status', 'error', 'endpoint', 'ok', 'contextSize'],
 };
