@@ -1,5 +1,5 @@
 /**
- * safetensors dtypes (the Rust crate's `Dtype`) and their sizes in bits. Sub-byte types (F4, F6) are
+ * safetensors dtypes (the Rust crate's `Dtype`, as listed by safetensors 0.8.0) and their sizes in bits. Sub-byte types (F4, F6) are
  * packed: a tensor's bit count must then be a whole number of bytes.
  */
 const DTYPE_BITS: ReadonlyMap<string, number> = new Map([
@@ -12,6 +12,8 @@ const DTYPE_BITS: ReadonlyMap<string, number> = new Map([
   ['F8_E5M2', 8],
   ['F8_E4M3', 8],
   ['F8_E8M0', 8],
+  ['F8_E4M3FNUZ', 8],
+  ['F8_E5M2FNUZ', 8],
   ['I16', 16],
   ['U16', 16],
   ['F16', 16],
