@@ -2,12 +2,12 @@ import * as vscode from 'vscode';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
 import { signModel } from '../../core/signing/model';
 import { keyIdOf } from '../../core/signing/keys';
 import { describeError } from '../../core/util/errors';
 import { POLICY_FILE } from '../../core/registry/workspace';
-import { defaultPolicyText } from '../../core/policy/load';
+import { initRegistry } from '../../core/registry/ops';
+import { addPolicyException } from '../../core/policy/add-exception';
 import type { ExtensionServices } from '../context';
 import type { ModelNode } from './models-view';
 import type { RegistryState } from './registry-state';
@@ -57,15 +57,14 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
     vscode.commands.registerCommand('sovereign.initRegistry', async () => {
       const root = await requireRoot(services);
       if (!root) return;
-      const policy = join(root, POLICY_FILE);
-      await mkdir(join(root, '.sovereign', 'models'), { recursive: true });
       try {
-        await writeFile(policy, defaultPolicyText(), { flag: 'wx' });
-      } catch {
-        // a policy already exists: keep it
+        const result = await initRegistry(root);
+        await vscode.window.showTextDocument(vscode.Uri.file(join(root, POLICY_FILE)));
+        await state.refresh();
+        void vscode.window.showInformationMessage(result.created.length ? `Sovereign: created ${result.created.join(', ')} (commit ${result.commit?.slice(0, 8)}).` : 'Sovereign: the registry is already initialised.');
+      } catch (err) {
+        fail(services, 'initialising the registry', err);
       }
-      await vscode.window.showTextDocument(vscode.Uri.file(policy));
-      await state.refresh();
     }),
 
     vscode.commands.registerCommand('sovereign.registerModel', async (uri?: vscode.Uri) => {
@@ -266,25 +265,4 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
 function bumpPatch(v: string): string {
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v);
   return m ? `${m[1]}.${m[2]}.${Number(m[3]) + 1}` : '1.0.0';
-}
-
-/** Appends an exception to policy.yaml with the yaml Document API, so comments and order survive. */
-export async function addPolicyException(file: string, exception: { model: string; rule: string; justification: string; expires: string }): Promise<void> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    text = defaultPolicyText();
-  }
-  const doc = parseDocument(text);
-  if (doc.errors.length) throw new Error(`${file} does not parse: ${doc.errors[0].message}`);
-  if (!isMap(doc.contents)) throw new Error(`${file} is not a YAML mapping`);
-  let seq = doc.get('exceptions');
-  if (!isSeq(seq)) {
-    seq = new YAMLSeq();
-    doc.set('exceptions', seq);
-  }
-  (seq as YAMLSeq).add(doc.createNode(exception));
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, doc.toString());
 }
