@@ -1,4 +1,85 @@
 import type { Command } from 'commander';
+import { findWorkspaceRoot } from '../../core/registry/workspace';
+import { startServe } from '../../core/serve/start';
+import { UsageError } from '../../core/util/errors';
+import { info } from '../output';
 
-// PLACEHOLDER: this command family lands with its issue; nothing is registered yet.
-export function register(_program: Command): void {}
+/** A whole-number option within bounds (commander hands strings over). */
+export function intOption(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+/** The git workspace around the current folder, if any (its policy and audit log apply). */
+export async function workspaceOrUndefined(): Promise<string | undefined> {
+  try {
+    return await findWorkspaceRoot();
+  } catch {
+    return undefined;
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a GGUF or ONNX model over HTTP: OpenAI-compatible /v1/completions, /v1/chat/completions, /v1/models, llama-server /infill, /v1/predict, /health, /metrics')
+    .requiredOption('-m, --model <file-or-manifest>', 'a .gguf or .onnx file, or a registry manifest (.sovereign/models/NAME/VERSION.yaml)')
+    .option('--host <address>', 'address to bind (loopback by default)', '127.0.0.1')
+    .option('--port <n>', 'port; 0 picks a free one', intOption('--port', 0, 65535), 8080)
+    .option('--token <token>', 'require Authorization: Bearer TOKEN (or set SOVEREIGN_SERVE_TOKEN)')
+    .option('--threads <n>', 'CPU threads for the engine (default: physical cores, never oversubscribed; SOVEREIGN_THREADS)', intOption('--threads', 1, 1024))
+    .option('--ctx <n>', 'context size in tokens per request (GGUF)', intOption('--ctx', 16, 1 << 20))
+    .option('--parallel <n>', 'requests served at once (GGUF sequences)', intOption('--parallel', 1, 64), 1)
+    .option('--queue <n>', 'requests that may wait; more get 503', intOption('--queue', 0, 10000), 32)
+    .option('--max-body <bytes>', 'largest request body', intOption('--max-body', 1024, 1 << 30), 1 << 20)
+    .option('--no-gpu', 'never offload to a GPU')
+    .addHelpText('after', [
+      '',
+      'Once the model is loaded, one JSON line goes to stdout: {"url", "host", "port", "model", "kind", "loadMs"}.',
+      'GET /health answers 503 while the model loads and 200 once it is ready. Stop with Ctrl-C or SIGTERM.',
+      'Exit status: 0 stopped cleanly, 1 model refused (validation or policy) or engine failure, 2 usage or I/O error.',
+    ].join('\n'))
+    .action(async (opts: { model: string; host: string; port: number; token?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean }) => {
+      const token = opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined);
+      if (!LOOPBACK.has(opts.host) && !token) {
+        info(`warning: serving on ${opts.host} without --token: anyone who can reach this address can use the model`);
+      }
+      const workspaceRoot = await workspaceOrUndefined();
+      info(`validating ${opts.model}...`);
+      const server = await startServe({
+        model: opts.model,
+        host: opts.host,
+        port: opts.port,
+        token,
+        parallel: opts.parallel,
+        queue: opts.queue,
+        maxBodyBytes: opts.maxBody,
+        workspaceRoot,
+        load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false },
+        supervisor: { onLog: (line) => info(`[engine] ${line}`) },
+        onListening: (url) => info(`listening on ${url}; loading the model...`),
+      });
+      const d = server.description;
+      info(`ready: ${d.name} (${d.kind}${d.kind === 'gguf' ? `, ctx ${d.contextSize}, ${d.threads} thread(s), gpu ${d.gpu || 'none'}, infill ${d.infill}` : `, ${d.executionProviders?.join('+')}`}) loaded in ${Math.round(d.loadMs)} ms`);
+      process.stdout.write(JSON.stringify({ url: server.url, host: server.host, port: server.port, model: d.name, kind: d.kind, loadMs: Math.round(d.loadMs) }) + '\n');
+      server.engine.on('restart', ({ attempt, delayMs }) => info(`the engine process ended; restart ${attempt} in ${delayMs} ms`));
+      server.engine.on('state', (state) => {
+        if (state === 'failed') info('the engine failed and will not be restarted; /health answers 503');
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          info('stopping...');
+          void server.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -18,6 +18,8 @@ export function engineHostEntry(env: NodeJS.ProcessEnv = process.env): HostEntry
   const compiled = join(__dirname, 'host', 'engine-host.js');
   if (existsSync(compiled)) return { script: compiled, execArgv: [] };
   const source = join(__dirname, 'host', 'engine-host.ts');
-  if (existsSync(source)) return { script: source, execArgv: ['--require', require.resolve('tsx/cjs')] };
+  // A development-only dependency: named through a variable so bundlers leave it alone.
+  const tsxHook = 'tsx/cjs';
+  if (existsSync(source)) return { script: source, execArgv: ['--require', require.resolve(tsxHook)] };
   throw new Error(`the engine host script is missing next to ${__dirname}; rebuild with "npm run build"`);
 }

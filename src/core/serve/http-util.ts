@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** An error with an HTTP status, answered in the OpenAI error shape. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = status >= 500 ? 'server_error' : 'invalid_request_error',
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Reads a JSON body of at most `limit` bytes (413 beyond it: checked on Content-Length and while reading). */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `the request body passes the limit of ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'the request body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'the request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: HttpError): void {
+  sendJson(res, err.status, { error: { message: err.message, type: err.type, code: err.status } }, err.headers);
+}
+
+/** Server-sent events: `data: JSON` blocks; `[DONE]` ends an OpenAI stream. */
+export class SseStream {
+  constructor(private readonly res: ServerResponse) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+  }
+
+  send(data: unknown): void {
+    if (!this.res.writableEnded) this.res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+  }
+
+  end(): void {
+    if (!this.res.writableEnded) this.res.end();
+  }
+}
+
+// Field readers: a wrong type is a 400 that names the field.
+
+export function optionalNumber(body: Record<string, unknown>, key: string, min = -Infinity, max = Infinity): number | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new HttpError(400, `"${key}" must be a number from ${min} to ${max}`);
+  return v;
+}
+
+export function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new HttpError(400, `"${key}" must be a string`);
+  return v;
+}
+
+export function optionalBoolean(body: Record<string, unknown>, key: string): boolean | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new HttpError(400, `"${key}" must be true or false`);
+  return v;
+}
+
+export function stopList(body: Record<string, unknown>, key = 'stop'): string[] | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string') && v.length <= 16) return v as string[];
+  throw new HttpError(400, `"${key}" must be a string or a list of at most 16 strings`);
+}

@@ -1,0 +1,89 @@
+/**
+ * Starts the whole serving runtime: resolve the model (file or manifest), validate it (formats + policy), listen,
+ * load the model in a supervised engine process, and record the load. Used by `sovereign serve`, the
+ * extension, and the Docker image's entry point.
+ */
+import { basename } from 'node:path';
+import { appendAudit } from '../audit/log';
+import { EngineSupervisor, type SupervisorOptions } from '../engines/supervisor';
+import type { EngineLoadOptions, ModelDescription } from '../engines/types';
+import { validateModelFile, type ModelGate, type ValidatedModel } from '../engines/validate';
+import { RefusedError } from '../util/errors';
+import { resolveModelSource } from './model-source';
+import { ServeRuntime, type ServeOptions } from './server';
+
+export interface StartServeOptions extends ServeOptions {
+  /** A .gguf/.onnx path or a registry manifest YAML. */
+  model: string;
+  load?: EngineLoadOptions;
+  workspaceRoot?: string;
+  gate?: ModelGate | null;
+  supervisor?: SupervisorOptions;
+  /** Called once listening, before the model has loaded (/health answers 503 meanwhile). */
+  onListening?: (url: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  host: string;
+  port: number;
+  runtime: ServeRuntime;
+  engine: EngineSupervisor;
+  model: ValidatedModel;
+  description: ModelDescription;
+  /** Closes the HTTP server and stops the engine process. */
+  close(): Promise<void>;
+}
+
+export async function startServe(options: StartServeOptions): Promise<RunningServer> {
+  const source = await resolveModelSource(options.model);
+  const model = await validateModelFile(source.path, { gate: options.gate, workspaceRoot: options.workspaceRoot });
+  if (source.expectedSha256 && source.expectedSha256 !== model.sha256) {
+    throw new RefusedError(
+      `the store object for ${options.model} has sha256 ${model.sha256}, not the ${source.expectedSha256} its manifest records`,
+      'the store was modified: remove the object and add the model again',
+    );
+  }
+  const parallel = options.parallel ?? options.load?.sequences ?? 1;
+  const engine = new EngineSupervisor(options.supervisor);
+  const runtime = new ServeRuntime(engine, { ...options, parallel });
+  const address = await runtime.listen();
+  options.onListening?.(address.url);
+  let description: ModelDescription;
+  try {
+    description = await engine.start({ path: source.path, kind: model.format, options: { ...options.load, sequences: model.format === 'gguf' ? parallel : undefined } });
+  } catch (err) {
+    await runtime.close();
+    await engine.stop();
+    throw err;
+  }
+  if (source.name && description.name !== source.name) description.name = source.version ? `${source.name}@${source.version}` : source.name;
+  runtime.modelLoaded(description.loadMs);
+  if (options.workspaceRoot) {
+    await appendAudit(options.workspaceRoot, {
+      action: 'model-load',
+      subject: source.name ? `${source.name}@${source.version ?? ''}` : basename(source.path),
+      details: {
+        digest: `sha256:${model.sha256}`,
+        engine: description.kind === 'gguf' ? `llama.cpp ${description.versions['llama.cpp']}` : `onnxruntime ${description.versions.onnxruntime}`,
+        format: model.format,
+        loadMs: Math.round(description.loadMs),
+        threads: description.threads,
+        gpu: description.gpu ?? false,
+        status: 'ok',
+        endpoint: address.url,
+      },
+    });
+  }
+  return {
+    ...address,
+    runtime,
+    engine,
+    model,
+    description,
+    close: async () => {
+      await runtime.close();
+      await engine.stop();
+    },
+  };
+}
