@@ -207,46 +207,50 @@ class HeaderParser {
     if (depth > MAX_ARRAY_DEPTH) throw new GgufStructureError('gguf/array-too-deep', `array of key ${JSON.stringify(key)} nests deeper than ${MAX_ARRAY_DEPTH}`, at);
     const itemType = this.valueType(`item type of key ${JSON.stringify(key)}`);
     const lengthAt = this.pos;
-    const declared = this.u64(`array length of key ${JSON.stringify(key)}`);
+    const declared = this.u64Number(`array length of key ${JSON.stringify(key)}`);
     const left = this.fileSize - this.pos;
     const minItem = GGUF_VALUE_MIN_SIZE[itemType];
-    if (declared > BigInt(GGUF_MAX_ARRAY_ELEMENTS) || declared * BigInt(minItem) > BigInt(left)) {
+    if (declared > GGUF_MAX_ARRAY_ELEMENTS || declared * minItem > left) {
       throw new GgufStructureError(
         'gguf/length-out-of-bounds',
-        `array of key ${JSON.stringify(key)} declares ${declared} items of ${GGUF_VALUE_TYPE_NAMES[itemType]}; at least ${declared * BigInt(minItem)} bytes, but ${left} bytes are left in the file`,
+        `array of key ${JSON.stringify(key)} declares ${this.u64At(lengthAt)} items of ${GGUF_VALUE_TYPE_NAMES[itemType]}; at least ${BigInt(this.u64At(lengthAt)) * BigInt(minItem)} bytes, but ${left} bytes are left in the file`,
         lengthAt,
       );
     }
-    const length = Number(declared);
+    const length = declared;
     const keep = depth === 1 && KEEP_ALL_ARRAYS.has(key) ? length : Math.min(length, this.opts.keepArrayItems);
     const items: Array<GgufScalar | GgufArray> = [];
-    const fixed = itemType !== GgufValueType.STRING && itemType !== GgufValueType.ARRAY;
     for (let i = 0; i < keep; i++) items.push(this.value(itemType, key, depth));
-    if (fixed) {
-      this.take((length - keep) * minItem, `items of key ${JSON.stringify(key)}`);
+    if (itemType === GgufValueType.STRING) {
+      for (let i = keep; i < length; i++) this.advance(this.stringLength('string item'), 'string item');
+    } else if (itemType === GgufValueType.ARRAY) {
+      for (let i = keep; i < length; i++) this.array(key, depth + 1);
     } else {
-      for (let i = keep; i < length; i++) {
-        if (itemType === GgufValueType.STRING) this.skipString();
-        else this.array(key, depth + 1);
-      }
+      this.advance((length - keep) * minItem, `items of key ${JSON.stringify(key)}`);
     }
     return { itemType, length, items, truncated: keep < length };
   }
 
   private scalar(type: GgufValueType): GgufScalar {
+    const b = this.buf;
     switch (type) {
-      case GgufValueType.UINT8: return this.take(1, 'u8').readUInt8(0);
-      case GgufValueType.INT8: return this.take(1, 'i8').readInt8(0);
-      case GgufValueType.UINT16: return this.take(2, 'u16').readUInt16LE(0);
-      case GgufValueType.INT16: return this.take(2, 'i16').readInt16LE(0);
-      case GgufValueType.UINT32: return this.u32('u32');
-      case GgufValueType.INT32: return this.take(4, 'i32').readInt32LE(0);
-      case GgufValueType.FLOAT32: return this.take(4, 'f32').readFloatLE(0);
-      case GgufValueType.BOOL: return this.take(1, 'bool').readUInt8(0) !== 0;
-      case GgufValueType.STRING: return this.string('string value').text;
-      case GgufValueType.UINT64: return this.u64('u64');
-      case GgufValueType.INT64: return this.take(8, 'i64').readBigInt64LE(0);
-      case GgufValueType.FLOAT64: return this.take(8, 'f64').readDoubleLE(0);
+      case GgufValueType.UINT8: return b.readUInt8(this.advance(1, 'u8'));
+      case GgufValueType.INT8: return b.readInt8(this.advance(1, 'i8'));
+      case GgufValueType.UINT16: return b.readUInt16LE(this.advance(2, 'u16'));
+      case GgufValueType.INT16: return b.readInt16LE(this.advance(2, 'i16'));
+      case GgufValueType.UINT32: return b.readUInt32LE(this.advance(4, 'u32'));
+      case GgufValueType.INT32: return b.readInt32LE(this.advance(4, 'i32'));
+      case GgufValueType.FLOAT32: return b.readFloatLE(this.advance(4, 'f32'));
+      case GgufValueType.BOOL: return b.readUInt8(this.advance(1, 'bool')) !== 0;
+      case GgufValueType.STRING: {
+        // Values are not validated as UTF-8 (llama.cpp does not either): decoded leniently, and fast.
+        const n = this.stringLength('string value');
+        const start = this.advance(n, 'string value');
+        return b.toString('utf8', start, start + n);
+      }
+      case GgufValueType.UINT64: return b.readBigUInt64LE(this.advance(8, 'u64'));
+      case GgufValueType.INT64: return b.readBigInt64LE(this.advance(8, 'i64'));
+      case GgufValueType.FLOAT64: return b.readDoubleLE(this.advance(8, 'f64'));
       default: throw new Error(`unreachable value type ${type as number}`);
     }
   }
@@ -258,19 +262,22 @@ class HeaderParser {
     return t as GgufValueType;
   }
 
+  /** A string's u64 length, checked against the bytes left in the file before anything is read. */
   private stringLength(what: string): number {
     const at = this.pos;
-    const n = this.u64(`${what} length`);
+    const n = this.u64Number(`${what} length`);
     const left = this.fileSize - this.pos;
-    if (n > BigInt(left) || n > BigInt(GGUF_MAX_STRING_LENGTH)) {
-      throw new GgufStructureError('gguf/length-out-of-bounds', `${what} declares ${n} bytes but ${left} bytes are left in the file`, at);
+    if (n > left || n > GGUF_MAX_STRING_LENGTH) {
+      throw new GgufStructureError('gguf/length-out-of-bounds', `${what} declares ${this.u64At(at)} bytes but ${left} bytes are left in the file`, at);
     }
-    return Number(n);
+    return n;
   }
 
+  /** Keys and tensor names: validated as UTF-8 (shown lossily when invalid). */
   private string(what: string): { text: string; bytes: number; invalid: boolean } {
     const n = this.stringLength(what);
-    const bytes = this.take(n, what);
+    const start = this.advance(n, what);
+    const bytes = this.buf.subarray(start, start + n);
     try {
       return { text: utf8.decode(bytes), bytes: n, invalid: false };
     } catch {
@@ -278,26 +285,45 @@ class HeaderParser {
     }
   }
 
-  private skipString(): void {
-    this.take(this.stringLength('string item'), 'string item');
-  }
-
   private u32(what: string): number {
-    return this.take(4, what).readUInt32LE(0);
+    return this.buf.readUInt32LE(this.advance(4, what));
   }
 
   private u64(what: string): bigint {
-    return this.take(8, what).readBigUInt64LE(0);
+    return this.buf.readBigUInt64LE(this.advance(8, what));
   }
 
-  /** Every read goes through here: past the file end is a structural error, past the window asks for more. */
-  private take(n: number, what: string): Buffer {
+  /**
+   * A u64 as a number without BigInt (the hot path: one per string). Values past 2^53 come back as
+   * Infinity, which every bound check then rejects.
+   */
+  private u64Number(what: string): number {
+    const at = this.advance(8, what);
+    const hi = this.buf.readUInt32LE(at + 4);
+    return hi >= 0x200000 ? Infinity : hi * 0x1_0000_0000 + this.buf.readUInt32LE(at);
+  }
+
+  /** The exact u64 at an offset already read, for messages. */
+  private u64At(at: number): bigint {
+    return this.buf.readBigUInt64LE(at);
+  }
+
+  /**
+   * Every read goes through here: past the file end is a structural error, past the window asks for
+   * more. Returns the start offset of the `n` bytes.
+   */
+  private advance(n: number, what: string): number {
     const at = this.pos;
     if (n > this.fileSize - at) {
       throw new GgufStructureError('gguf/truncated', `the file ends inside the ${what} (${n} bytes needed at offset ${at}, ${this.fileSize - at} left)`, at);
     }
     if (at + n > this.buf.length) throw new NeedMoreBytes(at + n);
     this.pos = at + n;
+    return at;
+  }
+
+  private take(n: number, what: string): Buffer {
+    const at = this.advance(n, what);
     return this.buf.subarray(at, at + n);
   }
 }
