@@ -4,7 +4,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { appendAudit, auditFile } from '../../src/core/audit/log';
+import { parseManifest } from '../../src/core/registry/manifest';
+import { signVersion } from '../../src/core/registry/signature';
+import { keyIdOf } from '../../src/core/signing/keys';
 import { guardedFetch } from '../../src/core/net/egress';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,14 +23,22 @@ async function makeWorkspace(root: string, serverUrl: string): Promise<void> {
   const models = join(root, '.sovereign', 'models');
   await mkdir(join(models, 'coder'), { recursive: true });
   await mkdir(join(models, 'fraud-mlp'), { recursive: true });
-  await writeFile(
-    join(models, 'coder', '1.0.0.yaml'),
-    `name: coder\nversion: 1.0.0\nformat: gguf\nlicense: apache-2.0\nsource: { uri: "hf://org/coder", kind: huggingface }\n` +
+  // Signed with the registry's own signing code and a key the policy trusts; 0.9.0 is edited after signing.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  await mkdir(join(root, 'keys'));
+  await writeFile(join(root, 'keys', 'team.pub'), publicKey.export({ type: 'spki', format: 'pem' }) as string);
+  for (const version of ['1.0.0', '0.9.0']) {
+    const rel = `.sovereign/models/coder/${version}.yaml`;
+    const text =
+      `name: coder\nversion: ${version}\nformat: gguf\nlicense: apache-2.0\n` +
       `artifacts:\n  - { path: coder.gguf, sha256: ${sha('gguf')}, size: 4, format: gguf }\n` +
       `scan: { tool: sovereign, verdict: pass, worst: none, findings: 0, scanned_at: "2025-05-01T10:00:00Z" }\n` +
-      `signature: { path: .sovereign/models/coder/1.0.0.sig, key_id: "team-key-1", signed_at: "2025-05-01T10:01:00Z" }\n`,
-  );
-  await writeFile(join(models, 'coder', '1.0.0.sig'), '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}\n');
+      `signature: { path: .sovereign/models/coder/${version}.sig, key_id: "${keyIdOf(publicKey)}", signed_at: "2025-05-01T10:01:00Z" }\n`;
+    const parsed = parseManifest(text, rel, { name: 'coder', version });
+    assert.ok(parsed.manifest, JSON.stringify(parsed.problems));
+    await writeFile(join(root, rel), version === '0.9.0' ? text.replace('apache-2.0', 'mit') : text);
+    await writeFile(join(models, 'coder', `${version}.sig`), JSON.stringify(signVersion(parsed.manifest, rel, text, privateKey), null, 2) + '\n');
+  }
   await writeFile(join(models, 'coder', 'aliases.yaml'), 'production: 1.0.0\n');
   await writeFile(
     join(models, 'fraud-mlp', '2.1.0.yaml'),
@@ -35,7 +47,7 @@ async function makeWorkspace(root: string, serverUrl: string): Promise<void> {
   );
   await writeFile(
     join(root, '.sovereign', 'policy.yaml'),
-    `version: 1\nendpoints:\n  allowed: ["10.0.0.0/8", "192.168.0.0/16"]\nexceptions:\n` +
+    `version: 1\nsignature: { trusted_keys: [keys/team.pub] }\nendpoints:\n  allowed: ["10.0.0.0/8", "192.168.0.0/16"]\nexceptions:\n` +
       `  - { model: fraud-mlp, rule: scan-severity, justification: "false positive on a custom op <b>", expires: "2999-01-01", approved_by: "sec-team" }\n` +
       `  - { model: coder, rule: license, justification: "legal review pending", expires: "2020-01-01" }\n`,
   );
@@ -88,11 +100,14 @@ describe('sovereign evidence', function () {
     const e = JSON.parse(await readFile(join(out, 'evidence.json'), 'utf8'));
     assert.equal(e.schema, 'sovereign-evidence/1');
     assert.match(e.workspace.git.commit, /^[0-9a-f]{40}$/);
-    assert.deepEqual(e.models.map((m: { name: string; version: string }) => `${m.name}@${m.version}`), ['coder@1.0.0', 'fraud-mlp@2.1.0']);
-    const [coder, fraud] = e.models;
+    assert.deepEqual(e.models.map((m: { name: string; version: string }) => `${m.name}@${m.version}`), ['coder@0.9.0', 'coder@1.0.0', 'fraud-mlp@2.1.0']);
+    const [edited, coder, fraud] = e.models;
     assert.equal(coder.artifacts[0].sha256, sha('gguf'));
     assert.equal(coder.manifestSha256, sha(await readFile(join(ws, '.sovereign/models/coder/1.0.0.yaml'))));
-    assert.deepEqual({ present: coder.signature.present, keyId: coder.signature.keyId }, { present: true, keyId: 'team-key-1' });
+    assert.deepEqual({ present: coder.signature.present, status: coder.signature.status }, { present: true, status: 'valid' });
+    assert.match(coder.signature.verifiedKeyId, /^[0-9a-f]{64}$/);
+    assert.equal(edited.signature.status, 'invalid', 'a manifest edited after signing fails the check');
+    assert.match(edited.signature.reason, /0\.9\.0\.yaml/);
     assert.match(coder.signature.fileSha256, /^[0-9a-f]{64}$/);
     assert.deepEqual(coder.aliases, ['production']);
     assert.equal(coder.scan.verdict, 'pass');
@@ -111,12 +126,13 @@ describe('sovereign evidence', function () {
     assert.equal(e.egress.refusedAttempts, 1);
     assert.deepEqual(e.egress.outsidePrivate, []);
     assert.match(e.egress.statement, /^No outbound call left loopback and private networks: 1 endpoint\(s\) contacted, all local\. 1 attempt\(s\) .* refused/);
-    assert.deepEqual(e.summary, { auditIntact: true, models: 2, signed: 1, scanned: 2, scanFailed: 1, policyExceptions: 2, expiredExceptions: 1, deployments: e.summary.deployments, outsidePrivate: 0, refusedAttempts: 1 });
+    assert.deepEqual(e.summary, { auditIntact: true, models: 3, signed: 2, signatureValid: 1, scanned: 3, scanFailed: 1, policyExceptions: 2, expiredExceptions: 1, deployments: e.summary.deployments, outsidePrivate: 0, refusedAttempts: 1 });
 
     const md = await readFile(join(out, 'report.md'), 'utf8');
     assert.match(md, /^# Compliance evidence/);
     assert.match(md, /\| Audit log chain \| intact \(5 entries\) \|/);
-    assert.match(md, /\| coder@1\.0\.0 \| gguf \| coder\.gguf [0-9a-f]{16}… \| key team-key-1 at 2025-05-01T10:01:00Z \| pass/);
+    assert.match(md, /\| coder@1\.0\.0 \| gguf \| coder\.gguf [0-9a-f]{16}… \| valid, key [0-9a-f]{64} at 2025-05-01T10:01:00Z \| pass/);
+    assert.match(md, /\| coder@0\.9\.0 \| gguf \| .* \| INVALID \(/);
     assert.match(md, /\| coder \| license \| legal review pending \| 2020-01-01 \| — \| EXPIRED \|/);
     assert.match(md, /\| http:\/\/203\.0\.113\.5:8080 \| 203\.0\.113\.5 \| other \| REFUSED \| 1 \|/);
     const html = await readFile(join(out, 'report.html'), 'utf8');

@@ -6,6 +6,7 @@ import { collectDeployments, type DeploymentsEvidence } from './deployments';
 import { egressEvidence, type EgressEvidence } from './egress';
 import { collectModels, type ModelEvidence } from './models';
 import { collectPolicy, type PolicyEvidence } from './policy';
+import { checkSignatures } from './signatures';
 
 /** The compliance evidence bundle's content (evidence.json). */
 export interface Evidence {
@@ -28,7 +29,7 @@ export interface Evidence {
   };
   egress: EgressEvidence;
   /** Headline results: what an auditor reads first. */
-  summary: { auditIntact: boolean | null; models: number; signed: number; scanned: number; scanFailed: number; policyExceptions: number; expiredExceptions: number; deployments: number | null; outsidePrivate: number; refusedAttempts: number };
+  summary: { auditIntact: boolean | null; models: number; signed: number; signatureValid: number; scanned: number; scanFailed: number; policyExceptions: number; expiredExceptions: number; deployments: number | null; outsidePrivate: number; refusedAttempts: number };
 }
 
 export interface CollectOptions {
@@ -40,6 +41,7 @@ export interface CollectOptions {
 export async function collectEvidence(root: string, options: CollectOptions = {}): Promise<Evidence> {
   const now = options.now ?? new Date();
   const [models, policy, deployments, git] = await Promise.all([collectModels(root), collectPolicy(root, now), collectDeployments(), gitState(root)]);
+  await checkSignatures(root, models);
 
   let verification: AuditVerification | undefined;
   try {
@@ -79,6 +81,7 @@ export async function collectEvidence(root: string, options: CollectOptions = {}
       auditIntact: verification ? verification.ok : null,
       models: models.length,
       signed: models.filter((m) => m.signature.present && !m.signature.fileMissing).length,
+      signatureValid: models.filter((m) => m.signature.status === 'valid').length,
       scanned: models.filter((m) => m.scan).length,
       scanFailed: models.filter((m) => m.scan?.verdict === 'fail').length,
       policyExceptions: policy.exceptions.length,

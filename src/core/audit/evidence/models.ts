@@ -15,7 +15,18 @@ export interface ModelEvidence {
   license?: string;
   source?: string;
   artifacts: Array<{ path: string; sha256: string; size?: number; format?: string }>;
-  signature: { present: boolean; path?: string; keyId?: string; signedAt?: string; fileSha256?: string; fileMissing?: boolean };
+  signature: {
+    present: boolean;
+    path?: string;
+    keyId?: string;
+    signedAt?: string;
+    fileSha256?: string;
+    fileMissing?: boolean;
+    /** Checked against the policy's trusted keys: valid, invalid (reason says why), or unchecked. */
+    status?: 'valid' | 'invalid' | 'unchecked';
+    verifiedKeyId?: string;
+    reason?: string;
+  };
   scan?: { verdict?: string; worst?: string; findings?: number; tool?: string; version?: string; scannedAt?: string };
   aliases: string[];
   /** What is wrong with the manifest as read (missing fields, unreadable YAML). */

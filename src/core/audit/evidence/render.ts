@@ -10,6 +10,13 @@ interface Section {
 const short = (hex: string | undefined, n = 16): string => (hex ? `${hex.slice(0, n)}…` : '—');
 const yesNo = (b: boolean | undefined): string => (b === undefined ? '—' : b ? 'yes' : 'no');
 
+function signatureText(sig: Evidence['models'][number]['signature']): string {
+  const who = `key ${sig.verifiedKeyId ?? sig.keyId ?? '?'}${sig.signedAt ? ` at ${sig.signedAt}` : ''}`;
+  if (sig.status === 'valid') return `valid, ${who}`;
+  if (sig.status === 'invalid') return `INVALID (${sig.reason ?? 'no reason given'}), ${who}`;
+  return `${sig.fileMissing ? 'MISSING FILE, ' : ''}not checked${sig.reason ? ` (${sig.reason})` : ''}, ${who}`;
+}
+
 function sections(e: Evidence): Section[] {
   const out: Section[] = [];
   const s = e.summary;
@@ -27,7 +34,7 @@ function sections(e: Evidence): Section[] {
       rows: [
         ['Audit log chain', s.auditIntact === null ? 'no audit log' : s.auditIntact ? `intact (${e.audit.verification?.entries} entries)` : `BROKEN at line ${e.audit.verification?.firstBad?.line}`],
         ['Models registered', String(s.models)],
-        ['Signed / scanned / scan failed', `${s.signed} / ${s.scanned} / ${s.scanFailed}`],
+        ['Signed / signature valid / scanned / scan failed', `${s.signed} / ${s.signatureValid} / ${s.scanned} / ${s.scanFailed}`],
         ['Policy exceptions (expired)', `${s.policyExceptions} (${s.expiredExceptions})`],
         ['Deployments', s.deployments === null ? `unknown: ${e.deployments.reason ?? ''}` : String(s.deployments)],
         ['Outbound calls outside private networks', String(s.outsidePrivate)],
@@ -46,7 +53,7 @@ function sections(e: Evidence): Section[] {
             `${m.name}@${m.version}`,
             m.format ?? '—',
             m.artifacts.map((a) => `${a.path} ${short(a.sha256)}`).join('; ') || '—',
-            m.signature.present ? `${m.signature.fileMissing ? 'MISSING FILE ' : ''}key ${m.signature.keyId ?? '?'}${m.signature.signedAt ? ` at ${m.signature.signedAt}` : ''}` : 'unsigned',
+            m.signature.present ? signatureText(m.signature) : 'unsigned',
             m.scan ? `${m.scan.verdict ?? '?'} (worst ${m.scan.worst ?? '?'}, ${m.scan.findings ?? '?'} findings)` : 'not scanned',
             m.aliases.join(', ') || '—',
             m.problems.join('; ') || '—',
@@ -155,7 +162,7 @@ export function renderEvidenceHtml(e: Evidence): string {
       const paragraphs = s.paragraphs.map((p) => `<p>${esc(p)}</p>`).join('\n');
       const table = s.table
         ? `<table><thead><tr>${s.table.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${s.table.rows
-            .map((r) => `<tr>${r.map((c) => `<td${/BROKEN|REFUSED|EXPIRED|MISSING|fail \(/.test(c) ? ' class="bad"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
+            .map((r) => `<tr>${r.map((c) => `<td${/BROKEN|REFUSED|EXPIRED|MISSING|INVALID|fail \(/.test(c) ? ' class="bad"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
             .join('\n')}</tbody></table>`
         : '';
       return `<section><h2>${esc(s.title)}</h2>\n${paragraphs}\n${table}</section>`;
