@@ -50,14 +50,19 @@ function looksLikeCompressedJoblib(head: Buffer): boolean {
   return head.length >= 4 && head.readUInt32LE(0) === 0x184d2204;
 }
 
-/** safetensors: u64 little-endian header length, then a JSON object. */
+/**
+ * safetensors: u64 little-endian header length, then a JSON object. A header that starts `{"` counts even
+ * when the length is corrupt (larger than the file), so the safetensors reader reports the corruption
+ * instead of the file passing as "unknown".
+ */
 function looksLikeSafetensors(head: Buffer, size: number): boolean {
   if (head.length < 10) return false;
   const n = head.readBigUInt64LE(0);
-  if (n < 2n || n > BigInt(size - 8)) return false;
   let i = 8;
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
-  return head[i] === 0x7b; // '{'
+  if (head[i] !== 0x7b) return false; // '{'
+  if (n >= 2n && n <= BigInt(size - 8)) return true;
+  return head[i + 1] === 0x22; // '{"': a JSON object with a key, improbable in other binary data
 }
 
 /** ModelProto field numbers and their wire types (0 varint, 2 length-delimited). */

@@ -24,9 +24,11 @@ describe('detectFormat (content, never the file name)', () => {
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(json.length));
     assert.equal(detectFormat(Buffer.concat([len, json]), empty, 8 + json.length), 'safetensors');
-    // a header length larger than the file is not safetensors
+    // a corrupt header length still reaches the safetensors reader (which reports it)
     len.writeBigUInt64LE(10_000n);
-    assert.notEqual(detectFormat(Buffer.concat([len, json]), empty, 100), 'safetensors');
+    assert.equal(detectFormat(Buffer.concat([len, json]), empty, 100), 'safetensors');
+    // but a '{' alone at byte 8 with an impossible length is not enough
+    assert.notEqual(detectFormat(Buffer.concat([len, Buffer.from('{ x')]), empty, 100), 'safetensors');
   });
 
   it('recognises protocol 0 pickles only with a plausible first opcode and a final STOP', () => {
