@@ -97,13 +97,7 @@ export function buildLineageGraph(registry: Registry, violations: readonly Polic
 
 /** Every node reachable upwards (parents, their parents, datasets) or downwards (derived versions). */
 export function walkLineage(graph: LineageGraph, start: string, direction: 'ancestors' | 'descendants'): { id: string; depth: number; via: LineageEdge }[] {
-  const next = new Map<string, LineageEdge[]>();
-  for (const e of graph.edges) {
-    const key = direction === 'ancestors' ? e.to : e.from;
-    const list = next.get(key) ?? [];
-    list.push(e);
-    next.set(key, list);
-  }
+  const next = adjacency(graph, direction);
   const seen = new Set<string>([start]);
   const out: { id: string; depth: number; via: LineageEdge }[] = [];
   let frontier = [start];
@@ -121,6 +115,29 @@ export function walkLineage(graph: LineageGraph, start: string, direction: 'ance
     frontier = upcoming;
   }
   return out;
+}
+
+const ADJACENCY = new WeakMap<LineageGraph, Map<string, Map<string, LineageEdge[]>>>();
+
+/** Edges by parent (descendants) or by child (ancestors), computed once per graph. */
+function adjacency(graph: LineageGraph, direction: 'ancestors' | 'descendants'): Map<string, LineageEdge[]> {
+  let both = ADJACENCY.get(graph);
+  if (!both) {
+    both = new Map();
+    ADJACENCY.set(graph, both);
+  }
+  let next = both.get(direction);
+  if (!next) {
+    next = new Map();
+    for (const e of graph.edges) {
+      const key = direction === 'ancestors' ? e.to : e.from;
+      const list = next.get(key);
+      if (list) list.push(e);
+      else next.set(key, [e]);
+    }
+    both.set(direction, next);
+  }
+  return next;
 }
 
 export interface LineageReport {
@@ -168,10 +185,11 @@ export function whichUsed(registry: Registry, query: string): DatasetUsage {
   const graph = buildLineageGraph(registry);
   const directIds = new Set(direct.map((d) => modelNodeId(d.name, d.version)));
   const inherited = new Map<string, DatasetUsage['inherited'][number]>();
+  const nodesById = new Map(graph.nodes.map((n) => [n.id, n]));
   for (const d of direct) {
     for (const x of walkLineage(graph, modelNodeId(d.name, d.version), 'descendants')) {
       if (directIds.has(x.id) || inherited.has(x.id)) continue;
-      const node = graph.nodes.find((n) => n.id === x.id);
+      const node = nodesById.get(x.id);
       if (!node || node.kind !== 'model' || !node.version) continue;
       inherited.set(x.id, { model: `${node.name}@${node.version}`, name: node.name, version: node.version, aliases: node.aliases ?? [], through: d.model });
     }

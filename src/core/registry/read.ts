@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compare as semverCompare, valid as validSemver } from 'semver';
+import { SemVer } from 'semver';
 import { UsageError } from '../util/errors';
 import schema from '../../../schemas/manifest.schema.json';
 import { parseAliases, type AliasMap } from './aliases';
@@ -21,6 +22,7 @@ export interface RegistryEntry {
 /** The registry read from the working tree: every manifest and alias file, plus what is wrong with them. */
 export class Registry {
   readonly byRef = new Map<string, RegistryEntry>();
+  private readonly byName = new Map<string, RegistryEntry[]>();
 
   constructor(
     readonly root: string,
@@ -30,15 +32,21 @@ export class Registry {
     readonly aliases: Map<string, AliasMap>,
     readonly problems: YamlProblem[],
   ) {
-    for (const e of entries) this.byRef.set(`${e.manifest.name}@${e.manifest.version}`, e);
+    for (const e of entries) {
+      this.byRef.set(`${e.manifest.name}@${e.manifest.version}`, e);
+      const list = this.byName.get(e.manifest.name) ?? [];
+      list.push(e);
+      this.byName.set(e.manifest.name, list);
+    }
   }
 
   names(): string[] {
-    return [...new Set(this.entries.map((e) => e.manifest.name))];
+    return [...this.byName.keys()];
   }
 
+  /** Versions of a model, oldest first. */
   versions(name: string): RegistryEntry[] {
-    return this.entries.filter((e) => e.manifest.name === name);
+    return [...(this.byName.get(name) ?? [])];
   }
 
   get(name: string, version: string): RegistryEntry | undefined {
@@ -65,83 +73,117 @@ export class Registry {
   }
 }
 
-const CONCURRENCY = 64;
-const CACHE_VERSION = `1:${createHash('sha1').update(JSON.stringify(schema)).digest('hex').slice(0, 12)}`;
+const CACHE_VERSION = `2:${createHash('sha1').update(JSON.stringify(schema)).digest('hex').slice(0, 12)}`;
+/** Files handled synchronously per slice: small files read ~4x faster sync than through the thread pool. */
+const SLICE = 500;
+/** A file changed less than this before the cache was written may change again unseen (racy-git). */
+const RACY_MS = 2000;
 
 interface CacheEntry {
+  /** sha1 of the text. */
   h: string;
+  /** inode:size:mtimeNs:ctimeNs when cached: an unchanged stat means unchanged content. */
+  s?: string;
   m?: ModelManifest;
   p?: YamlProblem[];
 }
 interface CacheFile {
   v: string;
+  /** When the cache was written (ms since epoch). */
+  t?: number;
   files: Record<string, CacheEntry>;
 }
 
+function statKey(path: string): { key: string; mtimeMs: number } | undefined {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return st ? { key: `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, mtimeMs: Number(st.mtimeMs) } : undefined;
+}
+
 /**
- * Reads every manifest of the workspace. Parsing YAML costs ~150 us a file, so parsed manifests are cached
- * by content hash in the git folder (never tracked, per clone): an unchanged manifest is not parsed again.
+ * Reads every manifest of the workspace. Parsing and validating YAML costs ~150 us a file, so parsed
+ * manifests are cached in the git folder (never tracked, per clone): a file whose inode, size and ns
+ * timestamps are unchanged is not even read, and one whose content hash is unchanged is not parsed again.
+ * Files are handled in synchronous slices with a yield between them: faster than the thread pool for
+ * thousands of small files, and the event loop is never blocked for long.
  */
 export async function loadRegistry(root: string): Promise<Registry> {
   const modelsDir = join(root, MODELS_DIR);
   let names: string[];
   try {
-    names = (await readdir(modelsDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    names = readdirSync(modelsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   } catch {
     return new Registry(root, [], new Map(), []);
   }
   const files: { rel: string; name: string; version?: string }[] = [];
-  await pool(names, CONCURRENCY, async (name) => {
-    for (const f of await readdir(join(modelsDir, name))) {
+  for (const name of names) {
+    for (const f of readdirSync(join(modelsDir, name))) {
       if (f === ALIASES_FILE_NAME) files.push({ rel: aliasesRelPath(name), name });
       else if (f.endsWith('.yaml')) files.push({ rel: `${MODELS_DIR}/${name}/${f}`, name, version: f.slice(0, -'.yaml'.length) });
     }
-  });
+  }
   const cachePath = await cacheFile(root);
   const cache = cachePath ? await readCache(cachePath) : { v: CACHE_VERSION, files: {} };
+  const safeBefore = (cache.t ?? 0) - RACY_MS;
   const fresh: Record<string, CacheEntry> = {};
   let changed = false;
   const entries: RegistryEntry[] = [];
   const aliases = new Map<string, AliasMap>();
   const problems: YamlProblem[] = [];
-  await pool(files, CONCURRENCY, async (f) => {
-    const text = await readFile(join(root, f.rel), 'utf8');
-    if (!f.version) {
-      const parsed = parseAliases(text, f.rel);
-      aliases.set(f.name, parsed.aliases);
-      problems.push(...parsed.problems);
-      return;
+  for (let i = 0; i < files.length; i += SLICE) {
+    if (i) await new Promise((done) => setImmediate(done));
+    for (const f of files.slice(i, i + SLICE)) {
+      const abs = join(root, f.rel);
+      if (!f.version) {
+        const parsed = parseAliases(readFileSync(abs, 'utf8'), f.rel);
+        aliases.set(f.name, parsed.aliases);
+        problems.push(...parsed.problems);
+        continue;
+      }
+      const st = statKey(abs);
+      let entry = cache.files[f.rel];
+      if (!(entry && st && entry.s === st.key && st.mtimeMs < safeBefore)) {
+        const text = readFileSync(abs, 'utf8');
+        const h = createHash('sha1').update(text).digest('hex');
+        if (!entry || entry.h !== h) {
+          const parsed = parseManifest(text, f.rel, { name: f.name, version: f.version });
+          entry = parsed.manifest ? { h, m: parsed.manifest } : { h, p: parsed.problems };
+        }
+        entry = { ...entry, s: st?.key };
+        changed = true;
+      }
+      fresh[f.rel] = entry;
+      if (entry.m) entries.push({ manifest: entry.m, file: f.rel, aliases: [] });
+      else problems.push(...(entry.p ?? []));
     }
-    const h = createHash('sha1').update(text).digest('hex');
-    let entry = cache.files[f.rel];
-    if (!entry || entry.h !== h) {
-      const parsed = parseManifest(text, f.rel, { name: f.name, version: f.version });
-      entry = parsed.manifest ? { h, m: parsed.manifest } : { h, p: parsed.problems };
-      changed = true;
-    }
-    fresh[f.rel] = entry;
-    if (entry.m) entries.push({ manifest: entry.m, file: f.rel, aliases: [] });
-    else problems.push(...(entry.p ?? []));
-  });
+  }
   if (Object.keys(fresh).length !== Object.keys(cache.files).length) changed = true;
-  if (cachePath && changed) await writeCache(cachePath, { v: CACHE_VERSION, files: fresh });
+  if (cachePath && changed) await writeCache(cachePath, { v: CACHE_VERSION, t: Date.now(), files: fresh });
 
-  entries.sort(compareEntries);
+  sortEntries(entries);
+  const byRef = new Map(entries.map((e) => [`${e.manifest.name}@${e.manifest.version}`, e]));
   for (const [name, map] of aliases) {
-    for (const [alias, version] of Object.entries(map)) {
-      const e = entries.find((x) => x.manifest.name === name && x.manifest.version === version);
-      if (e) e.aliases.push(alias);
-    }
+    for (const [alias, version] of Object.entries(map)) byRef.get(`${name}@${version}`)?.aliases.push(alias);
   }
   problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
   return new Registry(root, entries, aliases, problems);
 }
 
-function compareEntries(a: RegistryEntry, b: RegistryEntry): number {
-  if (a.manifest.name !== b.manifest.name) return a.manifest.name < b.manifest.name ? -1 : 1;
-  const va = validSemver(a.manifest.version);
-  const vb = validSemver(b.manifest.version);
-  return va && vb ? semverCompare(va, vb) : a.manifest.version < b.manifest.version ? -1 : 1;
+/** By name, then semantic version (each version parsed once: sorting 10,000 entries re-parsing is slow). */
+function sortEntries(entries: RegistryEntry[]): void {
+  const parsed = new Map<RegistryEntry, SemVer | undefined>();
+  for (const e of entries) {
+    try {
+      parsed.set(e, new SemVer(e.manifest.version));
+    } catch {
+      parsed.set(e, undefined);
+    }
+  }
+  entries.sort((a, b) => {
+    if (a.manifest.name !== b.manifest.name) return a.manifest.name < b.manifest.name ? -1 : 1;
+    const va = parsed.get(a);
+    const vb = parsed.get(b);
+    return va && vb ? va.compare(vb) : a.manifest.version < b.manifest.version ? -1 : a.manifest.version > b.manifest.version ? 1 : 0;
+  });
 }
 
 async function cacheFile(root: string): Promise<string | undefined> {
@@ -172,13 +214,4 @@ async function writeCache(path: string, cache: CacheFile): Promise<void> {
   } catch {
     // the cache is an optimisation only.
   }
-}
-
-/** Runs `fn` over items with at most `limit` in flight. */
-export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
