@@ -5,6 +5,7 @@ import { scanPaths } from '../scan/scanner';
 import { analyzeSource, FileSource } from '../formats';
 import { describeError } from '../util/errors';
 import { checkModelFile } from '../policy/gate';
+import { writeEvidenceBundle } from '../audit/evidence/write';
 import { aliasVersion, registerModel, registrySnapshot, signVersionWithPem, verifyAudit, verifyRegistryVersion } from './registry-methods';
 import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol';
 
@@ -23,6 +24,10 @@ const methods: Impl = {
   verifyVersion: (_id, root, ref) => verifyRegistryVersion(root, ref),
   verifyAudit: (_id, root) => verifyAudit(root),
   signVersion: (_id, root, ref, pem) => signVersionWithPem(root, ref, pem),
+  writeEvidence: async (_id, root, outDir) => {
+    const bundle = await writeEvidenceBundle(root, outDir);
+    return { dir: bundle.dir, files: bundle.files, auditOk: bundle.evidence.summary.auditIntact ?? undefined };
+  },
   inspect: async (_id, path) => {
     const source = await FileSource.open(path);
     try {

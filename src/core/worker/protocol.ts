@@ -22,6 +22,8 @@ export interface WorkerMethods {
   verifyVersion: (root: string, ref: string) => VersionVerification;
   verifyAudit: (root: string) => AuditVerification;
   signVersion: (root: string, ref: string, privateKeyPem: string) => SignVersionResult;
+  /** Writes the compliance evidence bundle; returns the folder and the files written. */
+  writeEvidence: (root: string, outDir: string) => { dir: string; files: string[]; auditOk: boolean | undefined };
 }
 
 export type WorkerMethod = keyof WorkerMethods;

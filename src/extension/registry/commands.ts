@@ -232,6 +232,23 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       }
     }),
 
+    vscode.commands.registerCommand('sovereign.exportEvidence', async () => {
+      const root = await requireRoot(services);
+      if (!root) return;
+      const target = (await vscode.window.showOpenDialog({ title: 'Export Evidence: choose a folder for the bundle', canSelectFiles: false, canSelectFolders: true, openLabel: 'Export Here' }))?.[0];
+      if (!target) return;
+      const dir = join(target.fsPath, `sovereign-evidence-${new Date().toISOString().slice(0, 10)}`);
+      try {
+        const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Collecting compliance evidence' }, () => services.worker.call('writeEvidence', [root, dir]));
+        const open = 'Open Report';
+        const msg = `Sovereign: evidence bundle written to ${r.dir} (${r.files.length} files)${r.auditOk === false ? '. WARNING: the audit chain is broken.' : '.'}`;
+        const choice = r.auditOk === false ? await vscode.window.showWarningMessage(msg, open) : await vscode.window.showInformationMessage(msg, open);
+        if (choice === open) await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(join(r.dir, 'report.md')));
+      } catch (err) {
+        fail(services, 'exporting evidence', err);
+      }
+    }),
+
     vscode.commands.registerCommand('sovereign.showAuditLog', async () => {
       const root = await requireRoot(services);
       if (!root) return;
