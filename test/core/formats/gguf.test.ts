@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding, Severity } from '../../../src/core/scan/findings';
 import { BufferSource } from '../../../src/core/formats/source';
@@ -34,6 +35,15 @@ function expectFinding(findings: readonly Finding[], rule: string, severity?: Se
   const hit = findings.find((f) => f.rule === rule && (severity === undefined || f.severity === severity));
   assert.ok(hit, `expected ${rule}${severity ? ` (${severity})` : ''}, got ${JSON.stringify(findings.map((f) => `${f.severity} ${f.rule}`))}`);
   return hit;
+}
+
+/** node-llama-cpp's ESM entry, found from here whether the test runs from test/ (tsx) or out/test/ (compiled). */
+function nodeLlamaCppEntry(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const entry = join(dir, 'node_modules', 'node-llama-cpp', 'dist', 'index.js');
+    if (existsSync(entry)) return entry;
+    if (dirname(dir) === dir) throw new Error('node-llama-cpp is not installed');
+  }
 }
 
 const built = new Map<string, TinyLlamaModel>();
@@ -344,7 +354,7 @@ describe('GGUF reader and validator', () => {
       expectFinding(findings, 'gguf/missing-key', 'critical');
       // Only ever in a child process: the abort takes the whole process down.
       // A script file (not -e): node-llama-cpp re-runs the process arguments to test its binary.
-      const entry = pathToFileURL(resolve(__dirname, '../../../node_modules/node-llama-cpp/dist/index.js')).href;
+      const entry = pathToFileURL(nodeLlamaCppEntry()).href;
       const script = join(dir, 'load.mjs');
       await writeFile(script, `import { getLlama } from ${JSON.stringify(entry)};
         const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: 'disabled' });
