@@ -1,4 +1,4 @@
-import { SEVERITIES, type Severity } from '../scan/findings';
+import type { Severity } from '../scan/findings';
 import type { ModelFormat } from '../formats/types';
 import type { ModelManifest } from '../registry/manifest';
 import { parseSize, type Policy, type ScanCeiling } from './load';
@@ -58,12 +58,10 @@ export function manifestViolations(policy: Policy, m: ModelManifest): RawViolati
   const out: RawViolation[] = [];
   const policyFix = 'or add a time-limited exception in .sovereign/policy.yaml';
 
-  const formats = new Set<ModelFormat | undefined>([m.format]);
   m.artifacts.forEach((a, i) => {
     const verdict = formatAllowed(policy, a.format);
     if (!verdict.ok) {
       out.push({ rule: 'format', message: `${a.path}: ${verdict.why}`, fix: `convert the model to an allowed format (e.g. safetensors, gguf, onnx) ${policyFix}`, path: ['artifacts', i, 'format'] });
-      formats.add(a.format);
     }
   });
   if (m.format && !m.artifacts.some((a) => a.format === m.format)) {
@@ -113,4 +111,3 @@ export function manifestViolations(policy: Policy, m: ModelManifest): RawViolati
   return out;
 }
 
-export { SEVERITIES };

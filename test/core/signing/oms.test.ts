@@ -144,6 +144,30 @@ describe('OMS model signing (keyed, EC P-256)', () => {
     await assert.rejects(signModel(model, keysA.privateKeyPath), /symbolic link/);
   });
 
+  it('an independent implementation (Python cryptography, when installed) accepts the bundle', async function () {
+    const { spawnSync } = await import('node:child_process');
+    if (spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' }).status !== 0) this.skip();
+    await signModel(model, keysA.privateKeyPath);
+    const script = [
+      'import json, base64, hashlib, os, sys',
+      'from cryptography.hazmat.primitives import serialization, hashes',
+      'from cryptography.hazmat.primitives.asymmetric import ec',
+      'model, pub = sys.argv[1], sys.argv[2]',
+      "b = json.load(open(os.path.join(model, 'model.sig')))",
+      "key = serialization.load_pem_public_key(open(pub, 'rb').read())",
+      'pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)',
+      "assert b['verificationMaterial']['publicKey']['hint'] == hashlib.sha256(pem).hexdigest()",
+      "env = b['dsseEnvelope']; payload = base64.b64decode(env['payload']); pt = env['payloadType']",
+      "key.verify(base64.b64decode(env['signatures'][0]['sig']), f'DSSEv1 {len(pt)} {pt} {len(payload)} '.encode() + payload, ec.ECDSA(hashes.SHA256()))",
+      "st = json.loads(payload); h = hashlib.sha256()",
+      "for r in st['predicate']['resources']: h.update(bytes.fromhex(r['digest']))",
+      "assert st['subject'][0]['digest']['sha256'] == h.hexdigest()",
+      "print('ok')",
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', script, model, keysA.publicKeyPath], { encoding: 'utf8' });
+    assert.equal(r.stdout.trim(), 'ok', r.stderr);
+  });
+
   it('keygen never overwrites keys', async () => {
     await assert.rejects(generateKeys(join(dir.path, 'keys-a')), /already exists/);
   });
