@@ -1,0 +1,50 @@
+/**
+ * Debian's Chromium driven by playwright-core (no browser download: playwright-core ships none), with
+ * every background call-home off and DNS mapped to nowhere except the loopback, plus a recorder of
+ * any request to another host.
+ */
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { isLocalUrl } from './outbound-guard';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
+  '--disable-domain-reliability',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-quic',
+  '--metrics-recording-only',
+  // Names other than the loopback do not resolve: an attempt fails at once and is recorded below.
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost',
+];
+
+export interface RecordedBrowser {
+  browser: Browser;
+  context: BrowserContext;
+  /** URLs of requests to hosts other than the loopback. */
+  outbound: string[];
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(executablePath: string): Promise<RecordedBrowser> {
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, serviceWorkers: 'allow' });
+  const outbound: string[] = [];
+  context.on('request', (request) => {
+    if (!isLocalUrl(request.url())) outbound.push(request.url());
+  });
+  return {
+    browser,
+    context,
+    outbound,
+    close: async () => {
+      await context.close().catch(() => undefined);
+      await browser.close().catch(() => undefined);
+    },
+  };
+}
