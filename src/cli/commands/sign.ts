@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { appendAudit } from '../../core/audit/log';
-import { findWorkspaceRoot } from '../../core/registry/workspace';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace';
 import { signModel } from '../../core/signing/model';
 import { emit, info, json } from '../output';
 
@@ -24,11 +26,15 @@ export function register(program: Command): void {
     });
 }
 
-/** Audits when run inside a git workspace; outside one there is no audit log to write. */
+/**
+ * Audits when run inside a Sovereign workspace (a git repository with a .sovereign folder); any other
+ * repository is left untouched.
+ */
 export async function auditInWorkspace(event: { action: string; subject?: string; details?: Record<string, unknown> }): Promise<void> {
   let root: string;
   try {
     root = await findWorkspaceRoot(process.cwd());
+    await access(join(root, SOVEREIGN_DIR));
   } catch {
     return;
   }
