@@ -10,6 +10,7 @@ import type { ResourceLimits } from './isolation';
 import type { ModelMode } from './labels';
 import { promote, type SwitchOutcome } from './lifecycle';
 import { resolveDeployableModel } from './model-ref';
+import { canaryContainerName } from './names';
 import { startVersion } from './start-version';
 
 /** One replayed request: a completion prompt (GGUF) or a /v1/predict body (ONNX). */
@@ -92,8 +93,8 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
   const stable = before.find((d) => d.role === 'stable' && d.running);
   if (!stable?.directUrl) throw new UsageError(`${model.name} has no running stable deployment to compare with`, `deploy one first: sovereign deploy staging ${model.name}@VERSION`);
   if (stable.version === model.version) throw new UsageError(`${model.name}@${model.version} is already the stable version`, 'canary a different version');
-  const leftover = before.find((d) => d.version === model.version);
-  if (leftover) await removeContainer(docker, leftover.containerId);
+  // A leftover canary, or a stopped copy of this version, is replaced by the fresh canary.
+  for (const d of before) if (d.role === 'canary' || (d.version === model.version && d.role !== 'stable')) await removeContainer(docker, d.containerId);
 
   const requests = o.requests ?? (model.format === 'gguf' ? DEFAULT_GOLDEN_PROMPTS.map((prompt) => ({ prompt })) : undefined);
   if (!requests?.length) throw new UsageError('an ONNX canary needs a validation set', 'pass --inputs FILE (JSON lines of /v1/predict bodies)');
@@ -101,7 +102,7 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
 
   const images = await prepareImages(docker, { model, mode: o.mode ?? 'mount', baseImage: o.baseImage, cache, log: o.log });
   o.log?.(`starting ${model.name}@${model.version} as canary beside ${stable.version}`);
-  const canary = await startVersion(docker, { model, image: images.image, modelPath: images.modelPath, role: 'canary', mode: o.mode ?? 'mount', limits: o.limits, serveArgs: o.serveArgs, root: o.root });
+  const canary = await startVersion(docker, { name: canaryContainerName(model.name), model, image: images.image, modelPath: images.modelPath, role: 'canary', mode: o.mode ?? 'mount', limits: o.limits, serveArgs: o.serveArgs, root: o.root });
 
   const stableSide = new Side(stable.version);
   const canarySide = new Side(model.version);

@@ -2,10 +2,12 @@ import { SovereignError } from '../util/errors';
 import { statusOf, type Docker } from './engine';
 import { hostConfigIsolation, ISOLATION, GATEWAY_LIMITS, type ResourceLimits } from './isolation';
 import { LABEL, type DeployRole, type ModelMode } from './labels';
-import { EDGE_NETWORK, SERVE_PORT, appContainerName, gatewayContainerName, internalNetworkName } from './names';
+import { EDGE_NETWORK, SERVE_PORT, gatewayContainerName, internalNetworkName, liveContainerName } from './names';
 import type { DeployableModel } from './model-ref';
 
 export interface AppContainerOptions {
+  /** The container name (version name, or the canary name). */
+  name: string;
   model: DeployableModel;
   image: string;
   role: DeployRole;
@@ -18,12 +20,13 @@ export interface AppContainerOptions {
 
 /** The container that runs `sovereign serve` on the model's internal network, and nowhere else. */
 export function appContainerSpec(o: AppContainerOptions): Record<string, unknown> {
-  const name = appContainerName(o.model.name, o.model.version);
   const net = internalNetworkName(o.model.name);
   return {
-    name,
+    name: o.name,
     Image: o.image,
-    Cmd: ['--model', o.modelPath, '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...(o.serveArgs ?? [])],
+    // Threads follow the CPU limit: the runtime would otherwise size itself to the HOST's cores and
+    // oversubscribe the quota (generation collapses on an oversubscribed CPU).
+    Cmd: ['--model', o.modelPath, '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...(o.serveArgs?.includes('--threads') ? [] : ['--threads', String(Math.max(1, Math.floor(o.limits.cpus)))]), ...(o.serveArgs ?? [])],
     User: `${ISOLATION.uid}:${ISOLATION.gid}`,
     Env: ['NODE_ENV=production', 'HOME=/tmp', 'NODE_LLAMA_CPP_SKIP_DOWNLOAD=true'],
     ExposedPorts: { [`${SERVE_PORT}/tcp`]: {} },
@@ -46,7 +49,8 @@ export function appContainerSpec(o: AppContainerOptions): Record<string, unknown
       // The store object, read-only: the container can neither change the weights nor see anything else.
       Binds: o.mode === 'mount' ? [`${o.model.file}:${o.modelPath}:ro`] : [],
     },
-    NetworkingConfig: { EndpointsConfig: { [net]: { Aliases: [name] } } },
+    // No extra aliases: the container NAME is what the engine's DNS answers, and it follows renames.
+    NetworkingConfig: { EndpointsConfig: { [net]: {} } },
   };
 }
 
@@ -68,20 +72,20 @@ export const GATEWAY_SCRIPT = [
  * The gateway container: on the edge network (which can publish ports) with the port bound to 127.0.0.1
  * only, and on the model's internal network to reach the target by name. It runs no model code.
  */
-export function gatewayContainerSpec(o: { model: string; targetContainer: string; targetVersion: string; image: string; hostPort?: number }): Record<string, unknown> {
+export function gatewayContainerSpec(o: { model: string; image: string; hostPort?: number }): Record<string, unknown> {
   return {
     name: gatewayContainerName(o.model),
     Image: o.image,
     Entrypoint: ['node', '-e', GATEWAY_SCRIPT],
-    Cmd: [o.targetContainer, String(SERVE_PORT)],
+    // Resolved per connection: whichever container is named `-live` now.
+    Cmd: [liveContainerName(o.model), String(SERVE_PORT)],
     User: `${ISOLATION.uid}:${ISOLATION.gid}`,
     ExposedPorts: { [`${SERVE_PORT}/tcp`]: {} },
     Labels: {
       [LABEL.managed]: 'true',
       [LABEL.kind]: 'gateway',
       [LABEL.model]: o.model,
-      [LABEL.target]: o.targetContainer,
-      [LABEL.targetVersion]: o.targetVersion,
+      [LABEL.target]: liveContainerName(o.model),
       [LABEL.image]: o.image,
       [LABEL.created]: new Date().toISOString(),
     },

@@ -1,6 +1,6 @@
 import { connectDocker, type Docker } from './engine';
 import { LABEL, managedFilter, type DeployRole, type ModelMode } from './labels';
-import { SERVE_PORT, internalNetworkName } from './names';
+import { SERVE_PORT, canaryContainerName, internalNetworkName, liveContainerName } from './names';
 
 /** One deployed model version, as the engine reports it (labels + state); nothing else is stored. */
 export interface Deployment {
@@ -9,7 +9,10 @@ export interface Deployment {
   sha256: string;
   format?: string;
   manifestCommit: string;
-  /** The role now: stable (the gateway sends traffic here), canary (running beside it), previous (stopped, kept for rollback). */
+  /**
+   * The role now, from the container's name: stable (`sov-NAME-live`, the gateway sends traffic here),
+   * canary (`sov-NAME-canary`), previous (any other: kept for rollback, warm when running).
+   */
   role: 'stable' | 'canary' | 'previous';
   /** The role it was created for (labels are immutable). */
   createdAs: DeployRole;
@@ -33,7 +36,6 @@ export interface Gateway {
   container: string;
   containerId: string;
   target: string;
-  targetVersion: string;
   running: boolean;
   hostPort?: number;
   url?: string;
@@ -52,14 +54,14 @@ interface ContainerInfo {
 export async function listDeployments(options: { model?: string; docker?: Docker } = {}): Promise<Deployment[]> {
   const docker = options.docker ?? (await connectDocker());
   const [apps, gateways] = await Promise.all([listByKind(docker, 'app', options.model), listGateways(docker, options.model)]);
+  const live = new Set(apps.map((c) => c.Labels[LABEL.model]).map((m) => liveContainerName(m)));
   const out: Deployment[] = [];
   for (const c of apps) {
     const l = c.Labels;
     const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
     const gateway = gateways.find((g) => g.model === l[LABEL.model]);
     const running = c.State === 'running';
-    const isTarget = gateway?.target === name;
-    const role: Deployment['role'] = !running ? 'previous' : isTarget || (!gateway && l[LABEL.role] === 'stable') ? 'stable' : 'canary';
+    const role: Deployment['role'] = live.has(name) && name === liveContainerName(l[LABEL.model]) ? 'stable' : name === canaryContainerName(l[LABEL.model]) ? 'canary' : 'previous';
     const ip = c.NetworkSettings?.Networks?.[internalNetworkName(l[LABEL.model])]?.IPAddress;
     out.push({
       model: l[LABEL.model],
@@ -76,7 +78,7 @@ export async function listDeployments(options: { model?: string; docker?: Docker
       created: l[LABEL.created],
       state: c.State,
       running,
-      url: role === 'stable' && gateway?.running ? gateway.url : undefined,
+      url: role === 'stable' && running && gateway?.running ? gateway.url : undefined,
       directUrl: running && ip ? `http://${ip}:${SERVE_PORT}` : undefined,
     });
   }
@@ -100,7 +102,6 @@ export async function listGateways(docker: Docker, model?: string): Promise<Gate
       container: c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12),
       containerId: c.Id,
       target: c.Labels[LABEL.target],
-      targetVersion: c.Labels[LABEL.targetVersion],
       running: c.State === 'running',
       hostPort: port,
       url: port ? `http://127.0.0.1:${port}` : undefined,

@@ -1,8 +1,7 @@
 /**
  * Labels are the deployment's only state: what runs is read back from the engine, so there is nothing
  * beside it that could drift. Docker labels are immutable per container; what changes over time (which
- * version the model's gateway sends traffic to) lives in the gateway container's labels, recreated on
- * every switch.
+ * version serves) is the container NAME (`sov-NAME-live`, `sov-NAME-canary`), also engine state.
  */
 export const LABEL = {
   /** Marks every object this product created, for listing and clean-up. */
@@ -21,9 +20,8 @@ export const LABEL = {
   created: 'sovereign.created',
   /** mount (read-only bind of the store object) | copy (model in an image layer). */
   modelMode: 'sovereign.model-mode',
-  /** On a gateway: the container name it forwards to, and that container's version. */
+  /** On a gateway: the container name it forwards to (`sov-NAME-live`). */
   target: 'sovereign.target',
-  targetVersion: 'sovereign.target-version',
   /** On images: the content hash the tag was derived from. */
   contentHash: 'sovereign.content-hash',
 } as const;

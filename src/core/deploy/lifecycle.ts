@@ -16,8 +16,12 @@ export interface SwitchOutcome {
   from?: string;
   to: string;
   url: string;
-  /** Wall time of the whole operation (start, readiness, gateway switch, stop of the old version). */
+  /** Wall time of the whole operation (start if needed, readiness, rename, check through the gateway). */
   ms: number;
+  /** The renames alone: the moment traffic moved. */
+  switchMs?: number;
+  /** Rollback: the previous version was still running (warm standby). */
+  warm?: boolean;
   alias?: { name: string; commit?: string; changed: boolean };
   auditError?: string;
 }
@@ -28,7 +32,7 @@ async function gatewayImageOf(docker: Docker, d: Deployment): Promise<string> {
     const info = (await docker.getContainer(gw.containerId).inspect()) as { Config: { Labels: Record<string, string> } };
     if (info.Config.Labels[LABEL.image]) return info.Config.Labels[LABEL.image];
   }
-  throw new SovereignError(`${d.model} has no gateway to switch`, `deploy it with \`sovereign deploy staging ${d.model}@${d.version}\``);
+  throw new SovereignError(`${d.model} has no gateway`, `deploy it with \`sovereign deploy staging ${d.model}@${d.version}\``);
 }
 
 async function moveAlias(root: string, model: string, version: string, alias: string | undefined): Promise<SwitchOutcome['alias']> {
@@ -38,8 +42,8 @@ async function moveAlias(root: string, model: string, version: string, alias: st
 }
 
 /**
- * Promote: the running canary becomes the stable version (the gateway switches to it, the old stable
- * stops and is kept for rollback), and with `alias` the registry alias moves to it (a git commit).
+ * Promote: the running canary becomes the live version (a rename; the old live version stays running as
+ * the warm standby for rollback), and with `alias` the registry alias moves to it (a git commit).
  */
 export async function promote(o: { root: string; model: string; alias?: string; reason?: string }): Promise<SwitchOutcome> {
   const started = performance.now();
@@ -58,42 +62,43 @@ export async function promote(o: { root: string; model: string; alias?: string; 
     throw new UsageError(`${o.model} has a canary (${canary.version}) but no stable deployment to replace`, `deploy it as stable: sovereign deploy staging ${o.model}@${canary.version}`);
   }
   const image = await gatewayImageOf(docker, stable);
-  const sw = await switchTraffic(docker, { model: o.model, target: canary.container, targetVersion: canary.version, gatewayImage: image, root: o.root });
-  await stopContainer(docker, stable.containerId);
+  const sw = await switchTraffic(docker, { model: o.model, containerId: canary.containerId, gatewayImage: image, root: o.root });
   const alias = await moveAlias(o.root, o.model, canary.version, o.alias);
   const ms = performance.now() - started;
   const auditError = await auditDeploy(o.root, 'promote', `${o.model}@${canary.version}`, { from: stable.version, to: canary.version, alias: alias ?? null, reason: o.reason ?? 'manual', ms: Math.round(ms) });
-  return { model: o.model, from: stable.version, to: canary.version, url: sw.url, ms, alias, auditError };
+  return { model: o.model, from: stable.version, to: canary.version, url: sw.url, ms, switchMs: sw.switchMs, alias, auditError };
 }
 
 /**
- * Rollback in one command: the most recently stopped version starts again (its container, image and
- * read-only model are still there), the gateway switches to it once it answers /health, and the version
- * that served is stopped and kept (rolling back twice rolls forward).
+ * Rollback in one command: the previous version becomes live again. Usually it is still running (the warm
+ * standby), so this is a readiness check and a rename; otherwise the most recently stopped version starts
+ * again (container, image and read-only model are still there) and takes over once /health answers. The
+ * version that served becomes the standby, so rolling back twice rolls forward.
  */
 export async function rollback(o: { root: string; model: string; alias?: string; reason?: string; readyTimeoutMs?: number }): Promise<SwitchOutcome> {
   const started = performance.now();
   const docker = await connectDocker();
   const all = await listDeployments({ docker, model: o.model });
   const stable = all.find((d) => d.role === 'stable');
-  const previous = all.filter((d) => !d.running).sort((a, b) => ((b.finishedAt ?? '') < (a.finishedAt ?? '') ? -1 : 1))[0];
+  const candidates = all.filter((d) => d.role === 'previous');
+  const previous = candidates.find((d) => d.running) ?? candidates.sort((a, b) => ((b.finishedAt ?? '') < (a.finishedAt ?? '') ? -1 : 1))[0];
   if (!previous) {
     throw new UsageError(`${o.model} has no previous version to roll back to`, '`sovereign deploy status` lists its deployments; deploy the version you want with `sovereign deploy staging`');
   }
   const image = stable ? await gatewayImageOf(docker, stable) : undefined;
-  await docker.getContainer(previous.containerId).start();
+  const wasRunning = previous.running;
+  if (!wasRunning) await docker.getContainer(previous.containerId).start();
   try {
     const url = await containerUrl(docker, previous.containerId, internalNetworkName(o.model));
     await waitReady(docker, { url, container: previous.container, timeoutMs: o.readyTimeoutMs ?? 60_000, root: o.root });
     const gw = image ?? (await gatewayImageOf(docker, previous));
-    const sw = await switchTraffic(docker, { model: o.model, target: previous.container, targetVersion: previous.version, gatewayImage: gw, root: o.root });
-    if (stable) await stopContainer(docker, stable.containerId);
+    const sw = await switchTraffic(docker, { model: o.model, containerId: previous.containerId, gatewayImage: gw, root: o.root });
     const ms = performance.now() - started;
     const alias = await moveAlias(o.root, o.model, previous.version, o.alias);
     const auditError = await auditDeploy(o.root, 'rollback', `${o.model}@${previous.version}`, { from: stable?.version ?? null, to: previous.version, reason: o.reason ?? 'manual', ms: Math.round(ms), alias: alias ?? null });
-    return { model: o.model, from: stable?.version, to: previous.version, url: sw.url, ms, alias, auditError };
+    return { model: o.model, from: stable?.version, to: previous.version, url: sw.url, ms, switchMs: sw.switchMs, warm: wasRunning, alias, auditError };
   } catch (err) {
-    await stopContainer(docker, previous.containerId).catch(() => undefined);
+    if (!wasRunning) await stopContainer(docker, previous.containerId).catch(() => undefined);
     throw err;
   }
 }

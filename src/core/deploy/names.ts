@@ -15,6 +15,19 @@ export function appContainerName(model: string, version: string): string {
   return `${PREFIX}-${slug(model)}-${slug(version)}`;
 }
 
+/**
+ * The container that serves the model's traffic is NAMED `sov-NAME-live`; the canary `sov-NAME-canary`.
+ * Container names are mutable engine state (rename is one cheap call) and the engine's DNS follows a rename,
+ * so promotion and rollback are renames: the gateway forwards to `sov-NAME-live` whatever version holds it.
+ */
+export function liveContainerName(model: string): string {
+  return `${PREFIX}-${slug(model)}-live`;
+}
+
+export function canaryContainerName(model: string): string {
+  return `${PREFIX}-${slug(model)}-canary`;
+}
+
 /** The model's front door on 127.0.0.1: `sov-NAME-gateway`. */
 export function gatewayContainerName(model: string): string {
   return `${PREFIX}-${slug(model)}-gateway`;

@@ -1,5 +1,5 @@
 import { auditDeploy } from './audit';
-import { removeContainer, stopContainer } from './containers';
+import { removeContainer } from './containers';
 import { FileFactCache } from './digest-cache';
 import { listDeployments } from './deployments';
 import { connectDocker } from './engine';
@@ -7,6 +7,7 @@ import { prepareImages } from './images';
 import type { ResourceLimits } from './isolation';
 import type { ModelMode } from './labels';
 import { resolveDeployableModel } from './model-ref';
+import { appContainerName, liveContainerName } from './names';
 import { startVersion } from './start-version';
 import { switchTraffic } from './traffic';
 
@@ -22,7 +23,7 @@ export interface StagingOptions {
   limits?: Partial<ResourceLimits>;
   serveArgs?: string[];
   readyTimeoutMs?: number;
-  /** Stopped earlier versions kept for `rollback` (default 2). */
+  /** Stopped earlier versions kept for `rollback`, beyond the one warm standby (default 2). */
   keepPrevious?: number;
   log?: (line: string) => void;
 }
@@ -57,7 +58,7 @@ export interface StagingResult {
   manifestCommit: string;
   modelMode: ModelMode;
   role: 'stable';
-  /** The version that served before (now stopped, kept for rollback). */
+  /** The version that served before (kept running as a warm standby for rollback). */
   previous?: string;
   timings: ColdStart;
   auditError?: string;
@@ -65,8 +66,8 @@ export interface StagingResult {
 
 /**
  * `sovereign deploy staging`: images (reused when unchanged), the version's container on its internal
- * network, readiness, then the model's 127.0.0.1 gateway switched to it. The version that served before
- * is stopped and kept, so `rollback` can bring it back.
+ * network, readiness, then it becomes the model's live version behind the 127.0.0.1 gateway. The version
+ * that served before keeps running as a warm standby, so `rollback` is a rename.
  */
 export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
   const started = performance.now();
@@ -77,21 +78,23 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
   const images = await prepareImages(docker, { model, mode, baseImage: o.baseImage, cache, log: o.log });
 
   const before = await listDeployments({ docker, model: model.name });
-  const same = before.find((d) => d.version === model.version);
-  // Deploying a version again replaces its container (new image or settings).
-  if (same) await removeContainer(docker, same.containerId);
-  const current = before.find((d) => d.role === 'stable' && d.version !== model.version);
+  // Deploying a version again replaces its (non-live) container: new image or settings. A live copy of
+  // the same version keeps serving until the new one takes over, then it is removed.
+  for (const d of before) if (d.version === model.version && d.role !== 'stable') await removeContainer(docker, d.containerId);
+  const sameLive = before.find((d) => d.version === model.version && d.role === 'stable');
+  const current = before.find((d) => d.role === 'stable');
+  const startName = sameLive ? `${appContainerName(model.name, model.version)}-next` : appContainerName(model.name, model.version);
 
-  const v = await startVersion(docker, { model, image: images.image, modelPath: images.modelPath, role: 'stable', mode, limits: o.limits, serveArgs: o.serveArgs, readyTimeoutMs: o.readyTimeoutMs, root: o.root });
+  const v = await startVersion(docker, { name: startName, model, image: images.image, modelPath: images.modelPath, role: 'stable', mode, limits: o.limits, serveArgs: o.serveArgs, readyTimeoutMs: o.readyTimeoutMs, root: o.root });
   let sw;
   try {
-    sw = await switchTraffic(docker, { model: model.name, target: v.container, targetVersion: model.version, gatewayImage: images.gatewayImage, root: o.root });
+    sw = await switchTraffic(docker, { model: model.name, containerId: v.containerId, gatewayImage: images.gatewayImage, root: o.root });
   } catch (err) {
     await removeContainer(docker, v.containerId);
     throw err;
   }
-  if (current) await stopContainer(docker, current.containerId);
-  await prunePrevious(o.keepPrevious ?? 2, model.name, v.container);
+  if (sameLive) await removeContainer(docker, sameLive.containerId);
+  await prunePrevious(o.keepPrevious ?? 2, model.name);
 
   const timings: ColdStart = {
     imageBuildMs: Math.round(images.ms),
@@ -105,7 +108,7 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
   const result: StagingResult = {
     url: sw.url,
     directUrl: v.directUrl,
-    container: v.container,
+    container: liveContainerName(model.name),
     image: images.image,
     imageReused: images.reused,
     model: model.name,
@@ -115,24 +118,24 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
     manifestCommit: model.manifestCommit,
     modelMode: mode,
     role: 'stable',
-    previous: current?.version,
+    previous: current && current.version !== model.version ? current.version : undefined,
     timings,
   };
   result.auditError = await auditDeploy(o.root, 'deploy', `${model.name}@${model.version}`, {
     digest: model.sha256,
     image: images.image,
-    container: v.container,
+    container: liveContainerName(model.name),
     url: sw.url,
     manifestCommit: model.manifestCommit,
     modelMode: mode,
-    previous: current?.version ?? null,
+    previous: current && current.version !== model.version ? current.version : null,
     isolation: 'internal network, 127.0.0.1 gateway, non-root, read-only rootfs, no-new-privileges, cap-drop ALL, limits',
     timings,
   });
   return result;
 
-  async function prunePrevious(keep: number, name: string, currentContainer: string): Promise<void> {
-    const stopped = (await listDeployments({ docker, model: name })).filter((d) => !d.running && d.container !== currentContainer);
+  async function prunePrevious(keep: number, name: string): Promise<void> {
+    const stopped = (await listDeployments({ docker, model: name })).filter((d) => !d.running && d.role === 'previous');
     stopped.sort((a, b) => ((b.finishedAt ?? '') < (a.finishedAt ?? '') ? -1 : 1));
     for (const d of stopped.slice(keep)) await removeContainer(docker, d.containerId);
   }

@@ -2,7 +2,7 @@ import { SovereignError } from '../util/errors';
 import { appContainerSpec, createAndStart, removeContainer } from './containers';
 import type { Docker } from './engine';
 import { waitReady } from './health';
-import { postJson } from './http';
+import { deployFetch, postJson } from './http';
 import { defaultLimits, type ResourceLimits } from './isolation';
 import type { DeployRole, ModelMode } from './labels';
 import type { DeployableModel } from './model-ref';
@@ -17,6 +17,8 @@ export interface StartedVersion {
 }
 
 export interface StartVersionOptions {
+  /** Container name: the version name (`sov-NAME-VERSION`) or the canary name. */
+  name?: string;
   model: DeployableModel;
   image: string;
   modelPath: string;
@@ -34,22 +36,23 @@ export interface StartVersionOptions {
  * a failed deployment leaves nothing half-created.
  */
 export async function startVersion(docker: Docker, o: StartVersionOptions): Promise<StartedVersion> {
-  const name = appContainerName(o.model.name, o.model.version);
+  const name = o.name ?? appContainerName(o.model.name, o.model.version);
   const net = await ensureInternalNetwork(docker, o.model.name);
   let id: string | undefined;
   try {
     const limits = { ...defaultLimits(o.model.size), ...o.limits };
     const t0 = performance.now();
-    id = await createAndStart(docker, appContainerSpec({ model: o.model, image: o.image, role: o.role, mode: o.mode, modelPath: o.modelPath, limits, serveArgs: o.serveArgs }));
+    id = await createAndStart(docker, appContainerSpec({ name, model: o.model, image: o.image, role: o.role, mode: o.mode, modelPath: o.modelPath, limits, serveArgs: o.serveArgs }));
     const containerStartMs = performance.now() - t0;
     const directUrl = await containerUrl(docker, id, internalNetworkName(o.model.name));
     const ready = await waitReady(docker, { url: directUrl, container: name, timeoutMs: o.readyTimeoutMs ?? 90_000, root: o.root });
     const firstTokenMs = o.model.format === 'gguf' ? await firstToken(directUrl, o.root) : null;
+    const loadMs = reportedLoadMs(ready.body) ?? (await metricsLoadMs(directUrl, o.root));
     return {
       container: name,
       containerId: id,
       directUrl,
-      timings: { containerStartMs, readyMs: ready.ms, modelLoadMs: reportedLoadMs(ready.body) ?? ready.ms, firstTokenMs },
+      timings: { containerStartMs, readyMs: ready.ms, modelLoadMs: loadMs ?? ready.ms, firstTokenMs },
     };
   } catch (err) {
     if (id) await removeContainer(docker, id);
@@ -73,6 +76,19 @@ function reportedLoadMs(body: unknown): number | undefined {
   const model = (b.model && typeof b.model === 'object' ? b.model : {}) as Record<string, unknown>;
   for (const v of [b.loadMs, b.modelLoadMs, model.loadMs, model.load_ms, b.load_ms]) if (typeof v === 'number' && Number.isFinite(v)) return v;
   return undefined;
+}
+
+/** `sovereign_model_load_seconds` from the runtime's Prometheus metrics (the engine's own measurement). */
+async function metricsLoadMs(url: string, root?: string): Promise<number | undefined> {
+  try {
+    const res = await deployFetch(`${url}/metrics`, {}, { root, timeoutMs: 5_000 });
+    if (res.status !== 200) return undefined;
+    const m = /^sovereign_model_load_seconds(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$/m.exec(await res.text());
+    const v = m ? Number(m[1]) * 1000 : NaN;
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Time to the first generated token: a one-token greedy completion, measured end to end. */
