@@ -100,12 +100,23 @@ describe('tiny llama GGUF fixture (real node-llama-cpp)', function () {
     }
   });
 
-  it('carries an optional ChatML chat template that node-llama-cpp reads back', async () => {
+  it('carries an optional ChatML chat template that node-llama-cpp reads back and chats with', async () => {
     const { info, model } = await load('tiny-chat.gguf', { chatTemplate: true, f16: true });
     try {
       assert.equal(info.chatTemplate, CHATML_TEMPLATE);
       assert.equal(model.fileInfo.metadata.tokenizer.chat_template, CHATML_TEMPLATE);
       assert.equal(model.fileInfo.metadata.general.architecture, 'llama');
+      // One token per character: keep the system prompt empty (the default one needs ~400 tokens).
+      const context = await model.createContext({ contextSize: 512, threads: 1 });
+      try {
+        const session = new nlc.LlamaChatSession({ contextSequence: context.getSequence(), systemPrompt: '' });
+        assert.equal(session.chatWrapper.wrapperName, 'ChatML');
+        const answer = await session.prompt('Hello there', { maxTokens: 8 });
+        assert.equal(answer, info.expectedChatResponse(8));
+        assert.equal(answer, 'abcdefgh');
+      } finally {
+        await context.dispose();
+      }
     } finally {
       await model.dispose();
     }
