@@ -88,23 +88,25 @@ const SAFE_PATTERNS: readonly RegExp[] = [
 ];
 
 /**
- * Safe callables that call or instantiate another global they receive as an argument: globals in their
+ * Safe callables that call or instantiate another global they receive as an argument: globals in those
  * arguments count as called (`_rebuild_from_type_v2(func, cls, ...)`, `copyreg._reconstructor(cls, ...)`,
- * a defaultdict factory, tensor backward hooks).
+ * a defaultdict factory, tensor backward hooks). The value lists the argument positions to inspect
+ * ('all' for every argument); only those are searched, which keeps state dicts fast.
  */
-export const FORWARDERS = new Set<string>([
-  'copyreg._reconstructor',
-  'collections.defaultdict',
-  'torch._utils._rebuild_from_type',
-  'torch._utils._rebuild_from_type_v2',
-  'torch._tensor._rebuild_from_type_v2',
-  'torch._utils._rebuild_wrapper_subclass',
-  'torch._utils._rebuild_parameter',
-  'torch._utils._rebuild_parameter_with_state',
-  'torch._utils._rebuild_tensor_v2',
-  'torch._utils._rebuild_tensor_v3',
-  'numpy.core.multiarray._reconstruct',
-  'numpy._core.multiarray._reconstruct',
+export const FORWARDERS = new Map<string, readonly number[] | 'all'>([
+  ['copyreg._reconstructor', [0, 1]],
+  ['collections.defaultdict', [0]],
+  ['torch._utils._rebuild_from_type', 'all'],
+  ['torch._utils._rebuild_from_type_v2', 'all'],
+  ['torch._tensor._rebuild_from_type_v2', 'all'],
+  ['torch._utils._rebuild_wrapper_subclass', [0]],
+  ['torch._utils._rebuild_parameter', [2]],
+  ['torch._utils._rebuild_parameter_with_state', [2, 3]],
+  // _rebuild_tensor_v2/v3(storage, offset, size, stride, requires_grad, backward_hooks, ...)
+  ['torch._utils._rebuild_tensor_v2', [5, 6]],
+  ['torch._utils._rebuild_tensor_v3', [5, 7]],
+  ['numpy.core.multiarray._reconstruct', [0]],
+  ['numpy._core.multiarray._reconstruct', [0]],
 ]);
 
 /** Whole modules (and everything under them) that run code, reach the OS or the network, or load code. */

@@ -1,10 +1,10 @@
 import type { ByteSource } from '../source';
 import { BufferSource } from '../source';
-import { OP, opName } from './opcodes';
+import { opName } from './opcodes';
 import { FORWARDERS, globalPath } from './policy';
 import { parseDecimal, parseFloatText, parseQuotedString, parseRawUnicode } from './text-args';
 import {
-  describe, globalsIn, isDict, isGlobal, isObject, isSequence, ITEM_CAP, pushItem, setItem, tuple,
+  describe, globalsIn, isDict, isGlobal, isObject, isSequence, ITEM_CAP,
   type PyDict, type PyGlobal, type PyObject, type PySequence, type Value,
 } from './values';
 import { JOBLIB_WRAPPERS, joblibArrayLayout } from './joblib';
@@ -107,12 +107,15 @@ const METHOD_HOOKS = new Set(['append', 'extend', 'add']);
 interface Frame {
   stack: Value[];
   marks: number[];
-  memo: Map<number, Value>;
+  memo: Value[];
   memoCount: number;
-  inPickle: boolean;
+  pickleStart: number;
+  protoFor: number;
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Float values never matter to judgement: one shared value instead of a heap number per BINFLOAT. */
+const FLOAT = NaN;
 
 export class PickleWalker {
   private buf: Buffer = EMPTY;
@@ -126,10 +129,14 @@ export class PickleWalker {
   private marks: number[] = [];
   /** Length of the stack at the last MARK: ops below it are a different "current stack" (CPython metastack). */
   private floor = 0;
-  private memo = new Map<number, Value>();
+  /** Memo slots by index (an array: dense in real pickles; a sparse hostile index makes V8 use a dictionary). */
+  private memo: Value[] = [];
   private memoCount = 0;
   private memoCapped = false;
-  private inPickle = false;
+  /** Offset where the current pickle began (after the previous STOP): a pickle is open once pos passes it. */
+  private pickleStart = 0;
+  /** pickleStart of the pickle whose PROTO was recorded. */
+  private protoFor = -1;
   private readonly saved: Frame[] = [];
   /** Pending joblib raw array bytes: -1 none; else bytes of data after an optional padding byte. */
   private rawBytes = -1;
@@ -161,7 +168,7 @@ export class PickleWalker {
         const need = this.step();
         if (need === 0 || this.done) break;
         if (this.pos >= this.end && this.rawBytes < 0) {
-          if (this.inPickle || this.saved.length > 0) {
+          if (this.pos > this.pickleStart || this.saved.length > 0) {
             throw new PickleParseError(this.end, `the stream ends inside a pickle (no STOP opcode): truncated or crafted to hide opcodes from loaders that stop early`, 'pickle/truncated');
           }
           break;
@@ -230,30 +237,28 @@ export class PickleWalker {
           if (p >= len) return this.skipTo(p);
         }
         if (p >= len) return this.need(p, 1);
-        if (this.done) return 0;
         const at = bufBase + p;
         const op = buf[p];
         opcodes++;
         switch (op) {
-          case OP.PROTO: {
+          case 0x80: { // PROTO
             if (p + 2 > len) return this.need(p, 2);
             const proto = buf[p + 1];
             if (proto > 5) this.fail(at, `unsupported pickle protocol ${proto}`);
-            if (!this.inPickle || r.protocols.length === 0) r.protocols.push(proto);
+            if (this.protoFor !== this.pickleStart) r.protocols.push(proto);
             else r.protocols[r.protocols.length - 1] = proto;
-            this.inPickle = true;
+            this.protoFor = this.pickleStart;
             p += 2;
             continue;
           }
-          case OP.FRAME: {
+          case 0x95: { // FRAME
             if (p + 9 > len) return this.need(p, 9);
             const size = buf.readUInt32LE(p + 1) + buf.readUInt32LE(p + 5) * 0x100000000;
             if (at + 9 + size > this.end) this.fail(at, `FRAME of ${size} bytes runs past the end of the stream`);
             p += 9;
             continue;
           }
-          case OP.STOP: {
-            this.inPickle = true;
+          case 0x2e: { // STOP
             const value = this.pop(at);
             p += 1;
             this.endPickle(value, bufBase + p);
@@ -263,60 +268,59 @@ export class PickleWalker {
             }
             continue;
           }
-          case OP.MARK:
-            this.inPickle = true;
+          case 0x28: // MARK
             this.marks.push(stack.length);
             this.floor = stack.length;
             p += 1;
             continue;
-          case OP.POP:
+          case 0x30: // POP
             if (stack.length > this.floor) stack.pop();
             else this.popMark(at);
             p += 1;
             continue;
-          case OP.POP_MARK:
+          case 0x31: // POP_MARK
             this.popMark(at);
             p += 1;
             continue;
-          case OP.DUP:
+          case 0x32: // DUP
             r.dups++;
             stack.push(this.top(at));
             p += 1;
             continue;
           // --- constants
-          case OP.NONE:
+          case 0x4e: // NONE
             stack.push(null);
             p += 1;
             break;
-          case OP.NEWTRUE:
+          case 0x88: // NEWTRUE
             stack.push(true);
             p += 1;
             break;
-          case OP.NEWFALSE:
+          case 0x89: // NEWFALSE
             stack.push(false);
             p += 1;
             break;
-          case OP.BININT:
+          case 0x4a: // BININT
             if (p + 5 > len) return this.need(p, 5);
             stack.push(buf.readInt32LE(p + 1));
             p += 5;
             break;
-          case OP.BININT1:
+          case 0x4b: // BININT1
             if (p + 2 > len) return this.need(p, 2);
             stack.push(buf[p + 1]);
             p += 2;
             break;
-          case OP.BININT2:
+          case 0x4d: // BININT2
             if (p + 3 > len) return this.need(p, 3);
             stack.push(buf.readUInt16LE(p + 1));
             p += 3;
             break;
-          case OP.BINFLOAT:
+          case 0x47: // BINFLOAT
             if (p + 9 > len) return this.need(p, 9);
-            stack.push(buf.readDoubleBE(p + 1));
+            stack.push(FLOAT);
             p += 9;
             break;
-          case OP.LONG1: {
+          case 0x8a: { // LONG1
             if (p + 2 > len) return this.need(p, 2);
             const n = buf[p + 1];
             if (p + 2 + n > len) return this.need(p, 2 + n);
@@ -324,7 +328,7 @@ export class PickleWalker {
             p += 2 + n;
             break;
           }
-          case OP.LONG4: {
+          case 0x8b: { // LONG4
             if (p + 5 > len) return this.need(p, 5);
             const n = buf.readInt32LE(p + 1);
             if (n < 0) this.fail(at, 'LONG4 with a negative byte count');
@@ -337,39 +341,39 @@ export class PickleWalker {
             break;
           }
           // --- strings and bytes with binary lengths
-          case OP.SHORT_BINUNICODE:
-          case OP.SHORT_BINSTRING:
-          case OP.SHORT_BINBYTES: {
+          case 0x8c: // SHORT_BINUNICODE
+          case 0x55: // SHORT_BINSTRING
+          case 0x43: { // SHORT_BINBYTES
             if (p + 2 > len) return this.need(p, 2);
             const n = buf[p + 1];
             if (p + 2 + n > len) return this.need(p, 2 + n);
-            stack.push(op === OP.SHORT_BINBYTES ? { t: 'bytes', length: n } : buf.toString(op === OP.SHORT_BINUNICODE ? 'utf8' : 'latin1', p + 2, p + 2 + n));
+            stack.push(op === 0x43 /* SHORT_BINBYTES */ ? { t: 'bytes', length: n } : buf.toString(op === 0x8c /* SHORT_BINUNICODE */ ? 'utf8' : 'latin1', p + 2, p + 2 + n));
             p += 2 + n;
             break;
           }
-          case OP.BINUNICODE:
-          case OP.BINSTRING:
-          case OP.BINBYTES: {
+          case 0x58: // BINUNICODE
+          case 0x54: // BINSTRING
+          case 0x42: { // BINBYTES
             if (p + 5 > len) return this.need(p, 5);
-            const n = op === OP.BINSTRING ? buf.readInt32LE(p + 1) : buf.readUInt32LE(p + 1);
+            const n = op === 0x54 /* BINSTRING */ ? buf.readInt32LE(p + 1) : buf.readUInt32LE(p + 1);
             if (n < 0) this.fail(at, 'BINSTRING with a negative length');
-            if (op === OP.BINBYTES) stack.push({ t: 'bytes', length: n });
+            if (op === 0x42 /* BINBYTES */) stack.push({ t: 'bytes', length: n });
             else if (n <= STRING_CAP) {
               if (p + 5 + n > len) return this.need(p, 5 + n);
-              stack.push(buf.toString(op === OP.BINUNICODE ? 'utf8' : 'latin1', p + 5, p + 5 + n));
+              stack.push(buf.toString(op === 0x58 /* BINUNICODE */ ? 'utf8' : 'latin1', p + 5, p + 5 + n));
             } else stack.push({ t: 'longstr', length: n });
             p += 5 + n;
             if (p > len) return this.skipTo(p);
             break;
           }
-          case OP.BINUNICODE8:
-          case OP.BINBYTES8:
-          case OP.BYTEARRAY8: {
+          case 0x8d: // BINUNICODE8
+          case 0x8e: // BINBYTES8
+          case 0x96: { // BYTEARRAY8
             if (p + 9 > len) return this.need(p, 9);
             const hi = buf.readUInt32LE(p + 5);
             if (hi >= 0x200000) this.fail(at, `${opName(op)} length does not fit in 53 bits`);
             const n = buf.readUInt32LE(p + 1) + hi * 0x100000000;
-            if (op !== OP.BINUNICODE8) stack.push({ t: 'bytes', length: n });
+            if (op !== 0x8d /* BINUNICODE8 */) stack.push({ t: 'bytes', length: n });
             else if (n <= STRING_CAP) {
               if (p + 9 + n > len) return this.need(p, 9 + n);
               stack.push(buf.toString('utf8', p + 9, p + 9 + n));
@@ -379,11 +383,11 @@ export class PickleWalker {
             break;
           }
           // --- protocol 0 text arguments
-          case OP.INT:
-          case OP.LONG:
-          case OP.FLOAT:
-          case OP.STRING:
-          case OP.UNICODE: {
+          case 0x49: // INT
+          case 0x4c: // LONG
+          case 0x46: // FLOAT
+          case 0x53: // STRING
+          case 0x56: { // UNICODE
             const nl = this.lineEnd(p + 1);
             if (nl < 0) return this.needLine(p);
             const text = buf.toString('latin1', p + 1, nl);
@@ -392,36 +396,36 @@ export class PickleWalker {
             break;
           }
           // --- containers
-          case OP.EMPTY_TUPLE:
+          case 0x29: // EMPTY_TUPLE
             stack.push(tuple([]));
             p += 1;
             break;
-          case OP.EMPTY_LIST:
+          case 0x5d: // EMPTY_LIST
             stack.push({ t: 'list', items: [], dropped: 0 });
             p += 1;
             break;
-          case OP.EMPTY_DICT:
+          case 0x7d: // EMPTY_DICT
             stack.push({ t: 'dict', keys: [], values: [], dropped: 0 });
             p += 1;
             break;
-          case OP.EMPTY_SET:
+          case 0x8f: // EMPTY_SET
             stack.push({ t: 'set', size: 0 });
             p += 1;
             break;
-          case OP.TUPLE1: {
+          case 0x85: { // TUPLE1
             const a = this.pop(at);
             stack.push(tuple([a]));
             p += 1;
             break;
           }
-          case OP.TUPLE2: {
+          case 0x86: { // TUPLE2
             const b = this.pop(at);
             const a = this.pop(at);
             stack.push(tuple([a, b]));
             p += 1;
             break;
           }
-          case OP.TUPLE3: {
+          case 0x87: { // TUPLE3
             const c = this.pop(at);
             const b = this.pop(at);
             const a = this.pop(at);
@@ -429,18 +433,18 @@ export class PickleWalker {
             p += 1;
             break;
           }
-          case OP.TUPLE:
+          case 0x74: // TUPLE
             stack.push(tuple(this.popMark(at)));
             p += 1;
             break;
-          case OP.LIST: {
+          case 0x6c: { // LIST
             const items = this.popMark(at);
             const list: PySequence = { t: 'list', items: items.slice(0, ITEM_CAP), dropped: Math.max(0, items.length - ITEM_CAP) };
             stack.push(list);
             p += 1;
             break;
           }
-          case OP.DICT: {
+          case 0x64: { // DICT
             const items = this.popMark(at);
             if (items.length % 2 !== 0) this.fail(at, 'DICT with an odd number of items');
             const d: PyDict = { t: 'dict', keys: [], values: [], dropped: 0 };
@@ -449,55 +453,55 @@ export class PickleWalker {
             p += 1;
             break;
           }
-          case OP.FROZENSET: {
+          case 0x91: { // FROZENSET
             const items = this.popMark(at);
             stack.push({ t: 'frozenset', size: items.length });
             p += 1;
             break;
           }
-          case OP.APPEND: {
+          case 0x61: { // APPEND
             const v = this.pop(at);
             this.mutate(this.top(at), [v], at, op);
             p += 1;
             break;
           }
-          case OP.APPENDS:
-          case OP.ADDITEMS: {
-            const items = this.popMark(at);
-            this.mutate(this.top(at), items, at, op);
+          case 0x65: // APPENDS
+          case 0x90: { // ADDITEMS
+            const k = this.markIndex(at);
+            this.mutateRange(this.belowMark(k, at), k, at, op);
             p += 1;
             break;
           }
-          case OP.SETITEM: {
+          case 0x73: { // SETITEM
             const v = this.pop(at);
             const k = this.pop(at);
             this.mutate(this.top(at), [k, v], at, op);
             p += 1;
             break;
           }
-          case OP.SETITEMS: {
-            const items = this.popMark(at);
-            if (items.length % 2 !== 0) this.fail(at, 'SETITEMS with an odd number of items');
-            this.mutate(this.top(at), items, at, op);
+          case 0x75: { // SETITEMS
+            const k = this.markIndex(at);
+            if ((stack.length - k) % 2 !== 0) this.fail(at, 'SETITEMS with an odd number of items');
+            this.mutateRange(this.belowMark(k, at), k, at, op);
             p += 1;
             break;
           }
           // --- memo
-          case OP.BINPUT:
+          case 0x71: // BINPUT
             if (p + 2 > len) return this.need(p, 2);
             this.put(buf[p + 1], at);
             p += 2;
             continue;
-          case OP.LONG_BINPUT:
+          case 0x72: // LONG_BINPUT
             if (p + 5 > len) return this.need(p, 5);
             this.put(buf.readUInt32LE(p + 1), at);
             p += 5;
             continue;
-          case OP.MEMOIZE:
+          case 0x94: // MEMOIZE
             this.put(this.memoCount, at);
             p += 1;
             continue;
-          case OP.PUT: {
+          case 0x70: { // PUT
             const nl = this.lineEnd(p + 1);
             if (nl < 0) return this.needLine(p);
             const idx = parseDecimal(buf.toString('latin1', p + 1, nl));
@@ -506,17 +510,17 @@ export class PickleWalker {
             p = nl + 1;
             continue;
           }
-          case OP.BINGET:
+          case 0x68: // BINGET
             if (p + 2 > len) return this.need(p, 2);
             stack.push(this.get(buf[p + 1], at));
             p += 2;
             break;
-          case OP.LONG_BINGET:
+          case 0x6a: // LONG_BINGET
             if (p + 5 > len) return this.need(p, 5);
             stack.push(this.get(buf.readUInt32LE(p + 1), at));
             p += 5;
             break;
-          case OP.GET: {
+          case 0x67: { // GET
             const nl = this.lineEnd(p + 1);
             if (nl < 0) return this.needLine(p);
             const idx = parseDecimal(buf.toString('latin1', p + 1, nl));
@@ -526,8 +530,8 @@ export class PickleWalker {
             break;
           }
           // --- imports
-          case OP.GLOBAL:
-          case OP.INST: {
+          case 0x63: // GLOBAL
+          case 0x69: { // INST
             const nl1 = this.lineEnd(p + 1);
             if (nl1 < 0) return this.needLine(p);
             const nl2 = this.lineEnd(nl1 + 1);
@@ -535,12 +539,12 @@ export class PickleWalker {
             const module = buf.toString('utf8', p + 1, nl1);
             const name = buf.toString('utf8', nl1 + 1, nl2);
             const g = this.importGlobal(module, name, true, at);
-            if (op === OP.GLOBAL) stack.push(g);
+            if (op === 0x63 /* GLOBAL */) stack.push(g);
             else stack.push(this.call(g, tuple(this.popMark(at)), at, 'INST'));
             p = nl2 + 1;
             break;
           }
-          case OP.STACK_GLOBAL: {
+          case 0x93: { // STACK_GLOBAL
             const name = this.pop(at);
             const module = this.pop(at);
             if (typeof module === 'string' && typeof name === 'string') stack.push(this.importGlobal(module, name, true, at));
@@ -552,10 +556,10 @@ export class PickleWalker {
             p += 1;
             break;
           }
-          case OP.EXT1:
-          case OP.EXT2:
-          case OP.EXT4: {
-            const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
+          case 0x82: // EXT1
+          case 0x83: // EXT2
+          case 0x84: { // EXT4
+            const n = op === 0x82 /* EXT1 */ ? 1 : op === 0x83 /* EXT2 */ ? 2 : 4;
             if (p + 1 + n > len) return this.need(p, 1 + n);
             const code = n === 1 ? buf[p + 1] : n === 2 ? buf.readUInt16LE(p + 1) : buf.readInt32LE(p + 1);
             if (code <= 0) this.fail(at, `${opName(op)} with code ${code} <= 0`);
@@ -565,21 +569,21 @@ export class PickleWalker {
             break;
           }
           // --- calls
-          case OP.REDUCE: {
+          case 0x52: { // REDUCE
             const args = this.pop(at);
             const callee = this.pop(at);
             stack.push(this.call(callee, args, at, 'REDUCE'));
             p += 1;
             break;
           }
-          case OP.NEWOBJ: {
+          case 0x81: { // NEWOBJ
             const args = this.pop(at);
             const cls = this.pop(at);
             stack.push(this.call(cls, args, at, 'NEWOBJ'));
             p += 1;
             break;
           }
-          case OP.NEWOBJ_EX: {
+          case 0x92: { // NEWOBJ_EX
             const kwargs = this.pop(at);
             const args = this.pop(at);
             const cls = this.pop(at);
@@ -587,44 +591,43 @@ export class PickleWalker {
             p += 1;
             break;
           }
-          case OP.OBJ: {
+          case 0x6f: { // OBJ
             const items = this.popMark(at);
             if (items.length === 0) this.fail(at, 'OBJ without a class after MARK');
             stack.push(this.call(items[0], tuple(items.slice(1)), at, 'OBJ'));
             p += 1;
             break;
           }
-          case OP.BUILD: {
+          case 0x62: { // BUILD
             const state = this.pop(at);
             this.build(this.top(at), state, at);
             p += 1;
             break;
           }
           // --- persistent ids and out-of-band buffers
-          case OP.PERSID: {
+          case 0x50: { // PERSID
             const nl = this.lineEnd(p + 1);
             if (nl < 0) return this.needLine(p);
             stack.push(this.persistent(buf.toString('latin1', p + 1, nl), at));
             p = nl + 1;
             break;
           }
-          case OP.BINPERSID:
+          case 0x51: // BINPERSID
             stack.push(this.persistent(this.pop(at), at));
             p += 1;
             break;
-          case OP.NEXT_BUFFER:
+          case 0x97: // NEXT_BUFFER
             this.event('pickle/out-of-band-buffer', 'low', 'NEXT_BUFFER takes data from buffers the loading code passes in (protocol 5 out-of-band data): the content is not in this file', at);
             stack.push({ t: 'opaque', what: 'buffer' });
             p += 1;
             break;
-          case OP.READONLY_BUFFER:
+          case 0x98: // READONLY_BUFFER
             this.top(at);
             p += 1;
             break;
           default:
             this.fail(at, `invalid opcode byte 0x${op.toString(16).padStart(2, '0')} at offset ${at}`);
         }
-        this.inPickle = true;
       }
     } finally {
       r.opcodes += opcodes;
@@ -659,24 +662,24 @@ export class PickleWalker {
 
   private textValue(op: number, text: string, at: number): Value {
     switch (op) {
-      case OP.INT: {
+      case 0x49: { // INT
         if (text === '00') return false;
         if (text === '01') return true;
         const n = parseDecimal(text);
         if (n === undefined) this.fail(at, 'INT with a bad decimal argument');
         return n;
       }
-      case OP.LONG: {
+      case 0x4c: { // LONG
         const n = parseDecimal(text);
         if (n === undefined) this.fail(at, 'LONG with a bad decimal argument');
         return n;
       }
-      case OP.FLOAT: {
+      case 0x46: { // FLOAT
         const f = parseFloatText(text);
         if (f === undefined) this.fail(at, 'FLOAT with a bad argument');
         return f;
       }
-      case OP.STRING: {
+      case 0x53: { // STRING
         const s = parseQuotedString(text);
         if (s === undefined) this.fail(at, 'STRING argument is not a quoted string');
         return s;
@@ -704,6 +707,38 @@ export class PickleWalker {
     return i >= 0 && i < this.buf.length ? this.buf[i] : 0;
   }
 
+  /** Pops the last MARK and returns where its items start on the stack (they stay there until mutateRange). */
+  private markIndex(at: number): number {
+    const k = this.marks.pop();
+    if (k === undefined) this.fail(at, `${opName(this.opAt(at))} at offset ${at} needs a MARK and there is none`);
+    this.floor = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
+    return k;
+  }
+
+  /** The value under a MARK (the list/dict/set APPENDS, SETITEMS and ADDITEMS add to). */
+  private belowMark(k: number, at: number): Value {
+    if (k <= this.floor) this.fail(at, `${opName(this.opAt(at))} at offset ${at} has no container under its MARK`);
+    return this.stack[k - 1];
+  }
+
+  /** mutate() for stack[k..] without copying the items out, then drops them. */
+  private mutateRange(target: Value, k: number, at: number, op: number): void {
+    const stack = this.stack;
+    if (typeof target === 'object' && target !== null) {
+      if (target.t === 'list' && op === 0x65) {
+        // Only values that can name or carry code are kept in lists: numbers (weights, statistics) never matter.
+        for (let i = k; i < stack.length; i++) {
+          const v = stack[i];
+          if ((typeof v === 'object' && v !== null) || typeof v === 'string') pushItem(target, v);
+          else target.dropped++;
+        }
+      } else if (target.t === 'dict' && op === 0x75) {
+        for (let i = k; i + 1 < stack.length; i += 2) setItem(target, stack[i], stack[i + 1]);
+      } else this.mutate(target, stack.slice(k), at, op);
+    }
+    stack.length = k;
+  }
+
   private popMark(at: number): Value[] {
     const k = this.marks.pop();
     if (k === undefined) this.fail(at, `${opName(this.opAt(at))} at offset ${at} needs a MARK and there is none`);
@@ -717,19 +752,19 @@ export class PickleWalker {
     if (idx > this.memoCount + MEMO_JUMP) {
       this.event('pickle/memo-abuse', 'high', `memo index ${idx} jumps far past the ${this.memoCount} entries stored: loaders that size the memo by index allocate huge memory`, at);
     }
-    if (!this.memo.has(idx)) {
+    if (this.memo[idx] === undefined) {
       this.memoCount++;
-      if (this.memo.size >= MEMO_CAP) {
+      if (this.memoCount > MEMO_CAP) {
         this.memoCapped = true;
         return;
       }
     }
-    this.memo.set(idx, v);
+    this.memo[idx] = v;
   }
 
   private get(idx: number, at: number): Value {
     this.result.gets++;
-    const v = this.memo.get(idx);
+    const v = this.memo[idx];
     if (v !== undefined) return v;
     if (this.memoCapped) return { t: 'opaque', what: 'untracked' };
     return this.fail(at, `memo entry ${idx} read at offset ${at} was never stored`);
@@ -764,7 +799,12 @@ export class PickleWalker {
     this.result.calls++;
     if (isGlobal(callee)) {
       this.markCalled(callee, at, op);
-      if (FORWARDERS.has(callee.path)) for (const g of globalsIn(args)) this.markCalled(g, at, `${op} via ${callee.path}`);
+      const forwarded = FORWARDERS.get(callee.path);
+      if (forwarded !== undefined) {
+        const via = `${op} via ${callee.path}`;
+        if (forwarded === 'all' || !isSequence(args)) for (const g of globalsIn(args)) this.markCalled(g, at, via);
+        else for (const i of forwarded) if (i < args.items.length) for (const g of globalsIn(args.items[i])) this.markCalled(g, at, via);
+      }
     } else {
       this.event('pickle/indirect-call', 'high', `${op} calls a ${describe(callee)} rather than an imported global: model weights never do this`, at);
       for (const g of globalsIn(callee)) this.markCalled(g, at, `${op} of a computed callable`);
@@ -774,11 +814,11 @@ export class PickleWalker {
 
   /** APPEND(S), SETITEM(S), ADDITEMS: on a list/dict/set they add items; on anything else they call methods. */
   private mutate(target: Value, items: Value[], at: number, op: number): void {
-    if (isSequence(target) && target.t === 'list' && (op === OP.APPEND || op === OP.APPENDS)) {
+    if (isSequence(target) && target.t === 'list' && (op === 0x61 /* APPEND */ || op === 0x65 /* APPENDS */)) {
       for (const v of items) pushItem(target, v);
       return;
     }
-    if (isDict(target) && (op === OP.SETITEM || op === OP.SETITEMS)) {
+    if (isDict(target) && (op === 0x73 /* SETITEM */ || op === 0x75 /* SETITEMS */)) {
       for (let i = 0; i + 1 < items.length; i += 2) setItem(target, items[i], items[i + 1]);
       return;
     }
@@ -820,12 +860,14 @@ export class PickleWalker {
     this.result.joblibArrays++;
     if (layout.objectArray) {
       // pickle.dump(array, protocol=2) in the middle of the outer pickle: walk it with its own stack and memo.
-      this.saved.push({ stack: this.stack.splice(0), marks: this.marks, memo: this.memo, memoCount: this.memoCount, inPickle: this.inPickle });
+      this.saved.push({ stack: this.stack.splice(0), marks: this.marks, memo: this.memo, memoCount: this.memoCount, pickleStart: this.pickleStart, protoFor: this.protoFor });
       this.marks = [];
       this.floor = 0;
-      this.memo = new Map();
+      this.memo = [];
       this.memoCount = 0;
-      this.inPickle = false;
+      // The nested pickle starts right after the wrapper's BUILD opcode.
+      this.pickleStart = at + 1;
+      this.protoFor = -1;
       return;
     }
     this.result.joblibArrayBytes += layout.bytes;
@@ -855,7 +897,8 @@ export class PickleWalker {
       this.floor = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
       this.memo = outer.memo;
       this.memoCount = outer.memoCount;
-      this.inPickle = outer.inPickle;
+      this.pickleStart = outer.pickleStart;
+      this.protoFor = outer.protoFor;
       return;
     }
     if (r.pickles === 1) this.firstResult = value;
@@ -864,9 +907,9 @@ export class PickleWalker {
     this.stack.length = 0;
     this.marks = [];
     this.floor = 0;
-    this.memo = new Map();
+    this.memo = [];
     this.memoCount = 0;
-    this.inPickle = false;
+    this.pickleStart = next;
     if (this.firstResult === TORCH_LEGACY_MAGIC) r.legacyTorch = true;
     if (r.legacyTorch && r.pickles >= 5) {
       // Legacy torch.save: magic, protocol, sys_info, the object, storage keys; then raw storage bytes.
@@ -874,6 +917,25 @@ export class PickleWalker {
       this.done = true;
     }
   }
+}
+
+// Local copies of the container helpers: the hot loop calls them per opcode, and a call through another
+// module's export object is slower in some module loaders.
+function tuple(items: Value[]): PySequence {
+  if (items.length > ITEM_CAP) return { t: 'tuple', items: items.slice(0, ITEM_CAP), dropped: items.length - ITEM_CAP };
+  return { t: 'tuple', items, dropped: 0 };
+}
+
+function pushItem(seq: PySequence, v: Value): void {
+  if (seq.items.length < ITEM_CAP) seq.items.push(v);
+  else seq.dropped++;
+}
+
+function setItem(d: PyDict, k: Value, v: Value): void {
+  if (d.keys.length < ITEM_CAP) {
+    d.keys.push(k);
+    d.values.push(v);
+  } else d.dropped++;
 }
 
 function decodeLong(buf: Buffer, at: number, n: number): number | bigint {
