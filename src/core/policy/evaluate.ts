@@ -99,7 +99,7 @@ export function revokedKeys(policy: Policy): Map<string, string> {
 export function signatureViolations(status: VersionSignatureStatus, requiredBecause: string | undefined): RawViolation[] {
   const out: RawViolation[] = [];
   if (status.failure === 'revoked') {
-    out.push({ rule: 'signature-revoked', message: status.reason ?? 'signed by a revoked key', fix: 'sign again with a trusted key (`sovereign registry sign`)', path: ['signature', 'key_id'] });
+    out.push({ rule: 'signature-revoked', message: status.reason ?? 'signed by a revoked key', fix: 'register a new version signed with a current key (`sovereign registry add ... --key PRIVATE.pem`)', path: ['signature', 'key_id'] });
     return out;
   }
   if (!requiredBecause) return out;
