@@ -51,5 +51,7 @@ export async function assertGgufLoadable(path: string, options: GgufReadOptions 
 export const analyzeGguf: Analyzer = async (source, options) => {
   const result = await inspectGgufSource(source, { signal: options.signal });
   const findings = result.findings.map((f) => ({ ...f, location: f.location ? `${source.path}: ${f.location}` : source.path }));
-  return { format: 'gguf', facts: { ...result.facts, summary: ggufSummary(result.facts) }, findings };
+  // Absent facts are left out (as JSON would), not shown as "undefined" in text output.
+  const facts = Object.fromEntries(Object.entries(result.facts).filter(([, v]) => v !== undefined));
+  return { format: 'gguf', facts: { ...facts, summary: ggufSummary(result.facts) }, findings };
 };
