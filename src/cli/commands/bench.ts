@@ -1,4 +1,72 @@
 import type { Command } from 'commander';
+import { runBench, saveBenchReport } from '../../core/bench/bench';
+import { renderBench } from '../../core/bench/render';
+import { resolveModelSource } from '../../core/serve/model-source';
+import { UsageError } from '../../core/util/errors';
+import { emit, info, json } from '../output';
+import { intOption, workspaceOrUndefined } from './serve';
 
-// PLACEHOLDER: this command family lands with its issue; nothing is registered yet.
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark a model (in a supervised engine) or an OpenAI-compatible server: cold load, TTFT, pp/tg tokens/s, latency under load')
+    .argument('<model-or-url>', 'a .gguf/.onnx file, a registry manifest, or http://host:port of a server')
+    .option('--json [file]', 'write the JSON report to FILE (or to stdout without a file)')
+    .option('--save', 'also write the report to .sovereign/benchmarks/NAME/VERSION/<timestamp>.json in the workspace')
+    .option('--name <name>', 'model name for --save (default: the manifest name or the model name)')
+    .option('--model-version <version>', 'model version for --save (default: the manifest version or "unversioned")')
+    .option('--repetitions <n>', 'measured repetitions', intOption('--repetitions', 1, 1000), 5)
+    .option('--warmup <n>', 'warm-up runs before measuring', intOption('--warmup', 0, 100), 1)
+    .option('--prompt-tokens <n>', 'prompt size for pp', intOption('--prompt-tokens', 1, 1 << 20), 512)
+    .option('--gen-tokens <n>', 'tokens generated for tg', intOption('--gen-tokens', 2, 1 << 20), 128)
+    .option('--concurrency <n>', 'concurrent clients for the load test (0 skips it)', intOption('--concurrency', 0, 1024), 0)
+    .option('--duration <seconds>', 'load test duration', intOption('--duration', 1, 86400), 10)
+    .option('--threads <n>', 'engine threads', intOption('--threads', 1, 1024))
+    .option('--ctx <n>', 'context size', intOption('--ctx', 16, 1 << 20))
+    .option('--token <token>', 'bearer token for a URL target (or SOVEREIGN_SERVE_TOKEN)')
+    .addHelpText('after', '\nThe JSON schema ("schema": "sovereign.bench/v1") is documented in docs/bench.md.\nExit status: 0 ok, 1 model refused, 2 usage or I/O error.')
+    .action(async (target: string, opts: {
+      json?: string | boolean; save?: boolean; name?: string; modelVersion?: string; repetitions: number; warmup: number; promptTokens: number;
+      genTokens: number; concurrency: number; duration: number; threads?: number; ctx?: number; token?: string;
+    }) => {
+      const workspaceRoot = await workspaceOrUndefined();
+      let path = target;
+      let name = opts.name;
+      let version = opts.modelVersion;
+      if (/\.ya?ml$/i.test(target)) {
+        const source = await resolveModelSource(target);
+        path = source.path;
+        name ??= source.name;
+        version ??= source.version;
+      }
+      if (opts.save && !workspaceRoot) throw new UsageError('--save needs a workspace (a git repository)', 'run it inside the repository, or use --json FILE');
+      const started = Date.now();
+      const report = await runBench({
+        target: path,
+        repetitions: opts.repetitions,
+        warmup: opts.warmup,
+        promptTokens: opts.promptTokens,
+        generateTokens: opts.genTokens,
+        concurrency: opts.concurrency,
+        durationS: opts.duration,
+        threads: opts.threads,
+        contextSize: opts.ctx,
+        token: opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined),
+        workspaceRoot,
+        onProgress: (m) => {
+          if (Date.now() - started > 1000 || !m.startsWith('repetition')) info(`bench: ${m}`);
+        },
+      });
+      if (opts.save && workspaceRoot) {
+        const file = await saveBenchReport(report, workspaceRoot, name ?? report.target.name, version ?? 'unversioned');
+        info(`saved ${file}`);
+      }
+      if (typeof opts.json === 'string') {
+        await emit(json(report), opts.json);
+        await emit(renderBench(report));
+      } else {
+        await emit(opts.json ? json(report) : renderBench(report));
+      }
+      process.exitCode = 0;
+    });
+}
