@@ -8,8 +8,8 @@
 _sov_ci_docker() {
   local here
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  if ! command -v dockerd >/dev/null 2>&1; then
-    echo "docker: installing docker.io" >&2
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+    echo "docker: installing docker.io and curl" >&2
     # Another process may hold the dpkg lock on these machines: wait for it instead of failing.
     apt-get -o DPkg::Lock::Timeout=1200 update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=1200 install -y -qq --no-install-recommends \
