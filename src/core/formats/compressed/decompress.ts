@@ -85,8 +85,12 @@ async function pump(stream: Transform, source: ByteSource, start: number, end: n
 }
 
 async function unxz(source: ByteSource, start: number, end: number, options: DecompressOptions): Promise<Decompressed> {
-  // xz-decompress is ESM-free CommonJS with a wasm decoder; loaded lazily (it is kept external in bundles).
-  const { XzReadableStream } = (await import('xz-decompress')) as typeof import('xz-decompress');
+  // xz-decompress is CommonJS with a wasm decoder, loaded lazily (external in bundles). Through import()
+  // its exports may arrive only as `default` (Node's CJS interop cannot see webpack-built named exports).
+  type XzModule = typeof import('xz-decompress');
+  const mod = (await import('xz-decompress')) as XzModule & { default?: XzModule };
+  const XzReadableStream = mod.XzReadableStream ?? mod.default?.XzReadableStream;
+  if (typeof XzReadableStream !== 'function') throw new Error('the xz decoder (xz-decompress) could not be loaded');
   let off = start;
   const input = new ReadableStream<Uint8Array>({
     async pull(controller) {
