@@ -214,7 +214,7 @@ describe('pickle walker: import and call bypass families', () => {
   });
 
   it('the policy: allowlist decides, denylist only raises severity', () => {
-    for (const safe of ['torch._utils._rebuild_tensor_v2', 'torch.BFloat16Storage', 'torch.cuda.HalfStorage', 'torch.float16', 'collections.OrderedDict', 'numpy.core.multiarray._reconstruct', 'numpy._core.multiarray.scalar', 'numpy.dtype', '_codecs.encode', 'joblib.numpy_pickle.NumpyArrayWrapper', 'builtins.set']) {
+    for (const safe of ['torch._utils._rebuild_tensor_v2', 'torch.BFloat16Storage', 'torch.cuda.HalfStorage', 'torch.float16', 'collections.OrderedDict', 'numpy.core.multiarray._reconstruct', 'numpy._core.multiarray.scalar', 'numpy.dtype', '_codecs.encode', 'joblib.numpy_pickle.NumpyArrayWrapper', 'builtins.set', 'torch.serialization._get_layout']) {
       assert.equal(classifyGlobal(safe), 'safe', safe);
     }
     for (const bad of ['os.system', 'posix.system', 'nt.system', 'subprocess.run', 'builtins.getattr', 'builtins.__import__', 'importlib.import_module', 'runpy.run_path', 'marshal.loads', 'socket.socket', 'webbrowser.open', 'functools.partial', 'operator.attrgetter', 'operator.methodcaller', 'pty.spawn', 'shutil.rmtree', 'sys.modules', 'code.interact', 'ctypes.CDLL', 'pickle.loads', '_pickle.loads', 'torch.load', 'torch.utils.collect_env.run', 'picklescan.scanner.scan', 'modelscan.modelscan', 'fickling.load', 'asyncio.subprocess', 'multiprocessing.Process', 'urllib.request.urlopen', 'requests.get', 'http.client.HTTPConnection', 'numpy.testing._private.utils.runstring', 'torch.storage._load_from_bytes']) {

@@ -196,8 +196,9 @@ export function classifyGlobal(path: string): GlobalClass {
   if (parts.some((p) => p.length === 0 || /^__\w+__$/.test(p) && p !== '__main__')) return 'dangerous';
   if (parts[0] === 'builtins' && parts.length === 2 && DANGEROUS_BUILTINS.has(parts[1])) return 'dangerous';
   if (DANGEROUS_EXACT.has(path)) return 'dangerous';
-  for (const m of DANGEROUS_MODULES) if (underPrefix(path, m)) return 'dangerous';
+  // An exact allowlist entry wins over a dangerous module prefix (torch.serialization._get_layout).
   if (SAFE_EXACT.has(path)) return 'safe';
+  for (const m of DANGEROUS_MODULES) if (underPrefix(path, m)) return 'dangerous';
   for (const re of SAFE_PATTERNS) if (re.test(path)) return 'safe';
   return 'unknown';
 }

@@ -84,7 +84,7 @@ class PickleParseError extends Error {
 }
 
 /** Bytes read from the source at a time (a BufferSource is read whole: subarray, no copy). */
-const CHUNK = 1 << 20;
+const CHUNK = 4 << 20;
 /** Longest protocol 0 text argument accepted (CPython has no limit; a longer line is refused, fail closed). */
 const MAX_LINE = 16 << 20;
 /** Strings longer than this are not decoded: they are data, never a plausible module or attribute name. */
