@@ -1,4 +1,33 @@
 import type { Command } from 'commander';
+import { fitModel, type FitReport } from '../../core/bench/fit';
+import { emit, json } from '../output';
+import { intOption, workspaceOrUndefined } from './serve';
 
-// PLACEHOLDER: this command family lands with its issue; nothing is registered yet.
-export function register(_program: Command): void {}
+const gib = (b: number | undefined): string => (b === undefined ? '-' : `${(b / 1024 ** 3).toFixed(2)} GiB`);
+
+function render(r: FitReport): string {
+  const m = r.memory;
+  const lines = [
+    `model      ${r.model.path} (${r.model.format}${r.model.architecture ? `, ${r.model.architecture}` : ''}${r.model.trainContext ? `, trained for ${r.model.trainContext} tokens` : ''})`,
+    r.context !== undefined ? `context    ${r.context} tokens` : undefined,
+    `needs      ${gib(m.totalBytes)} = weights ${gib(m.weightsBytes)} + KV cache ${gib(m.kvCacheBytes)} + compute/overhead ${gib(m.computeBytes)}`,
+    `RAM        ${gib(r.available.ramBytes)} available: ${r.fits.ram ? 'fits' : 'does NOT fit'}${r.maxContext ? `; largest context that fits: ${r.maxContext.ram}` : ''}`,
+    r.available.vramBytes !== undefined ? `VRAM       ${gib(r.available.vramBytes)} free: ${r.fits.vram ? 'fits' : 'does NOT fit'}${r.maxContext?.vram !== undefined ? `; largest context that fits: ${r.maxContext.vram}` : ''}` : 'VRAM       no GPU found',
+  ];
+  return lines.filter(Boolean).join('\n') + '\n';
+}
+
+export function register(program: Command): void {
+  program
+    .command('fit')
+    .description('will a model run here? memory needed (weights + KV cache + overhead) vs available RAM/VRAM, and the largest context that fits')
+    .argument('<model>', 'a .gguf or .onnx model')
+    .option('--context <n>', 'context size in tokens (default: the model\'s training context)', intOption('--context', 1, 1 << 24))
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExit status: 0 it fits in RAM (or VRAM), 1 it does not fit or the model is invalid, 2 usage or I/O error.')
+    .action(async (model: string, opts: { context?: number; json?: boolean }) => {
+      const report = await fitModel(model, opts.context, { workspaceRoot: await workspaceOrUndefined() });
+      await emit(opts.json ? json(report) : render(report));
+      process.exitCode = report.fits.ram || report.fits.vram ? 0 : 1;
+    });
+}

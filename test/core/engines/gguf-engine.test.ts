@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEngine, validateModelFile, EngineCrashedError, EngineSupervisor, type OpenedEngine } from '../../../src/core/engines';
@@ -148,7 +148,6 @@ describe('GGUF models that must not reach llama.cpp, or that kill it', function 
   });
 
   it('refuses a file that is not a model', async () => {
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'notes.gguf'), 'just text, not a model');
     await assert.rejects(openEngine(join(dir, 'notes.gguf')), RefusedError);
   });
