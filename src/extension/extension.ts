@@ -11,6 +11,8 @@ import { ModelsView } from './registry/models-view';
 import { RegistryState } from './registry/registry-state';
 import { PolicyDiagnostics } from './policy/diagnostics';
 import { PolicyQuickFixes } from './policy/quick-fixes';
+import { DeploymentsView } from './deploy/deployments-view';
+import { registerDeployCommands } from './deploy/commands';
 
 /**
  * Activation is lazy (commands, views, a workspace with `.sovereign/`) and cheap: no native module loads
@@ -42,6 +44,11 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerScanCommands(context, worker, log);
   registerEngineCommands(services, engines);
   registerRegistryCommands(services, registry);
+
+  const deployments = new DeploymentsView(services);
+  const deploymentsTree = vscode.window.createTreeView('sovereign.deployments', { treeDataProvider: deployments });
+  context.subscriptions.push(deployments, deploymentsTree, deploymentsTree.onDidChangeVisibility((e) => deployments.setVisible(e.visible)));
+  registerDeployCommands(services, registry, deployments);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
   return { completion, engines, registry, diagnostics };

@@ -1,0 +1,121 @@
+import * as vscode from 'vscode';
+import { spawnCliLogs } from './logs';
+import type { Deployment } from '../../core/deploy/deployments';
+import type { ExtensionServices } from '../context';
+import { runCliWithProgress } from '../cli-runner';
+import type { ModelNode } from '../registry/models-view';
+import type { RegistryState } from '../registry/registry-state';
+import type { DeploymentsView } from './deployments-view';
+
+interface StagingJson {
+  url: string;
+  container: string;
+  image: string;
+  imageReused?: boolean;
+  model: string;
+  version: string;
+  timings?: Record<string, number>;
+}
+
+interface CanaryJson {
+  verdict: 'promoted' | 'passed' | 'rejected';
+  reasons: string[];
+  agreement: number;
+  latencyRatio: number;
+}
+
+async function pickRef(state: RegistryState, arg: unknown, title: string): Promise<string | undefined> {
+  const node = arg as ModelNode | undefined;
+  if (node?.kind === 'version') return `${node.version.name}@${node.version.version}`;
+  if (typeof arg === 'string') return arg;
+  const snap = state.snapshot ?? (await state.refresh());
+  const items = [...(snap?.versions ?? [])].reverse().map((v) => ({ label: `${v.name}@${v.version}`, description: v.aliases.join(', ') }));
+  if (!items.length) {
+    void vscode.window.showInformationMessage('Sovereign: register a model first (Sovereign: Register Model...).');
+    return undefined;
+  }
+  return (await vscode.window.showQuickPick(items, { title }))?.label;
+}
+
+async function pickDeployedModel(view: DeploymentsView, arg: unknown, title: string): Promise<string | undefined> {
+  const d = arg as Deployment | undefined;
+  if (d?.model) return d.model;
+  await view.refresh();
+  const names = [...new Set(view.list().map((x) => x.model))];
+  if (names.length <= 1) return names[0] ?? (void vscode.window.showInformationMessage('Sovereign: nothing is deployed.'), undefined);
+  return vscode.window.showQuickPick(names, { title });
+}
+
+/** Deploy to Staging, Canary, Promote, Rollback, Remove, Logs: the `sovereign deploy` CLI behind the palette. */
+export function registerDeployCommands(services: ExtensionServices, state: RegistryState, view: DeploymentsView): void {
+  const root = (): Promise<string | undefined> => services.workspaceRoot();
+  services.context.subscriptions.push(
+    vscode.commands.registerCommand('sovereign.refreshDeployments', () => view.refresh()),
+
+    vscode.commands.registerCommand('sovereign.deployStaging', async (arg?: unknown) => {
+      const ref = await pickRef(state, arg, 'Deploy to Staging');
+      if (!ref) return;
+      const out = await runCliWithProgress<StagingJson>(services, `Deploying ${ref} to staging`, ['deploy', 'staging', ref, '--json'], await root());
+      await view.refresh();
+      if (!out?.result) return;
+      const r = out.result;
+      const t = r.timings ?? {};
+      services.log.info(`deployed ${r.model}@${r.version}: ${r.url} (${r.container}); cold start ${JSON.stringify(t)}`);
+      const useIt = 'Use for Completion';
+      const choice = await vscode.window.showInformationMessage(
+        `Sovereign: ${r.model}@${r.version} serves on ${r.url} (image ${r.imageReused ? 'reused' : 'built'} ${Math.round((t.imageBuildMs ?? 0) / 1000)} s, start ${Math.round((t.containerStartMs ?? 0) / 1000)} s, load ${Math.round((t.modelLoadMs ?? 0) / 1000)} s, first token ${Math.round(t.firstTokenMs ?? 0)} ms).`,
+        useIt,
+      );
+      if (choice === useIt) {
+        const config = vscode.workspace.getConfiguration('sovereign.completion');
+        await config.update('url', r.url, vscode.ConfigurationTarget.Workspace);
+        await config.update('backend', 'staging', vscode.ConfigurationTarget.Workspace);
+      }
+    }),
+
+    vscode.commands.registerCommand('sovereign.deployCanary', async (arg?: unknown) => {
+      const ref = await pickRef(state, arg, 'Canary: which version replaces the stable one?');
+      if (!ref) return;
+      const out = await runCliWithProgress<CanaryJson>(services, `Canary ${ref}`, ['deploy', 'canary', ref, '--json'], await root());
+      await view.refresh();
+      if (!out?.result) return;
+      const r = out.result;
+      const stats = `agreement ${(r.agreement * 100).toFixed(0)}%, latency ratio ${r.latencyRatio.toFixed(2)}`;
+      if (r.verdict === 'rejected') void vscode.window.showWarningMessage(`Sovereign: canary ${ref} rejected (${stats}); the current version keeps serving. ${r.reasons.join('; ')}`);
+      else void vscode.window.showInformationMessage(`Sovereign: canary ${ref} ${r.verdict === 'promoted' ? 'passed and was promoted' : 'passed'} (${stats}).`);
+    }),
+
+    vscode.commands.registerCommand('sovereign.promoteDeployment', async (arg?: unknown) => {
+      const name = await pickDeployedModel(view, arg, 'Promote the canary of...');
+      if (!name) return;
+      const out = await runCliWithProgress(services, `Promoting ${name}`, ['deploy', 'promote', name, '--json'], await root());
+      await view.refresh();
+      if (out) void vscode.window.showInformationMessage(`Sovereign: ${name} promoted.`);
+    }),
+
+    vscode.commands.registerCommand('sovereign.rollbackDeployment', async (arg?: unknown) => {
+      const name = await pickDeployedModel(view, arg, 'Roll back...');
+      if (!name) return;
+      const reason = await vscode.window.showInputBox({ title: `Roll back ${name}: reason (recorded in the audit log)`, value: 'rolled back from VS Code' });
+      if (reason === undefined) return;
+      const out = await runCliWithProgress(services, `Rolling back ${name}`, ['deploy', 'rollback', name, '--reason', reason, '--json'], await root());
+      await view.refresh();
+      if (out) void vscode.window.showInformationMessage(`Sovereign: ${name} rolled back.`);
+    }),
+
+    vscode.commands.registerCommand('sovereign.removeDeployment', async (arg?: unknown) => {
+      const name = await pickDeployedModel(view, arg, 'Remove the deployments of...');
+      if (!name) return;
+      const sure = await vscode.window.showWarningMessage(`Stop and remove every container of ${name}?`, { modal: true }, 'Remove');
+      if (sure !== 'Remove') return;
+      await runCliWithProgress(services, `Removing ${name}`, ['deploy', 'remove', name, '--json'], await root());
+      await view.refresh();
+    }),
+
+    vscode.commands.registerCommand('sovereign.showDeploymentLogs', async (arg?: unknown) => {
+      const name = await pickDeployedModel(view, arg, 'Logs of...');
+      if (!name) return;
+      spawnCliLogs(services, name, (arg as Deployment | undefined)?.version);
+    }),
+  );
+}
