@@ -11,7 +11,10 @@ export function productRoot(from: string = __dirname): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sovereign-workbench') return dir;
+        // tsc copies package.json into out/ (it is imported for the version): a product root also has its
+        // runtime (dist/) or its build script; out/ has neither.
+        const ours = (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sovereign-workbench';
+        if (ours && (existsSync(join(dir, 'dist')) || existsSync(join(dir, 'esbuild.mjs')))) return dir;
       } catch {
         // not ours: keep looking upwards.
       }
