@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { writeTinyLlama } from '../../test/fixtures/gguf/tiny-llama';
 import { writeFraudCsv, writeMlpClassifier } from '../../test/fixtures/onnx';
@@ -74,6 +74,7 @@ export async function prepareDemoWorkspace(dirArg: string, options: DemoOptions 
   if (!existsSync(cli)) {
     result.skipped.push(`every sovereign CLI step: ${cli} is missing (run \`npm run build\`)`);
   } else {
+    const evalReport = join(dir, '.sovereign', 'evals', 'fraud-detector', '1.0.0', 'validation.json');
     const steps: CliStep[] = [
       { label: 'registry init', args: ['registry', 'init'] },
       {
@@ -96,7 +97,11 @@ export async function prepareDemoWorkspace(dirArg: string, options: DemoOptions 
         label: 'bench fraud-detector',
         args: ['bench', onnxModel, '--save', '--name', 'fraud-detector', '--model-version', '1.0.0', '--repetitions', '3', '--threads', '1'],
       },
-      { label: 'eval fraud-detector', args: ['eval', onnxModel, '--data', validationCsv, '--json'] },
+      {
+        label: 'eval fraud-detector',
+        args: ['eval', onnxModel, '--data', validationCsv, '--label', 'label', '--json', evalReport],
+        before: () => mkdir(dirname(evalReport), { recursive: true }).then(() => undefined),
+      },
     ];
     for (const step of steps) await runCliStep(cli, dir, step, result, log);
     if (result.done.length) {
@@ -112,6 +117,8 @@ export async function prepareDemoWorkspace(dirArg: string, options: DemoOptions 
 interface CliStep {
   label: string;
   args: string[];
+  /** Runs just before the command (e.g. makes the folder its report goes to). */
+  before?: () => Promise<void>;
 }
 
 /** Runs a CLI step when the command exists in this build; otherwise records why it was skipped. */
@@ -122,6 +129,7 @@ async function runCliStep(cli: string, cwd: string, step: CliStep, result: DemoW
     return;
   }
   try {
+    await step.before?.();
     await run(process.execPath, [cli, ...step.args], { cwd, timeout: 120_000, maxBuffer: 32 * 1024 * 1024 });
     result.done.push(step.label);
     log(`demo workspace: ${step.label}`);

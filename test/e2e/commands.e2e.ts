@@ -27,7 +27,7 @@ describe('Sovereign commands through the real workbench UI', () => {
   it('Scan Model... scans a model picked by path and offers the report', async () => {
     const model = session().workspace.ggufModel;
     await wb.runCommand('Sovereign: Scan Model...');
-    await wb.answerQuickInput(model);
+    await wb.answerQuickInput(model, 'Scan Model');
     const summary = /1 file\(s\) scanned/;
     await wb.waitForNotification(summary);
     await wb.screenshot('scan-model-notification');
@@ -40,7 +40,7 @@ describe('Sovereign commands through the real workbench UI', () => {
 
   it('Inspect Model... shows the facts of the ONNX classifier', async () => {
     await wb.runCommand('Sovereign: Inspect Model...');
-    await wb.answerQuickInput(session().workspace.onnxModel);
+    await wb.answerQuickInput(session().workspace.onnxModel, 'Inspect Model');
     await assertEventually(async () => {
       const text = await wb.activeEditorText();
       assert.match(text, /format: onnx/);

@@ -36,6 +36,8 @@ export async function startSession(): Promise<E2eSession> {
   const started = Date.now();
   const tooling = await ensureTooling(log);
   const stateDir = await mkdtemp(join(tmpdir(), 'sovereign-e2e-'));
+  // Screenshots of this run only.
+  await rm(SCREENSHOT_DIR, { recursive: true, force: true });
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const workspace = await prepareDemoWorkspace(join(stateDir, 'workspace'), { log });
   const guard = await startOutboundGuard();

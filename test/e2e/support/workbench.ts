@@ -110,9 +110,14 @@ export class Workbench {
   }
 
   private async openPalette(text: string): Promise<void> {
-    await this.page.keyboard.press('F1');
     const input = this.quickInput();
-    await input.waitFor({ timeout: 10_000 });
+    // Right after a window loads, the first key can land before the workbench has focus: retry.
+    for (let attempt = 0; ; attempt++) {
+      await this.page.keyboard.press('F1');
+      if (await input.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+      if (attempt >= 5) throw new Error('The command palette did not open (F1).');
+      await this.page.locator('.part.statusbar').click({ position: { x: 5, y: 5 } }).catch(() => undefined);
+    }
     await input.fill(`>${text}`);
   }
 
@@ -121,14 +126,23 @@ export class Workbench {
     return this.page.locator('.quick-input-widget .quick-input-box input');
   }
 
-  /** Answers a quick input / the web file dialog: replaces its text with `value` and accepts it. */
-  async answerQuickInput(value: string): Promise<void> {
+  /**
+   * Answers a quick input / the web file dialog: waits for it (by its title when given, so the palette
+   * that opened it is not mistaken for it), replaces its text with `value`, accepts it and waits until
+   * it has closed (the simple file dialog validates the path asynchronously and may ignore an early Enter).
+   */
+  async answerQuickInput(value: string, title?: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    if (title) await widget.locator('.quick-input-title', { hasText: title }).waitFor({ timeout: 30_000 });
     const input = this.quickInput();
     await input.waitFor({ timeout: 10_000 });
     await input.fill(value);
-    // The simple file dialog validates the path asynchronously; give it a moment before accepting.
-    await this.page.waitForTimeout(400);
-    await input.press('Enter');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.page.waitForTimeout(500);
+      await input.press('Enter');
+      if (await widget.waitFor({ state: 'hidden', timeout: 10_000 }).then(() => true, () => false)) return;
+    }
+    throw new Error(`The quick input did not accept "${value}".`);
   }
 
   /**
@@ -140,7 +154,6 @@ export class Workbench {
     const item = this.page.locator('.notifications-center .notification-list-item', { has: this.page.locator('.notification-list-item-message', { hasText: message }) }).first();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (!(await this.page.locator('.notifications-center.visible').isVisible())) await this.page.keyboard.press('Escape');
       if (!(await this.page.locator('.notifications-center.visible').isVisible())) await this.runCommand('Notifications: Show Notifications');
       if (await item.waitFor({ timeout: 2_000 }).then(() => true, () => false)) return item;
       if (Date.now() > deadline) throw new Error(`No notification matching ${message} within ${timeoutMs / 1000} s.`);
@@ -165,10 +178,15 @@ export class Workbench {
     return plainText(await lines.innerText());
   }
 
-  /** Quick Open (Ctrl+P) a workspace file by its relative path. */
+  /** Quick Open a workspace file by its relative path (the palette without `>` searches files). */
   async openFile(relativePath: string): Promise<void> {
-    await this.page.keyboard.press('Control+P');
-    await this.answerQuickInput(relativePath);
+    await this.openPalette('');
+    const input = this.quickInput();
+    await input.fill(relativePath);
+    const name = relativePath.split('/').pop() ?? relativePath;
+    await this.page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+    await input.press('Enter');
+    await this.page.locator(`.tabs-container .tab.active[aria-label*="${name}"], .tabs-container .tab.active:has-text("${name}")`).first().waitFor({ timeout: 30_000 });
     await this.page.locator('.editor-group-container.active .monaco-editor').first().waitFor({ timeout: 15_000 });
   }
 

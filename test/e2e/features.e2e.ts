@@ -1,0 +1,130 @@
+import { strict as assert } from 'node:assert';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { session } from './support/session';
+import { manifest, plainText, Workbench, type Manifest } from './support/workbench';
+
+/**
+ * UI checks per feature, run through the real workbench. To cover a new feature, add an entry:
+ * `needs` says why it cannot run yet (undefined = run), `run` drives the UI and asserts. A screenshot of
+ * every check lands in test-results/screenshots/.
+ */
+export interface UiCheck {
+  feature: string;
+  needs(m: Manifest): string | undefined;
+  run(wb: Workbench): Promise<void>;
+}
+
+const sovereignViews = (m: Manifest) => Object.values(m.contributes?.views ?? {}).flat().filter((v) => v.id.startsWith('sovereign.'));
+const hasSetting = (m: Manifest, key: string): boolean => {
+  const configs = Array.isArray(m.contributes?.configuration) ? m.contributes.configuration : [m.contributes?.configuration ?? {}];
+  return configs.some((c) => key in (c.properties ?? {}));
+};
+
+export const UI_CHECKS: UiCheck[] = [
+  {
+    feature: 'the Models view lists the registered models of the workspace',
+    needs: (m) =>
+      !sovereignViews(m).some((v) => v.id === 'sovereign.models')
+        ? 'no sovereign.models view is contributed'
+        : !session().workspace.done.includes('registry add fraud-detector')
+          ? `the demo registry was not made (${session().workspace.skipped.join('; ')})`
+          : undefined,
+    run: async (wb) => {
+      await wb.runCommand('Focus on Models View');
+      const rows = wb.page.locator('.pane-body .monaco-list-row');
+      await wb.page.locator('.pane-body .monaco-list-row', { hasText: 'fraud-detector' }).first().waitFor({ timeout: 30_000 });
+      const texts = (await rows.allInnerTexts()).map(plainText).join('\n');
+      assert.match(texts, /tiny-llama/);
+      assert.match(texts, /fraud-detector/);
+      await wb.screenshot('view-models');
+    },
+  },
+  {
+    feature: 'every webview view renders content',
+    needs: (m) => (sovereignViews(m).some((v) => v.type === 'webview') ? undefined : 'no webview view is contributed'),
+    run: async (wb) => {
+      for (const view of sovereignViews(manifest()).filter((v) => v.type === 'webview')) {
+        await wb.runCommand(`Focus on ${view.name} View`);
+        const body = wb.webview().locator('body');
+        await body.waitFor({ timeout: 30_000 });
+        const text = plainText(await body.innerText()).trim();
+        assert.ok(text.length > 0, `webview ${view.id} is empty`);
+        assert.doesNotMatch(text, /\berror\b/i, `webview ${view.id} shows an error: ${text.slice(0, 300)}`);
+        await wb.screenshot(`webview-${view.id}`);
+      }
+    },
+  },
+  {
+    feature: 'a broken manifest shows a diagnostic in the Problems panel',
+    needs: () => (session().workspace.done.includes('registry add tiny-llama') ? undefined : 'the demo registry has no tiny-llama manifest'),
+    run: async (wb) => {
+      const file = join(session().workspace.dir, '.sovereign', 'models', 'tiny-llama', '0.1.0.yaml');
+      const original = await readFile(file, 'utf8');
+      try {
+        // Unbalanced flow sequence: invalid YAML whatever the schema says.
+        await writeFile(file, `${original}\nbroken: [unclosed\n`);
+        await wb.openFile('.sovereign/models/tiny-llama/0.1.0.yaml');
+        let problems: string[] = [];
+        const deadline = Date.now() + 45_000;
+        while (Date.now() < deadline && !problems.some((p) => p.includes('0.1.0.yaml'))) {
+          problems = await wb.problems();
+          if (!problems.some((p) => p.includes('0.1.0.yaml'))) await wb.page.waitForTimeout(1000);
+        }
+        await wb.screenshot('diagnostics-broken-manifest');
+        assert.ok(problems.some((p) => p.includes('0.1.0.yaml')), `no problem reported for the broken manifest; Problems: ${problems.join(' | ')}`);
+      } finally {
+        await writeFile(file, original);
+      }
+    },
+  },
+  {
+    feature: 'ghost text from the embedded tiny model, accepted with Tab',
+    needs: (m) => (hasSetting(m, 'sovereign.completion.modelPath') ? undefined : 'no sovereign.completion.modelPath setting is contributed'),
+    run: async (wb) => {
+      await wb.openFile('src/checkout.ts');
+      await wb.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+      await wb.page.keyboard.press('Control+End');
+      await wb.page.keyboard.type('const label = ', { delay: 30 });
+      // The first request may arrive while the engine is still loading the model; VS Code only asks
+      // again on the next edit, so trigger the suggestion again until it shows (or time runs out).
+      const ghost = wb.ghostText().first();
+      const deadline = Date.now() + 120_000;
+      while (!(await ghost.waitFor({ timeout: 5_000 }).then(() => true, () => false))) {
+        if (Date.now() > deadline) throw new Error('No ghost text within 120 s (see the screenshot and the Sovereign output channel).');
+        await wb.page.keyboard.press('Alt+Backslash');
+      }
+      const suggestion = plainText(await wb.ghostText().allInnerTexts().then((t) => t.join(''))).trim();
+      await wb.screenshot('ghost-text');
+      assert.ok(suggestion.length > 0, 'the ghost text is empty');
+      await wb.page.keyboard.press('Tab');
+      await wb.page.waitForTimeout(500);
+      const text = await wb.activeEditorText();
+      assert.ok(text.includes(`const label = ${suggestion}`) || text.includes(suggestion), `Tab did not insert "${suggestion}":\n${text}`);
+      await wb.screenshot('ghost-text-accepted');
+      // Leave the demo file as it was.
+      await wb.runCommand('File: Revert File');
+    },
+  },
+];
+
+describe('feature UI checks in the real workbench', () => {
+  let wb: Workbench;
+  before(async () => {
+    wb = await Workbench.open();
+  });
+  after(async () => {
+    await wb.close();
+  });
+
+  for (const check of UI_CHECKS) {
+    it(check.feature, async function () {
+      const missing = check.needs(manifest());
+      if (missing) {
+        process.stderr.write(`      skipped: ${missing}\n`);
+        this.skip();
+      }
+      await check.run(wb);
+    });
+  }
+});
