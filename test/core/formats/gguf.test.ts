@@ -310,9 +310,25 @@ describe('GGUF reader and validator', () => {
         [['llama.feed_forward_length', u32(0)]],
         [['llama.expert_count', u32(2)], ['llama.expert_used_count', u32(4)]],
         [['llama.expert_count', u32(2048)], ['llama.expert_used_count', u32(2)]],
+        // grouped-query attention that does not divide: found by the engine's crash test
+        [['llama.attention.head_count_kv', u32(3)]],
+        [['llama.attention.head_count_kv', u32(0)]],
       ] as Array<Array<[string, GgufWriteValue]>>) {
         expectFinding(await inspectBytes(tiny({ extraKv }).bytes), 'gguf/bad-hyperparameter', 'critical');
       }
+      assert.ok(!rules(await inspectBytes(tiny({ extraKv: [['llama.attention.head_count_kv', u32(4)]] }).bytes)).includes('gguf/bad-hyperparameter'));
+    });
+
+    it('gguf/spm-missing-byte-tokens: an SPM vocabulary without <0x0A> terminates llama.cpp', async () => {
+      const tokens = ['<unk>', '<s>', '</s>', ...'abcdefghijklmnopqrstuvwxyz'.split('')];
+      const extraKv: Array<[string, GgufWriteValue]> = [
+        ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', values: tokens }],
+        ['tokenizer.ggml.scores', { type: 'array', itemType: 'f32', values: tokens.map((_, i) => -i) }],
+        ['tokenizer.ggml.token_type', { type: 'array', itemType: 'i32', values: tokens.map((_, i) => (i < 3 ? 3 : 1)) }],
+      ];
+      const omitKeys = ['tokenizer.ggml.fim_pre_token_id', 'tokenizer.ggml.fim_suf_token_id', 'tokenizer.ggml.fim_mid_token_id', 'tokenizer.ggml.fim_pad_token_id', 'tokenizer.ggml.fim_rep_token_id', 'tokenizer.ggml.fim_sep_token_id', 'tokenizer.ggml.eot_token_id', 'tokenizer.ggml.padding_token_id'];
+      expectFinding(await inspectBytes(tiny({ extraKv, omitKeys }).bytes), 'gguf/spm-missing-byte-tokens', 'critical');
+      assert.ok(!rules(await inspectBytes(tiny().bytes)).includes('gguf/spm-missing-byte-tokens'), 'the tiny model has byte tokens');
     });
 
     it('gguf/unknown-architecture is medium; a known one without our table is not flagged', async () => {

@@ -184,6 +184,13 @@ function checkTokenizer(header: GgufHeader, f: Findings): void {
       f.add('gguf/token-array-mismatch', 'high', `${key} has ${kv.value.length} entries but there are ${vocab} tokens (llama.cpp indexes it by token id)`, key);
     }
   }
+  // An SPM (llama) vocabulary must hold the byte tokens: llama.cpp looks up the newline as <0x0A> while loading
+  // the vocabulary, and a vocabulary without it terminates the process (std::out_of_range).
+  if (header.metadata.get('tokenizer.ggml.model')?.value === 'llama' && tokens && isGgufArray(tokens.value) && !tokens.value.truncated) {
+    if (!tokens.value.items.includes('<0x0A>')) {
+      f.add('gguf/spm-missing-byte-tokens', 'critical', 'the SPM vocabulary has no byte tokens (no <0x0A>): llama.cpp terminates the process while loading it', 'tokenizer.ggml.tokens');
+    }
+  }
   for (const key of SPECIAL_TOKEN_KEYS) {
     const kv = header.metadata.get(key);
     if (!kv) continue;
@@ -258,6 +265,14 @@ function checkArchitecture(header: GgufHeader, f: Findings): void {
     if (kv && isGgufArray(kv.value) && blocks !== undefined && kv.value.length !== blocks) {
       f.add('gguf/bad-hyperparameter', 'high', `${key} has ${kv.value.length} per-layer values but ${p('block_count')} is ${blocks}`, key);
     }
+  }
+  // Grouped-query attention: each KV head serves head_count / head_count_kv query heads. When that does not
+  // divide, llama.cpp's attention graph fails ggml_can_mul_mat(k, q) as the context is created and the
+  // process aborts (GGML_ASSERT) — found by the engine's crash test, the file otherwise being consistent.
+  const heads = kvInteger(header, p('attention.head_count'));
+  const kvHeads = kvInteger(header, p('attention.head_count_kv'));
+  if (heads !== undefined && heads > 0 && kvHeads !== undefined && (kvHeads === 0 || heads % kvHeads !== 0)) {
+    f.add('gguf/bad-hyperparameter', 'critical', `${p('attention.head_count')} ${heads} is not a multiple of ${p('attention.head_count_kv')} ${kvHeads}: llama.cpp aborts the process when it builds the attention (GGML_ASSERT)`, p('attention.head_count_kv'));
   }
   if (!header.metadata.has('tokenizer.ggml.model')) f.add('gguf/missing-key', 'high', 'tokenizer.ggml.model is missing: llama.cpp cannot build the vocabulary', 'tokenizer.ggml.model');
   else if (header.metadata.get('tokenizer.ggml.model')?.value !== 'none' && !header.metadata.has('tokenizer.ggml.tokens')) {
