@@ -39,7 +39,7 @@ export function register(program: Command): void {
         name ??= source.name;
         version ??= source.version;
       }
-      if (opts.save && !workspaceRoot) throw new UsageError('--save needs a workspace (a git repository)', 'run it inside the repository, or use --json FILE');
+      if (opts.save && !workspaceRoot) throw new UsageError('--save needs a governed workspace (a git repository with .sovereign/)', 'run `sovereign registry init` in the repository, or use --json FILE');
       const started = Date.now();
       const report = await runBench({
         target: path,

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { findWorkspaceRoot } from '../../core/registry/workspace';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace';
 import { startServe } from '../../core/serve/start';
 import { UsageError } from '../../core/util/errors';
 import { info } from '../output';
@@ -14,9 +16,15 @@ export function intOption(name: string, min: number, max: number): (value: strin
 }
 
 /** The git workspace around the current folder, if any (its policy and audit log apply). */
+/**
+ * The governed workspace around the current folder: a git repository with a `.sovereign/` folder (a
+ * registry, a policy or an audit log). Any other repository is not governed: nothing is audited or
+ * policy-checked there beyond the defaults, and nothing is written into it.
+ */
 export async function workspaceOrUndefined(): Promise<string | undefined> {
   try {
-    return await findWorkspaceRoot();
+    const root = await findWorkspaceRoot();
+    return existsSync(join(root, SOVEREIGN_DIR)) ? root : undefined;
   } catch {
     return undefined;
   }
