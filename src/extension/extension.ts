@@ -11,8 +11,10 @@ import { ModelsView } from './registry/models-view';
 import { RegistryState } from './registry/registry-state';
 import { PolicyDiagnostics } from './policy/diagnostics';
 import { PolicyQuickFixes } from './policy/quick-fixes';
+import { registerWebviews } from './webviews';
 import { DeploymentsView } from './deploy/deployments-view';
 import { registerDeployCommands } from './deploy/commands';
+import { registerBenchEvalCommands } from './commands/bench-eval';
 
 /**
  * Activation is lazy (commands, views, a workspace with `.sovereign/`) and cheap: no native module loads
@@ -44,11 +46,13 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerScanCommands(context, worker, log);
   registerEngineCommands(services, engines);
   registerRegistryCommands(services, registry);
+  registerWebviews(services, registry);
 
   const deployments = new DeploymentsView(services);
   const deploymentsTree = vscode.window.createTreeView('sovereign.deployments', { treeDataProvider: deployments });
   context.subscriptions.push(deployments, deploymentsTree, deploymentsTree.onDidChangeVisibility((e) => deployments.setVisible(e.visible)));
   registerDeployCommands(services, registry, deployments);
+  registerBenchEvalCommands(services, registry);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
   return { completion, engines, registry, diagnostics };

@@ -1,0 +1,84 @@
+import * as vscode from 'vscode';
+import { isoDay, type PolicyViolation } from '../../core/policy/evaluate';
+import { UNWAIVABLE, type PolicyRule } from '../../core/policy/rules';
+import type { RegistrySnapshot } from '../../core/worker/registry-methods';
+import type { PolicyContract, PolicyState, ViolationRow } from '../../../webview/policy/contract';
+import type { ExtensionServices } from '../context';
+import type { RegistryState } from '../registry/registry-state';
+import { ViewPanel } from './view-panel';
+
+/** The quick fixes the view may offer for a violation: the same ones the diagnostics offer. */
+export function toViolationRow(v: PolicyViolation): ViolationRow {
+  return {
+    rule: v.rule,
+    severity: v.severity,
+    message: v.message,
+    fix: v.fix,
+    file: v.file,
+    line: v.line,
+    column: v.column,
+    model: v.model,
+    version: v.version,
+    canSign: (v.rule === 'signature-required' || v.rule === 'signature-revoked') && !!v.model && !!v.version,
+    canRequestException: !UNWAIVABLE.has(v.rule as PolicyRule) && !!v.model,
+  };
+}
+
+export function policyState(snap: RegistrySnapshot | undefined, today = new Date()): PolicyState {
+  if (!snap) return { kind: 'empty', message: 'No model registry in this workspace. Run "Sovereign: Initialise Registry and Policy".' };
+  return {
+    kind: 'report',
+    violations: snap.violations.map(toViolationRow),
+    waived: snap.waived.map((w) => ({
+      ...toViolationRow(w.violation),
+      justification: w.exception.justification,
+      expires: w.exception.expires,
+      approvedBy: w.exception.approved_by,
+      exceptionFor: w.exception.model,
+    })),
+    problems: snap.problems.map((p) => ({ file: p.file, line: p.line, message: p.fix ? `${p.message} (fix: ${p.fix})` : p.message })),
+    policyFile: snap.policyFile,
+    policyExists: snap.policyExists,
+    policyError: snap.policyError,
+    today: isoDay(today),
+  };
+}
+
+/** Policy violations grouped by model and rule, with links to the manifest line and the quick fixes. */
+export class PolicyPanel extends ViewPanel<PolicyContract> {
+  private static current: PolicyPanel | undefined;
+
+  static show(services: ExtensionServices, registry: RegistryState): PolicyPanel {
+    if (PolicyPanel.current) PolicyPanel.current.reveal();
+    else PolicyPanel.current = new PolicyPanel(services, registry);
+    return PolicyPanel.current;
+  }
+
+  private constructor(services: ExtensionServices, private readonly registry: RegistryState) {
+    super(services, { viewType: 'sovereign.policyViolations', bundle: 'policy', title: 'Policy Violations' });
+    this.rpc
+      .handle('openLocation', ({ file, line, column }) => {
+        const root = this.registry.snapshot?.root;
+        // Only files the report named: the webview cannot make the host open anything else.
+        const known = this.registry.snapshot && [...this.registry.snapshot.violations, ...this.registry.snapshot.waived.map((w) => w.violation), ...this.registry.snapshot.problems].some((v) => v.file === file);
+        if (!root || !(known || file === this.registry.snapshot?.policyFile)) throw new Error(`${file} is not part of the policy report`);
+        return this.openFile(root, file, line, column);
+      })
+      .handle('signModel', async ({ model, version }) => {
+        await vscode.commands.executeCommand('sovereign.signModel', `${model}@${version}`);
+      })
+      .handle('requestException', async ({ model, rule }) => {
+        await vscode.commands.executeCommand('sovereign.requestException', model, rule);
+      })
+      .handle('refresh', async () => {
+        await this.registry.refresh();
+      });
+    this.track(registry.onDidChange((snap) => this.gate.publish('state', policyState(snap))));
+    this.gate.publish('state', registry.snapshot ? policyState(registry.snapshot) : { kind: 'loading' });
+    if (!registry.snapshot) void registry.refresh();
+  }
+
+  protected override onDisposed(): void {
+    PolicyPanel.current = undefined;
+  }
+}
