@@ -33,7 +33,15 @@ const entries = [
   { entryPoints: ['src/core/engines/host/engine-host.ts'], outfile: 'dist/engine-host.js' },
 ];
 
-const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e })));
+// Webview bundles (docs/webviews.md): browser code, one IIFE per view, loaded with a CSP nonce.
+const webviewCommon = { bundle: true, platform: 'browser', target: 'chrome114', format: 'iife', sourcemap: true, minify: production, logLevel: 'warning' };
+const webviews = ['lineage', 'benchmarks', 'policy', 'deployments'].map((view) => ({
+  ...webviewCommon,
+  entryPoints: [`webview/${view}/main.ts`],
+  outfile: `dist/webview/${view}.js`,
+}));
+
+const contexts = await Promise.all([...entries.map((e) => esbuild.context({ ...common, ...e })), ...webviews.map((w) => esbuild.context(w))]);
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
 } else {

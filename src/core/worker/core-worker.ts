@@ -7,6 +7,7 @@ import { describeError } from '../util/errors';
 import { checkModelFile } from '../policy/gate';
 import { writeEvidenceBundle } from '../audit/evidence/write';
 import { aliasVersion, registerModel, registrySnapshot, signVersionWithPem, verifyAudit, verifyRegistryVersion } from './registry-methods';
+import { benchmarkRuns, lineageLayout } from './webview-methods';
 import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol';
 
 type Impl = { [M in WorkerMethod]: (id: number, ...args: Parameters<WorkerMethods[M]>) => Promise<ReturnType<WorkerMethods[M]>> };
@@ -24,6 +25,8 @@ const methods: Impl = {
   verifyVersion: (_id, root, ref) => verifyRegistryVersion(root, ref),
   verifyAudit: (_id, root) => verifyAudit(root),
   signVersion: (_id, root, ref, pem) => signVersionWithPem(root, ref, pem),
+  lineageLayout: async (_id, graph) => lineageLayout(graph),
+  benchmarkRuns: (_id, root) => benchmarkRuns(root),
   writeEvidence: async (_id, root, outDir) => {
     const bundle = await writeEvidenceBundle(root, outDir);
     return { dir: bundle.dir, files: bundle.files, auditOk: bundle.evidence.summary.auditIntact ?? undefined };

@@ -5,6 +5,7 @@ import type { AuditVerification } from '../audit/verify';
 import type { AliasResult, VersionVerification } from '../registry/ops';
 import type { registerModel, RegistrySnapshot } from './registry-methods';
 import type { SignVersionResult } from '../registry/sign-version';
+import type { benchmarkRuns, lineageLayout } from './webview-methods';
 
 /**
  * The methods the core worker thread serves. Heavy work (hashing, scanning, parsing) runs there so the
@@ -22,6 +23,9 @@ export interface WorkerMethods {
   verifyVersion: (root: string, ref: string) => VersionVerification;
   verifyAudit: (root: string) => AuditVerification;
   signVersion: (root: string, ref: string, privateKeyPem: string) => SignVersionResult;
+  /** Webviews: the lineage layout (dagre per family, cached in the worker) and the stored benchmark reports. */
+  lineageLayout: typeof lineageLayout;
+  benchmarkRuns: (root: string) => Awaited<ReturnType<typeof benchmarkRuns>>;
   /** Writes the compliance evidence bundle; returns the folder and the files written. */
   writeEvidence: (root: string, outDir: string) => { dir: string; files: string[]; auditOk: boolean | undefined };
 }

@@ -1,0 +1,142 @@
+/** Lineage webview: draws the laid-out graph as SVG, filters, highlights, opens manifests. */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import { connect, emptyState, h, loadState, reportError, saveState, sayReady } from '../shared/webview-api';
+import type { LineageContract, LineageState, LineageViewState } from './contract';
+import { aliasSlot, describeNode, filterMatches, highlightSet, modelsUsingDataset } from './model';
+import { renderLineageSvg } from './svg';
+import type { LineageGraph, LineageLayout } from './types';
+
+const rpc = connect<LineageContract>();
+const app = document.getElementById('app')!;
+const view = loadState<LineageViewState>({ filter: '', zoom: 1, scrollLeft: 0, scrollTop: 0 });
+let current: { graph: LineageGraph; layout: LineageLayout } | undefined;
+let canvas: HTMLElement | undefined;
+let details: HTMLElement | undefined;
+
+rpc.on('state', (state: LineageState) => show(state));
+sayReady(rpc);
+
+function show(state: LineageState): void {
+  app.removeAttribute('aria-busy');
+  if (state.kind === 'loading') return emptyState(app, 'Reading the registry and laying out the lineage…');
+  if (state.kind === 'empty') {
+    current = undefined;
+    return emptyState(app, state.message);
+  }
+  const first = !current;
+  current = state.update;
+  if (first || !canvas) build();
+  draw();
+  if (first && canvas) {
+    canvas.scrollLeft = view.scrollLeft;
+    canvas.scrollTop = view.scrollTop;
+  }
+}
+
+function build(): void {
+  const filter = h('vscode-textfield', { attrs: { placeholder: 'Filter by model, version, alias or dataset', 'aria-label': 'Filter', value: view.filter, id: 'filter' } });
+  filter.addEventListener('input', () => {
+    view.filter = (filter as unknown as { value: string }).value;
+    saveState(view);
+    draw();
+  });
+  const zoom = (factor: number) => () => {
+    view.zoom = factor === 0 ? 1 : Math.min(3, Math.max(0.2, view.zoom * factor));
+    saveState(view);
+    draw();
+  };
+  const toolbar = h(
+    'div',
+    { class: 'toolbar' },
+    filter,
+    h('vscode-button', { attrs: { secondary: '', title: 'Zoom out' }, text: '−', on: { click: zoom(1 / 1.25) } }),
+    h('vscode-button', { attrs: { secondary: '', title: 'Zoom in' }, text: '+', on: { click: zoom(1.25) } }),
+    h('vscode-button', { attrs: { secondary: '', title: 'Actual size' }, text: '1:1', on: { click: zoom(0) } }),
+    h('vscode-button', { attrs: { secondary: '', title: 'Re-read the registry' }, text: 'Refresh', on: { click: () => void rpc.request('refresh', undefined).catch(reportError) } }),
+    h('span', { class: 'stats', attrs: { id: 'stats' } }),
+  );
+  const legend = h(
+    'div',
+    { class: 'legend', attrs: { 'aria-label': 'Legend' } },
+    h('span', { class: 'swatch status-ok' }, 'scan passed, signed'),
+    h('span', { class: 'swatch status-unsigned' }, 'unsigned'),
+    h('span', { class: 'swatch status-violations' }, 'policy violations'),
+    h('span', { class: 'swatch status-scan-failed' }, 'scan failed'),
+    h('span', { class: 'swatch kind-dataset' }, 'dataset'),
+    h('span', { class: 'swatch aliased alias-0' }, 'alias (outline colour)'),
+  );
+  canvas = h('div', { class: 'canvas', attrs: { id: 'canvas', tabindex: '0', 'aria-label': 'Lineage graph' } });
+  canvas.addEventListener('click', onClick);
+  canvas.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') select(undefined);
+  });
+  let pending = 0;
+  canvas.addEventListener('scroll', () => {
+    // Scroll position is view state too; saved at most once per frame.
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(() => {
+      view.scrollLeft = canvas!.scrollLeft;
+      view.scrollTop = canvas!.scrollTop;
+      saveState(view);
+    });
+  });
+  details = h('aside', { class: 'details', attrs: { id: 'details', 'aria-live': 'polite' } });
+  app.replaceChildren(toolbar, legend, h('div', { class: 'body' }, canvas, details), h('div', { class: 'message', attrs: { id: 'message', role: 'status' } }));
+}
+
+function draw(): void {
+  if (!current || !canvas) return;
+  const { graph, layout } = current;
+  const started = performance.now();
+  const visible = filterMatches(graph, view.filter);
+  const highlighted = highlightSet(graph, view.selected);
+  canvas.innerHTML = renderLineageSvg(graph, layout, { visible, highlighted, selected: view.selected });
+  const svg = canvas.firstElementChild as SVGSVGElement | null;
+  if (svg) {
+    svg.setAttribute('width', String(Math.round(layout.width * view.zoom)));
+    svg.setAttribute('height', String(Math.round(layout.height * view.zoom)));
+  }
+  const ms = performance.now() - started;
+  const models = graph.nodes.filter((n) => n.kind === 'model').length;
+  document.getElementById('stats')!.textContent = `${models} model versions · ${graph.nodes.length - models} datasets/artifacts · ${visible ? `${visible.size} match · ` : ''}drawn in ${ms.toFixed(0)} ms`;
+  renderDetails();
+}
+
+function onClick(event: Event): void {
+  const target = (event.target as Element).closest('[data-id]');
+  select(target?.getAttribute('data-id') ?? undefined);
+}
+
+function select(id: string | undefined): void {
+  view.selected = view.selected === id ? undefined : id;
+  saveState(view);
+  draw();
+}
+
+function renderDetails(): void {
+  if (!details || !current) return;
+  const node = current.graph.nodes.find((n) => n.id === view.selected);
+  if (!node) {
+    details.replaceChildren(h('p', { class: 'hint', text: 'Select a dataset to see which models used it; select a model to see its chain and open its manifest.' }));
+    return;
+  }
+  const children: (Node | undefined)[] = [h('h2', { text: node.label }), h('p', { text: describeNode(node) })];
+  if (node.aliases?.length) children.push(h('p', {}, ...node.aliases.map((a) => h('vscode-badge', { class: `alias-badge alias-${aliasSlot(a)}`, text: a }))));
+  if (node.kind === 'model') {
+    children.push(h('vscode-button', { text: 'Open manifest', on: { click: () => void rpc.request('openManifest', { id: node.id }).catch(reportError) } }));
+  }
+  if (node.kind === 'dataset') {
+    const users = modelsUsingDataset(current.graph, node.id);
+    children.push(h('h3', { text: `Models that used this dataset (${users.length})` }));
+    children.push(
+      h(
+        'ul',
+        { class: 'users' },
+        ...users.map((u) => h('li', {}, h('a', { attrs: { href: '#' }, text: u.label, on: { click: (e) => (e.preventDefault(), void rpc.request('openManifest', { id: u.id }).catch(reportError)) } }))),
+      ),
+    );
+  }
+  details.replaceChildren(...children.filter((c): c is Node => !!c));
+}
