@@ -13,6 +13,8 @@ export interface UiCheck {
   feature: string;
   needs(m: Manifest): string | undefined;
   run(wb: Workbench): Promise<void>;
+  /** Mocha time-out of the check; default 120 s. */
+  timeoutMs?: number;
 }
 
 const sovereignViews = (m: Manifest) => Object.values(m.contributes?.views ?? {}).flat().filter((v) => v.id.startsWith('sovereign.'));
@@ -80,6 +82,7 @@ export const UI_CHECKS: UiCheck[] = [
   },
   {
     feature: 'ghost text from the embedded tiny model, accepted with Tab',
+    timeoutMs: 240_000,
     needs: (m) => (hasSetting(m, 'sovereign.completion.modelPath') ? undefined : 'no sovereign.completion.modelPath setting is contributed'),
     run: async (wb) => {
       await wb.openFile('src/checkout.ts');
@@ -89,9 +92,9 @@ export const UI_CHECKS: UiCheck[] = [
       // The first request may arrive while the engine is still loading the model; VS Code only asks
       // again on the next edit, so trigger the suggestion again until it shows (or time runs out).
       const ghost = wb.ghostText().first();
-      const deadline = Date.now() + 120_000;
+      const deadline = Date.now() + 150_000;
       while (!(await ghost.waitFor({ timeout: 5_000 }).then(() => true, () => false))) {
-        if (Date.now() > deadline) throw new Error('No ghost text within 120 s (see the screenshot and the Sovereign output channel).');
+        if (Date.now() > deadline) throw new Error('No ghost text within 150 s (see the screenshot and the Sovereign output channel).');
         await wb.page.keyboard.press('Alt+Backslash');
       }
       const suggestion = plainText(await wb.ghostText().allInnerTexts().then((t) => t.join(''))).trim();
@@ -119,6 +122,7 @@ describe('feature UI checks in the real workbench', () => {
 
   for (const check of UI_CHECKS) {
     it(check.feature, async function () {
+      this.timeout(check.timeoutMs ?? 120_000);
       const missing = check.needs(manifest());
       if (missing) {
         process.stderr.write(`      skipped: ${missing}\n`);
