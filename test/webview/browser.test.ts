@@ -97,16 +97,16 @@ describe('webviews in Chromium under the strict CSP', function () {
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(`${origin}/view/${view}`);
     // the ready handshake: nothing is sent to the view before it says ready
-    await page.waitForFunction((ready) => (window as unknown as { __sent: { method?: string }[] }).__sent.some((m) => m.method === ready), READY);
+    await page.waitForFunction((ready) => (globalThis as unknown as { __sent: { method?: string }[] }).__sent.some((m) => m.method === ready), READY);
     const state = states()[view];
-    await page.evaluate((params) => window.dispatchEvent(new MessageEvent('message', { data: { kind: 'notification', method: 'state', params } })), state);
+    await page.evaluate((params) => (globalThis as unknown as { dispatchEvent(e: unknown): boolean }).dispatchEvent(new MessageEvent('message', { data: { kind: 'notification', method: 'state', params } })), state);
     return { page, errors };
   }
 
   async function finish(page: Page, view: string, errors: string[]): Promise<void> {
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(SHOTS, `${view}.png`), fullPage: false });
-    const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+    const csp = await page.evaluate(() => (globalThis as unknown as { __csp: string[] }).__csp);
     assert.deepEqual(csp, [], 'CSP violations');
     assert.deepEqual(errors, []);
     await page.close();
@@ -122,7 +122,7 @@ describe('webviews in Chromium under the strict CSP', function () {
     assert.match(await page.locator('#details').innerText(), /Models that used this dataset \(\d+\)/);
     await page.locator('svg.lineage g.kind-model').first().click();
     await page.locator('#details vscode-button').click();
-    const requests = await page.evaluate(() => (window as unknown as { __sent: { kind: string; method?: string }[] }).__sent.filter((m) => m.kind === 'request'));
+    const requests = await page.evaluate(() => (globalThis as unknown as { __sent: { kind: string; method?: string }[] }).__sent.filter((m) => m.kind === 'request'));
     assert.equal(requests.at(-1)?.method, 'openManifest');
     await finish(page, 'lineage', errors);
   });
@@ -142,7 +142,7 @@ describe('webviews in Chromium under the strict CSP', function () {
     assert.equal(await page.getByText('Sign now').count(), 1);
     assert.match(await page.locator('table.exceptions').innerText(), /9 d left/);
     await page.getByText('Sign now').click();
-    const last = await page.evaluate(() => (window as unknown as { __sent: { kind: string; method?: string; params?: unknown }[] }).__sent.filter((m) => m.kind === 'request').at(-1));
+    const last = await page.evaluate(() => (globalThis as unknown as { __sent: { kind: string; method?: string; params?: unknown }[] }).__sent.filter((m) => m.kind === 'request').at(-1));
     assert.deepEqual(last?.params, { model: 'coder', version: '1.0.0' });
     await finish(page, 'policy', errors);
   });
