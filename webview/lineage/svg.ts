@@ -4,7 +4,7 @@
  * (media/webview/lineage.css), never from inline styles (the CSP allows no inline style).
  */
 import type { LineageGraph, LineageLayout } from './types';
-import { describeNode, nodeClasses } from './model';
+import { nodeClasses } from './model';
 
 export interface RenderOptions {
   /** Nodes to show at full strength; the others are dimmed. Undefined: all. */
@@ -24,6 +24,10 @@ export function fitLabel(label: string, width: number): string {
   return label.length <= max ? label : `${label.slice(0, max - 1)}…`;
 }
 
+/**
+ * No per-node <title>: 2,000 of them cost a quarter of the SVG's bytes and parse time; the details pane
+ * describes the selected node instead (and is announced to screen readers).
+ */
 export function renderLineageSvg(graph: LineageGraph, layout: LineageLayout, options: RenderOptions = {}): string {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const { visible, highlighted, selected } = options;
@@ -49,7 +53,6 @@ export function renderLineageSvg(graph: LineageGraph, layout: LineageLayout, opt
     const id = escapeXml(p.id);
     parts.push(
       `<g class="${cls.join(' ')}" data-id="${id}" transform="translate(${p.x},${p.y})" tabindex="-1">`,
-      `<title>${escapeXml(describeNode(node))}</title>`,
       `<rect class="box" width="${p.width}" height="${p.height}" rx="${node.kind === 'dataset' ? 13 : 4}"/>`,
       `<rect class="bar" width="5" height="${p.height}" rx="2"/>`,
       `<text class="label" x="12" y="${p.height / 2 + 4}">${escapeXml(fitLabel(node.label, p.width))}</text>`,
