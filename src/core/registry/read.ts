@@ -1,14 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SemVer } from 'semver';
-import { UsageError } from '../util/errors';
-import schema from '../../../schemas/manifest.schema.json';
+import { IoError, UsageError } from '../util/errors';
 import { parseAliases, type AliasMap } from './aliases';
+import { cacheDirFor, contentHash, jsonSafe, RACY_MS, readCache, readWithStat, statKey, writeCache, type NewRecord, type StatKey } from './index-cache';
 import { parseManifest, parseModelRef, type ModelManifest } from './manifest';
+import { fastManifest } from './manifest-fast';
 import { ALIASES_FILE_NAME, aliasesRelPath, MODELS_DIR } from './workspace';
-import type { YamlProblem } from './yaml-file';
+import { formatProblem, type YamlProblem } from './yaml-file';
 
 /** One registered model version as the read side sees it. */
 export interface RegistryEntry {
@@ -33,10 +32,11 @@ export class Registry {
     readonly problems: YamlProblem[],
   ) {
     for (const e of entries) {
-      this.byRef.set(`${e.manifest.name}@${e.manifest.version}`, e);
-      const list = this.byName.get(e.manifest.name) ?? [];
+      const { name, version } = identityOf(e);
+      this.byRef.set(`${name}@${version}`, e);
+      const list = this.byName.get(name) ?? [];
       list.push(e);
-      this.byName.set(e.manifest.name, list);
+      this.byName.set(name, list);
     }
   }
 
@@ -67,44 +67,59 @@ export class Registry {
     if (!version) return versions[versions.length - 1];
     const exact = this.get(name, version) ?? this.get(name, this.aliases.get(name)?.[version] ?? '');
     if (!exact) {
-      throw new UsageError(`${name} has no version or alias "${version}"`, `versions: ${versions.map((v) => v.manifest.version).join(', ')}`);
+      throw new UsageError(`${name} has no version or alias "${version}"`, `versions: ${versions.map((v) => identityOf(v).version).join(', ')}`);
     }
     return exact;
   }
 }
 
-const CACHE_VERSION = `2:${createHash('sha1').update(JSON.stringify(schema)).digest('hex').slice(0, 12)}`;
-/** Files handled synchronously per slice: small files read ~4x faster sync than through the thread pool. */
-const SLICE = 500;
-/** A file changed less than this before the cache was written may change again unseen (racy-git). */
-const RACY_MS = 2000;
+/**
+ * Name and version of an entry read from the cache, known from its path (a valid manifest's name is its
+ * folder and its version its file name), so that indexing and sorting never parse a manifest.
+ */
+const IDENTITY = Symbol('identity');
+type Identity = { name: string; version: string };
 
-interface CacheEntry {
-  /** sha1 of the text. */
-  h: string;
-  /** inode:size:mtimeNs:ctimeNs when cached: an unchanged stat means unchanged content. */
-  s?: string;
-  m?: ModelManifest;
-  p?: YamlProblem[];
-}
-interface CacheFile {
-  v: string;
-  /** When the cache was written (ms since epoch). */
-  t?: number;
-  files: Record<string, CacheEntry>;
-}
-
-function statKey(path: string): { key: string; mtimeMs: number } | undefined {
-  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  return st ? { key: `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, mtimeMs: Number(st.mtimeMs) } : undefined;
+function identityOf(e: RegistryEntry): Identity {
+  return (e as RegistryEntry & { [IDENTITY]?: Identity })[IDENTITY] ?? e.manifest;
 }
 
 /**
- * Reads every manifest of the workspace. Parsing and validating YAML costs ~150 us a file, so parsed
- * manifests are cached in the git folder (never tracked, per clone): a file whose inode, size and ns
- * timestamps are unchanged is not even read, and one whose content hash is unchanged is not parsed again.
- * Files are handled in synchronous slices with a yield between them: faster than the thread pool for
- * thousands of small files, and the event loop is never blocked for long.
+ * An entry whose manifest is parsed from the cache on first use (then kept). To its users it is a plain
+ * { manifest, file, aliases } object: `manifest` is an own enumerable property, so spreading, JSON,
+ * structuredClone and deepEqual all see it; assigning it replaces it.
+ */
+function lazyEntry(file: string, identity: Identity, load: () => ModelManifest): RegistryEntry {
+  const entry = {} as RegistryEntry;
+  const settle = (manifest: ModelManifest): ModelManifest => {
+    Object.defineProperty(entry, 'manifest', { value: manifest, writable: true, enumerable: true, configurable: true });
+    return manifest;
+  };
+  Object.defineProperty(entry, 'manifest', { get: () => settle(load()), set: settle, enumerable: true, configurable: true });
+  entry.file = file;
+  entry.aliases = [];
+  Object.defineProperty(entry, IDENTITY, { value: identity });
+  return entry;
+}
+
+/** Files handled synchronously per slice: small files read ~4x faster sync than through the thread pool. */
+const SLICE = 500;
+
+interface ManifestFile {
+  rel: string;
+  name: string;
+  /** Unset for the model's aliases file. */
+  version?: string;
+}
+
+/**
+ * Reads every manifest of the workspace. What reading a manifest gave is cached in the git folder (per
+ * clone, never tracked; index-cache.ts): a file whose inode, size and ns timestamps are unchanged is not
+ * even read, and one whose content hash is unchanged is not parsed again; cached manifests are parsed from
+ * the cache when first used. A file that must be parsed takes the fast path (js-yaml, no positions, see
+ * manifest-fast.ts), and only when that is not certain, or finds it invalid, the positional parser that
+ * reports file:line:col. Files are handled in synchronous slices with a yield between them: faster than the
+ * thread pool for thousands of small files, and the event loop is never blocked for long.
  */
 export async function loadRegistry(root: string): Promise<Registry> {
   const modelsDir = join(root, MODELS_DIR);
@@ -114,24 +129,27 @@ export async function loadRegistry(root: string): Promise<Registry> {
   } catch {
     return new Registry(root, [], new Map(), []);
   }
-  const files: { rel: string; name: string; version?: string }[] = [];
+  // Stats older than RACY_MS before this moment are trusted by the next run (see index-cache.ts).
+  const startedAt = Date.now();
+  const files: ManifestFile[] = [];
   for (const name of names) {
     for (const f of readdirSync(join(modelsDir, name))) {
       if (f === ALIASES_FILE_NAME) files.push({ rel: aliasesRelPath(name), name });
       else if (f.endsWith('.yaml')) files.push({ rel: `${MODELS_DIR}/${name}/${f}`, name, version: f.slice(0, -'.yaml'.length) });
     }
   }
-  const cachePath = await cacheFile(root);
-  const cache = cachePath ? await readCache(cachePath) : { v: CACHE_VERSION, files: {} };
-  const safeBefore = (cache.t ?? 0) - RACY_MS;
-  const fresh: Record<string, CacheEntry> = {};
+  const cacheDir = await cacheDirFor(root);
+  const cache = readCache(cacheDir);
+  const trustedBefore = cache.startedAt - RACY_MS;
+  const next: Record<string, NewRecord> = {};
   let changed = false;
   const entries: RegistryEntry[] = [];
   const aliases = new Map<string, AliasMap>();
   const problems: YamlProblem[] = [];
   for (let i = 0; i < files.length; i += SLICE) {
     if (i) await new Promise((done) => setImmediate(done));
-    for (const f of files.slice(i, i + SLICE)) {
+    for (let j = i; j < Math.min(i + SLICE, files.length); j++) {
+      const f = files[j];
       const abs = join(root, f.rel);
       if (!f.version) {
         const parsed = parseAliases(readFileSync(abs, 'utf8'), f.rel);
@@ -139,28 +157,59 @@ export async function loadRegistry(root: string): Promise<Registry> {
         problems.push(...parsed.problems);
         continue;
       }
-      const st = statKey(abs);
-      let entry = cache.files[f.rel];
-      if (!(entry && st && entry.s === st.key && st.mtimeMs < safeBefore)) {
-        const text = readFileSync(abs, 'utf8');
-        const h = createHash('sha1').update(text).digest('hex');
-        if (!entry || entry.h !== h) {
-          const parsed = parseManifest(text, f.rel, { name: f.name, version: f.version });
-          entry = parsed.manifest ? { h, m: parsed.manifest } : { h, p: parsed.problems };
-        }
-        entry = { ...entry, s: st?.key };
-        changed = true;
+      const identity = { name: f.name, version: f.version };
+      const cached = cache.records[f.rel];
+      let text: string | undefined;
+      let st: StatKey | undefined;
+      if (cached) {
+        st = statKey(abs);
+      } else {
+        ({ text, stat: st } = readWithStat(abs));
       }
-      fresh[f.rel] = entry;
-      if (entry.m) entries.push({ manifest: entry.m, file: f.rel, aliases: [] });
-      else problems.push(...(entry.p ?? []));
+      const unchanged = cached && st && cached.s === st.key && st.mtimeMs < trustedBefore;
+      let h = cached?.h;
+      if (!unchanged) {
+        changed = true;
+        text ??= readFileSync(abs, 'utf8');
+        h = contentHash(text);
+      }
+      if (cached && cached.h === h && !cached.r && cache.hasManifest(cached)) {
+        // Same content as cached, a valid manifest: parsed from the cache when first used.
+        next[f.rel] = { h: cached.h, s: st?.key, cached };
+        entries.push(lazyEntry(f.rel, identity, () => cache.manifest(cached) ?? reparse(abs, f.rel, identity)));
+      } else if (cached && cached.h === h && cached.p) {
+        next[f.rel] = { h: cached.h, s: st?.key, p: cached.p };
+        problems.push(...cached.p);
+      } else {
+        changed = true;
+        // New content, or a cache record without a usable manifest: parse the file.
+        if (text === undefined) {
+          text = readFileSync(abs, 'utf8');
+          h = contentHash(text);
+        }
+        const read = readManifest(text, f.rel, identity);
+        const record = { h: h ?? contentHash(text), s: st?.key };
+        if (!read.manifest) {
+          next[f.rel] = { ...record, p: read.p };
+          problems.push(...read.p);
+        } else if (cacheDir && jsonSafe(read.manifest)) {
+          // Kept as the JSON the cache needs anyway, parsed again when first used: holding 10,000 manifests
+          // as objects while indexing made a third of the cold time garbage-collector copying.
+          const json = JSON.stringify(read.manifest);
+          next[f.rel] = { ...record, json };
+          entries.push(lazyEntry(f.rel, identity, () => JSON.parse(json) as ModelManifest));
+        } else {
+          next[f.rel] = { ...record, r: 1 };
+          entries.push({ manifest: read.manifest, file: f.rel, aliases: [] });
+        }
+      }
     }
   }
-  if (Object.keys(fresh).length !== Object.keys(cache.files).length) changed = true;
-  if (cachePath && changed) await writeCache(cachePath, { v: CACHE_VERSION, t: Date.now(), files: fresh });
+  if (Object.keys(next).length !== Object.keys(cache.records).length) changed = true;
+  if (cacheDir && changed) await writeCache(cacheDir, startedAt, next, cache);
 
   sortEntries(entries);
-  const byRef = new Map(entries.map((e) => [`${e.manifest.name}@${e.manifest.version}`, e]));
+  const byRef = new Map(entries.map((e) => [`${identityOf(e).name}@${identityOf(e).version}`, e]));
   for (const [name, map] of aliases) {
     for (const [alias, version] of Object.entries(map)) byRef.get(`${name}@${version}`)?.aliases.push(alias);
   }
@@ -168,50 +217,40 @@ export async function loadRegistry(root: string): Promise<Registry> {
   return new Registry(root, entries, aliases, problems);
 }
 
+/** A manifest: the fast path when it is certain, else the positional parser's verdict with positions. */
+function readManifest(text: string, file: string, expected: Identity): { manifest: ModelManifest; p?: undefined } | { manifest?: undefined; p: YamlProblem[] } {
+  const fast = fastManifest(text, expected);
+  if (fast) return { manifest: fast };
+  const parsed = parseManifest(text, file, expected);
+  return parsed.manifest ? { manifest: parsed.manifest } : { p: parsed.problems };
+}
+
+/**
+ * The manifest of a cached entry whose cached JSON turned out damaged: read it again. The file had the
+ * same stat and content hash as a valid manifest when the registry was loaded.
+ */
+function reparse(abs: string, file: string, expected: Identity): ModelManifest {
+  const read = readManifest(readFileSync(abs, 'utf8'), file, expected);
+  if (read.manifest) return read.manifest;
+  throw new IoError(`${file} changed while the registry was in use: ${read.p[0] ? formatProblem(read.p[0]) : 'it is no longer a valid manifest'}`, 'run the command again');
+}
+
 /** By name, then semantic version (each version parsed once: sorting 10,000 entries re-parsing is slow). */
 function sortEntries(entries: RegistryEntry[]): void {
   const parsed = new Map<RegistryEntry, SemVer | undefined>();
   for (const e of entries) {
     try {
-      parsed.set(e, new SemVer(e.manifest.version));
+      parsed.set(e, new SemVer(identityOf(e).version));
     } catch {
       parsed.set(e, undefined);
     }
   }
   entries.sort((a, b) => {
-    if (a.manifest.name !== b.manifest.name) return a.manifest.name < b.manifest.name ? -1 : 1;
+    const ia = identityOf(a);
+    const ib = identityOf(b);
+    if (ia.name !== ib.name) return ia.name < ib.name ? -1 : 1;
     const va = parsed.get(a);
     const vb = parsed.get(b);
-    return va && vb ? va.compare(vb) : a.manifest.version < b.manifest.version ? -1 : a.manifest.version > b.manifest.version ? 1 : 0;
+    return va && vb ? va.compare(vb) : ia.version < ib.version ? -1 : ia.version > ib.version ? 1 : 0;
   });
-}
-
-async function cacheFile(root: string): Promise<string | undefined> {
-  try {
-    if ((await stat(join(root, '.git'))).isDirectory()) return join(root, '.git', 'sovereign', 'registry-index.json');
-  } catch {
-    // no .git folder (a worktree or a plain folder): no cache, still correct.
-  }
-  return undefined;
-}
-
-async function readCache(path: string): Promise<CacheFile> {
-  try {
-    const c = JSON.parse(await readFile(path, 'utf8')) as CacheFile;
-    if (c.v === CACHE_VERSION && c.files && typeof c.files === 'object') return c;
-  } catch {
-    // missing or damaged cache: rebuild it.
-  }
-  return { v: CACHE_VERSION, files: {} };
-}
-
-async function writeCache(path: string, cache: CacheFile): Promise<void> {
-  try {
-    await mkdir(join(path, '..'), { recursive: true });
-    const temp = `${path}.${randomBytes(4).toString('hex')}`;
-    await writeFile(temp, JSON.stringify(cache));
-    await rename(temp, path);
-  } catch {
-    // the cache is an optimisation only.
-  }
 }

@@ -1,0 +1,220 @@
+import { createHash, hash, randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import schema from '../../../schemas/manifest.schema.json';
+import type { ModelManifest } from './manifest';
+import type { YamlProblem } from './yaml-file';
+
+/*
+ * The per-clone cache of the registry index, .git/sovereign/registry-index (never tracked). It maps each
+ * manifest file to what reading it gave (the manifest, or its problems), keyed by the file's stat and by a
+ * hash of its content. Its version changes with the schema, so a schema change re-validates everything.
+ *
+ * Layout: one line of JSON (the header: version, time, per-file records), a newline, then the manifests as
+ * concatenated JSON texts; each record holds the range of its manifest in the decoded body. Reading the cache parses the
+ * small header only (~1.5 MB for 10,000 manifests instead of ~18 MB), and a manifest is parsed from its
+ * range when first used: `resolve` touches one, `policy check` all of them. Rewriting the cache copies the
+ * JSON of unchanged manifests as text.
+ */
+
+const CACHE_FORMAT = 4;
+export const CACHE_VERSION = `${CACHE_FORMAT}:${createHash('sha1').update(JSON.stringify(schema)).digest('hex').slice(0, 12)}`;
+const CACHE_NAME = 'registry-index';
+/** The previous single-JSON cache (format 2), removed when the new one is written. */
+const OLD_CACHE_NAME = 'registry-index.json';
+/** A file changed less than this before the scan that cached it started may change again unseen (racy-git). */
+export const RACY_MS = 2000;
+
+/** What is cached for one manifest file. */
+export interface CacheRecord {
+  /** Content hash (sha1 hex) of the text. */
+  h: string;
+  /** inode:size:mtimeNs:ctimeNs when read: an unchanged stat means unchanged content. */
+  s?: string;
+  /** Offset and length (UTF-16 units) of the manifest's JSON in the decoded body. */
+  o?: number;
+  n?: number;
+  /** Problems, for a file that is not a valid manifest. */
+  p?: YamlProblem[];
+  /** A valid manifest that JSON cannot hold (Infinity, NaN, -0): parsed from its file every time. */
+  r?: 1;
+}
+
+interface CacheHeader {
+  v: string;
+  /** When the scan that wrote the cache started (ms since epoch); stats newer than t - RACY_MS are not trusted. */
+  t: number;
+  /** Body length in bytes: a shorter body means a damaged file. */
+  b: number;
+  files: Record<string, CacheRecord>;
+}
+
+/** The cache as read: records, and the body their manifests live in. */
+export class IndexCache {
+  private bodyText?: string;
+
+  private constructor(
+    readonly startedAt: number,
+    readonly records: Record<string, CacheRecord>,
+    private readonly body: Buffer,
+  ) {}
+
+  static empty(): IndexCache {
+    return new IndexCache(0, {}, Buffer.alloc(0));
+  }
+
+  static parse(bytes: Buffer): IndexCache {
+    // JSON.stringify never writes a raw newline, so the first one ends the header.
+    const nl = bytes.indexOf(10);
+    if (nl < 0) return IndexCache.empty();
+    const header = JSON.parse(bytes.toString('utf8', 0, nl)) as CacheHeader;
+    const body = bytes.subarray(nl + 1);
+    if (header.v !== CACHE_VERSION || typeof header.t !== 'number' || !header.files || typeof header.files !== 'object' || header.b !== body.length) return IndexCache.empty();
+    return new IndexCache(header.t, header.files, body);
+  }
+
+  /** The manifest of a record (parsed now), or undefined when the cache is damaged there. */
+  manifest(record: CacheRecord): ModelManifest | undefined {
+    const json = this.json(record);
+    if (json === undefined) return undefined;
+    try {
+      return JSON.parse(json) as ModelManifest;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether a record holds a manifest that is within the body (a cheap check; reading it is the real one). */
+  hasManifest(record: CacheRecord): boolean {
+    const { o, n } = record;
+    return typeof o === 'number' && typeof n === 'number' && o >= 0 && n > 0 && o + n <= this.body.length;
+  }
+
+  /** The JSON text of a record's manifest, to copy into the next cache without re-serialising. */
+  json(record: CacheRecord): string | undefined {
+    const { o, n } = record;
+    if (typeof o !== 'number' || typeof n !== 'number') return undefined;
+    // Decoded once, when a manifest is first needed (a body of pure ASCII decodes at memory speed).
+    this.bodyText ??= this.body.toString('utf8');
+    if (o < 0 || n <= 0 || o + n > this.bodyText.length) return undefined;
+    return this.bodyText.slice(o, o + n);
+  }
+}
+
+/** One file of the next cache: its record, and its manifest's JSON, made now or kept from this cache. */
+export interface NewRecord {
+  h: string;
+  s?: string;
+  p?: YamlProblem[];
+  r?: 1;
+  json?: string;
+  cached?: CacheRecord;
+}
+
+/** Whether JSON gives `value` back unchanged: no Infinity, NaN or -0 (YAML has .inf, .nan, -0; JSON not). */
+export function jsonSafe(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (!value || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every(jsonSafe);
+  for (const key in value) if (!jsonSafe((value as Record<string, unknown>)[key])) return false;
+  return true;
+}
+
+export interface StatKey {
+  key: string;
+  mtimeMs: number;
+}
+
+function keyOf(st: BigIntStats): StatKey {
+  return { key: `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, mtimeMs: Number(st.mtimeMs) };
+}
+
+/** What the cache keys a file by; undefined when it is gone. */
+export function statKey(path: string): StatKey | undefined {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return st ? keyOf(st) : undefined;
+}
+
+/**
+ * A file's text and the stat of what was read (fstat on the open file: one path lookup instead of two,
+ * ~20% cheaper than stat + readFile for small files).
+ */
+export function readWithStat(path: string): { text: string; stat: StatKey } {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const buffer = Buffer.allocUnsafe(Number(st.size));
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, length);
+      if (n === 0) break;
+      length += n;
+    }
+    return { text: buffer.toString('utf8', 0, length), stat: keyOf(st) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** sha1 of a text: the one-shot crypto.hash is ~2x cheaper than createHash for small files. */
+export function contentHash(text: string): string {
+  return hash('sha1', text, 'hex');
+}
+
+/** The cache folder of a normal clone (inside .git); elsewhere (a worktree, a plain folder) there is none. */
+export async function cacheDirFor(root: string): Promise<string | undefined> {
+  try {
+    if ((await stat(join(root, '.git'))).isDirectory()) return join(root, '.git', 'sovereign');
+  } catch {
+    // no .git folder: no cache, still correct.
+  }
+  return undefined;
+}
+
+/** Read synchronously: one read of a file of a few MB, instead of dozens of thread-pool round trips. */
+export function readCache(dir: string | undefined): IndexCache {
+  if (dir) {
+    try {
+      return IndexCache.parse(readFileSync(join(dir, CACHE_NAME)));
+    } catch {
+      // missing or damaged cache: rebuild it.
+    }
+  }
+  return IndexCache.empty();
+}
+
+/** Atomic (write then rename): a concurrent reader sees the old cache or the new one, never half of one. */
+export async function writeCache(dir: string, startedAt: number, files: Record<string, NewRecord>, previous: IndexCache): Promise<void> {
+  try {
+    const header: CacheHeader = { v: CACHE_VERSION, t: startedAt, b: 0, files: {} };
+    const chunks: string[] = [];
+    let length = 0;
+    for (const [file, r] of Object.entries(files)) {
+      const json = r.json ?? (r.cached ? previous.json(r.cached) : undefined);
+      const record: CacheRecord = { h: r.h, s: r.s };
+      if (r.r) {
+        record.r = 1;
+      } else if (json) {
+        record.o = length;
+        record.n = json.length;
+        length += json.length;
+        chunks.push(json);
+      } else {
+        record.p = r.p ?? [];
+      }
+      header.files[file] = record;
+    }
+    // Offsets count UTF-16 units of the decoded body; the header keeps the body's byte length as a check.
+    const body = Buffer.from(chunks.join(''));
+    header.b = body.length;
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, CACHE_NAME);
+    const temp = `${path}.${randomBytes(4).toString('hex')}`;
+    await writeFile(temp, Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), body]));
+    await rename(temp, path);
+    await rm(join(dir, OLD_CACHE_NAME), { force: true });
+  } catch {
+    // the cache is an optimisation only.
+  }
+}
