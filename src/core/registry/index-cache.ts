@@ -206,12 +206,12 @@ export async function writeCache(dir: string, startedAt: number, files: Record<s
       header.files[file] = record;
     }
     // Offsets count UTF-16 units of the decoded body; the header keeps the body's byte length as a check.
-    const body = Buffer.from(chunks.join(''));
-    header.b = body.length;
+    const body = chunks.join('');
+    header.b = Buffer.byteLength(body);
     await mkdir(dir, { recursive: true });
     const path = join(dir, CACHE_NAME);
     const temp = `${path}.${randomBytes(4).toString('hex')}`;
-    await writeFile(temp, Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), body]));
+    await writeFile(temp, JSON.stringify(header) + '\n' + body);
     await rename(temp, path);
     await rm(join(dir, OLD_CACHE_NAME), { force: true });
   } catch {

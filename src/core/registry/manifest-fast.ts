@@ -64,7 +64,8 @@ const YAML_CORE_AS_YAML_PACKAGE = FAILSAFE_SCHEMA.extend({ implicit: CORE_SCALAR
  * - anchors, aliases and tags (`&a`, `*a`, `!tag`): alias expansion limits, and explicit types;
  * - non-empty flow collections and explicit `?` keys: keys that are not plain strings;
  * - a null key (`: x`, `~: x`, `null: x`): the `yaml` package names it "", js-yaml "null";
- * - a comment right after a quoted scalar (`"a"#c`): an error for the `yaml` package only;
+ * - a comment right after a quoted scalar or flow collection (`"a"#c`, `{}#c`): an error for `yaml` only;
+ * - a tab in the indentation of a line (js-yaml accepts some in block scalars, `yaml` none);
  * - a carriage return not followed by a line feed;
  * - a quoted scalar over several lines (js-yaml accepts continuation lines indented too little);
  * - a line of 1,024+ characters: the YAML limit on implicit keys, enforced by one parser only.
@@ -73,7 +74,8 @@ const YAML_CORE_AS_YAML_PACKAGE = FAILSAFE_SCHEMA.extend({ implicit: CORE_SCALAR
 const SUSPICIOUS = [
   /^%|(?:^|[\s[\]{},])[&*!]|[[{](?![\]}])|(?:^|[\s[{,])\?(?:[ \t]|$)/m, // directive, anchor/alias/tag, flow, `?` key
   /(?:^|[\s[{,-])(?:~|null|Null|NULL)?[ \t]*:(?:[ \t]|$)/m, // null key
-  /["']#/, // comment right after a quoted scalar
+  /["'\]}]#/, // comment right after a quoted scalar or a flow collection
+  /^[ \t]*\t/m, // tab in a line's indentation (js-yaml lets some through in block scalars)
   /\r(?!\n)/, // carriage return alone: a line break for js-yaml (as YAML 1.2 says), text for `yaml`
   /(?:^|[\s:,\-[{])(?:"(?:[^"\\\n]|\\.)*\\?|'(?:[^'\n]|'')*)\n/, // quoted scalar still open at the end of its line
 ];

@@ -81,6 +81,8 @@ const HAND_WRITTEN: string[] = [
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: "a\n    sha256: SHA\n    size: 1\n',
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\n---\nname: other\n',
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: "a"#no space\n    sha256: SHA\n    size: 1\n',
+  'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\nmetrics: {}#no space\n',
+  'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\ndescription: |\n  x\n\t\n',
   'name: h\nversion: 1.0.0 # trailing comment\nartifacts: # comment\n  # between\n  - path: a\n    sha256: SHA\n    size: 1\n',
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\ndescription: a: b\n',
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\ndescription: `tick`\n',
@@ -171,7 +173,8 @@ describe('registry index fast path (js-yaml) agrees with the positional parser',
       if (assertAgrees(text, 'h', '1.0.0', `hand-written #${i}`)) taken.push(i);
     });
     // The plain ones are fast: indentation styles, CRLF and BOM, quoting, block scalars, comments.
-    for (const i of [0, 2, 3, 4, 5, 6, 28]) assert.ok(taken.includes(i), `hand-written #${i} should take the fast path`);
+    const plain = [0, 2, 3, 4, 5, 6, HAND_WRITTEN.findIndex((t) => t.includes('# trailing comment'))];
+    for (const i of plain) assert.ok(taken.includes(i), `hand-written #${i} should take the fast path`);
   });
 
   // SOVEREIGN_FUZZ=200000 (and SOVEREIGN_FUZZ_SEED) runs a longer search for disagreements.
