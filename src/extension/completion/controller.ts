@@ -46,10 +46,11 @@ export class CompletionController implements vscode.Disposable {
     this.status.name = 'Sovereign Completion';
     this.status.command = 'sovereign.completion.showStatus';
     this.provider = new SovereignInlineCompletionProvider({
-      service: () => this.currentService(),
+      service: (token) => this.serviceFor(token),
       ignoredFiles: () => this.config.ignoredFiles,
       onOutcome: (o) => this.onOutcome(o),
       onError: (m) => this.onError(m),
+      trace: (m) => this.services.log.debug(`completion: ${m}`),
     });
     this.disposables.push(
       this.status,
@@ -74,6 +75,17 @@ export class CompletionController implements vscode.Disposable {
     return undefined;
   }
 
+  /**
+   * The service for a completion request: the first request starts the backend (a local model may take
+   * seconds to load) and waits for it, unless the user types on (the token is cancelled).
+   */
+  private async serviceFor(token: vscode.CancellationToken): Promise<CompletionService | undefined> {
+    const ready = this.currentService();
+    if (ready || !this.building) return ready;
+    await Promise.race([this.building, new Promise<void>((resolve) => token.onCancellationRequested(() => resolve()))]);
+    return this.service;
+  }
+
   /** Waits for the backend (tests and the "Start Local Model" flow use it). */
   async ready(): Promise<CompletionService | undefined> {
     this.currentService();
@@ -95,6 +107,9 @@ export class CompletionController implements vscode.Disposable {
         },
       });
       this.services.log.info(`completion backend: ${backend.label}`);
+      // The request that started the backend may have been cancelled by typing meanwhile: ask again, so the
+      // first suggestion shows as soon as the model is ready, without another keystroke.
+      if (vscode.window.activeTextEditor) void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
     } catch (err) {
       this.problem = describeError(err);
       this.services.log.warn(`completion backend unavailable: ${this.problem}`);

@@ -7,8 +7,13 @@ import { isSecretFile } from '../../core/redact';
 import { describeError } from '../../core/util/errors';
 
 export interface ProviderHost {
-  /** The service for the current backend, or undefined with the reason (disabled, no model, refused endpoint). */
-  service(): CompletionService | undefined;
+  /** Why nothing was shown (debug log: users asked for completions that never fail silently). */
+  trace(message: string): void;
+  /**
+   * The service for the current backend, waiting while it starts (a local model loading); undefined when
+   * completion is off or the backend is unusable (the status bar says why).
+   */
+  service(token: vscode.CancellationToken): Promise<CompletionService | undefined>;
   ignoredFiles(): readonly string[];
   onOutcome(outcome: CompletionOutcome): void;
   onError(message: string): void;
@@ -52,12 +57,13 @@ export class SovereignInlineCompletionProvider implements vscode.InlineCompletio
     context: vscode.InlineCompletionContext,
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
-    const service = this.host.service();
-    if (!service) return undefined;
-    if (isSecretFile(document.fileName, this.host.ignoredFiles())) return undefined;
+    const service = await this.host.service(token);
+    if (token.isCancellationRequested) return this.none('cancelled while the backend started');
+    if (!service) return this.none('no backend (disabled or unusable; see the status bar)');
+    if (isSecretFile(document.fileName, this.host.ignoredFiles())) return this.none(`${document.fileName} matches sovereign.completion.ignoredFiles: never sent`);
     const lineSuffix = document.lineAt(position.line).text.slice(position.character);
     const automatic = context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic;
-    if (automatic && shouldSkipAutoTrigger(lineSuffix)) return undefined;
+    if (automatic && shouldSkipAutoTrigger(lineSuffix)) return this.none('cursor in the middle of text');
 
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
@@ -67,8 +73,10 @@ export class SovereignInlineCompletionProvider implements vscode.InlineCompletio
         signal: controller.signal,
         debounce: automatic,
       });
-      if (!outcome || token.isCancellationRequested) return undefined;
+      if (!outcome) return this.none(token.isCancellationRequested ? 'cancelled by the editor' : 'the model suggested nothing useful here');
+      if (token.isCancellationRequested) return this.none(`cancelled by the editor after ${Math.round(outcome.latencyMs)} ms`);
       this.host.onOutcome(outcome);
+      this.host.trace(`suggestion from ${outcome.source} in ${Math.round(outcome.latencyMs)} ms (${outcome.text.length} chars)`);
       return [new vscode.InlineCompletionItem(outcome.text, new vscode.Range(position, position))];
     } catch (err) {
       this.host.onError(describeError(err));
@@ -76,6 +84,11 @@ export class SovereignInlineCompletionProvider implements vscode.InlineCompletio
     } finally {
       sub.dispose();
     }
+  }
+
+  private none(why: string): undefined {
+    this.host.trace(`no suggestion: ${why}`);
+    return undefined;
   }
 
   dispose(): void {
