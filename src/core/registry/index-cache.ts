@@ -1,7 +1,7 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import schema from '../../../schemas/manifest.schema.json';
 import type { ModelManifest } from './manifest';
 import type { YamlProblem } from './yaml-file';
@@ -162,12 +162,18 @@ export function contentHash(text: string): string {
   return hash('sha1', text, 'hex');
 }
 
-/** The cache folder of a normal clone (inside .git); elsewhere (a worktree, a plain folder) there is none. */
+/**
+ * The cache folder: inside the clone's git folder, or for a worktree or submodule (where `.git` is a file
+ * saying `gitdir: PATH`) inside that git folder, so each checkout has its own. Elsewhere, no cache.
+ */
 export async function cacheDirFor(root: string): Promise<string | undefined> {
+  const dotGit = join(root, '.git');
   try {
-    if ((await stat(join(root, '.git'))).isDirectory()) return join(root, '.git', 'sovereign');
+    if ((await stat(dotGit)).isDirectory()) return join(dotGit, 'sovereign');
+    const gitdir = /^gitdir: (.+)$/m.exec(await readFile(dotGit, 'utf8'))?.[1]?.trim();
+    if (gitdir && (await stat(resolve(root, gitdir))).isDirectory()) return join(resolve(root, gitdir), 'sovereign');
   } catch {
-    // no .git folder: no cache, still correct.
+    // no git folder: no cache, still correct.
   }
   return undefined;
 }

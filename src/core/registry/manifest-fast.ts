@@ -66,6 +66,7 @@ const YAML_CORE_AS_YAML_PACKAGE = FAILSAFE_SCHEMA.extend({ implicit: CORE_SCALAR
  * - a null key (`: x`, `~: x`, `null: x`): the `yaml` package names it "", js-yaml "null";
  * - a comment right after a quoted scalar or flow collection (`"a"#c`, `{}#c`): an error for `yaml` only;
  * - a tab in the indentation of a line (js-yaml accepts some in block scalars, `yaml` none);
+ * - an empty sequence item (`-` alone): js-yaml then accepts a next `-` indented less than the first;
  * - a carriage return not followed by a line feed;
  * - a quoted scalar over several lines (js-yaml accepts continuation lines indented too little);
  * - a line of 1,024+ characters: the YAML limit on implicit keys, enforced by one parser only.
@@ -76,6 +77,7 @@ const SUSPICIOUS = [
   /(?:^|[\s[{,-])(?:~|null|Null|NULL)?[ \t]*:(?:[ \t]|$)/m, // null key
   /["'\]}]#/, // comment right after a quoted scalar or a flow collection
   /^[ \t]*\t/m, // tab in a line's indentation (js-yaml lets some through in block scalars)
+  /^[ \t]*-[ \t]*(?:#.*)?$/m, // empty sequence item: js-yaml then accepts a next item indented too little
   /\r(?!\n)/, // carriage return alone: a line break for js-yaml (as YAML 1.2 says), text for `yaml`
   /(?:^|[\s:,\-[{])(?:"(?:[^"\\\n]|\\.)*\\?|'(?:[^'\n]|'')*)\n/, // quoted scalar still open at the end of its line
 ];

@@ -83,6 +83,8 @@ const HAND_WRITTEN: string[] = [
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: "a"#no space\n    sha256: SHA\n    size: 1\n',
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\nmetrics: {}#no space\n',
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\ndescription: |\n  x\n\t\n',
+  'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\ntraining:\n  parameters:\n    list:\n      -\n - 4\n',
+  'name: h\nversion: 1.0.0\nartifacts:\n  -\n    path: a\n    sha256: SHA\n    size: 1\n',
   'name: h\nversion: 1.0.0 # trailing comment\nartifacts: # comment\n  # between\n  - path: a\n    sha256: SHA\n    size: 1\n',
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\ndescription: a: b\n',
   'name: h\nversion: 1.0.0\nartifacts:\n  - path: a\n    sha256: SHA\n    size: 1\ndescription: `tick`\n',
@@ -179,7 +181,8 @@ describe('registry index fast path (js-yaml) agrees with the positional parser',
 
   // SOVEREIGN_FUZZ=200000 (and SOVEREIGN_FUZZ_SEED) runs a longer search for disagreements.
   const iterations = Number(process.env.SOVEREIGN_FUZZ ?? 3000);
-  it(`agrees on ${iterations} random mutations of real manifests (deleted, inserted, swapped, re-indented text)`, () => {
+  it(`agrees on ${iterations} random mutations of real manifests (deleted, inserted, swapped, re-indented text)`, function () {
+    this.timeout(Math.max(120_000, iterations * 5));
     const random = rng(Number(process.env.SOVEREIGN_FUZZ_SEED ?? 20250101));
     const seeds = corpus().slice(0, 3).concat(corpus().filter((c) => c.name === 'tricky-20'));
     let accepted = 0;
@@ -323,6 +326,16 @@ describe('loadRegistry with the fast path and the lazy cache', function () {
       assert.equal(m?.metrics?.worst, Number.NEGATIVE_INFINITY, `load ${i}`);
       assert.ok(Object.is(m?.artifacts[0].size, -0), `load ${i}`);
     }
+  });
+
+  it('a worktree or submodule (.git is a file) caches in its own git folder', async () => {
+    await rm(join(dir.path, '.git'), { recursive: true });
+    await mkdir(join(dir.path, 'gitdirs', 'wt'), { recursive: true });
+    await writeFile(join(dir.path, '.git'), 'gitdir: gitdirs/wt\n');
+    await write(rel('m', '1.0.0'), serializeManifest(base('m', '1.0.0')));
+    assert.equal((await loadRegistry(dir.path)).entries.length, 1);
+    assert.deepEqual(await readdir(join(dir.path, 'gitdirs', 'wt', 'sovereign')), ['registry-index']);
+    assert.equal((await loadRegistry(dir.path)).entries[0].manifest.name, 'm');
   });
 
   it('removes the cache of the previous format', async () => {
