@@ -1,32 +1,37 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import schema from '../../../schemas/manifest.schema.json';
+import type { AliasMap } from './aliases';
 import type { ModelManifest } from './manifest';
 import type { YamlProblem } from './yaml-file';
 
 /*
  * The per-clone cache of the registry index, .git/sovereign/registry-index (never tracked). It maps each
- * manifest file to what reading it gave (the manifest, or its problems), keyed by the file's stat and by a
- * hash of its content. Its version changes with the schema, so a schema change re-validates everything.
+ * manifest and aliases file to what reading it gave (the manifest, the aliases, or the problems), keyed by
+ * the file's stat and by a hash of its content. Its version changes with the schema, so a schema change
+ * re-validates everything.
  *
  * Layout: one line of JSON (the header: version, time, per-file records), a newline, then the manifests as
- * concatenated JSON texts; each record holds the range of its manifest in the decoded body. Reading the cache parses the
- * small header only (~1.5 MB for 10,000 manifests instead of ~18 MB), and a manifest is parsed from its
- * range when first used: `resolve` touches one, `policy check` all of them. Rewriting the cache copies the
- * JSON of unchanged manifests as text.
+ * concatenated JSON texts; each record holds the range of its manifest in the decoded body. A load reads
+ * and parses the header only (~1.5 MB for 10,000 manifests; the body is ~18 MB); the body is read when a
+ * manifest is first used (`resolve` uses one, `policy check` all), from the same file (checked by inode,
+ * size and mtime), and each manifest is parsed from its range then. Rewriting the cache copies the JSON
+ * of unchanged manifests as text.
  */
 
-const CACHE_FORMAT = 4;
+const CACHE_FORMAT = 5;
 export const CACHE_VERSION = `${CACHE_FORMAT}:${createHash('sha1').update(JSON.stringify(schema)).digest('hex').slice(0, 12)}`;
 const CACHE_NAME = 'registry-index';
 /** The previous single-JSON cache (format 2), removed when the new one is written. */
 const OLD_CACHE_NAME = 'registry-index.json';
 /** A file changed less than this before the scan that cached it started may change again unseen (racy-git). */
 export const RACY_MS = 2000;
+/** First read of the cache file; the header of 10,000 manifests is ~1.5 MB. */
+const HEADER_CHUNK = 1 << 21;
 
-/** What is cached for one manifest file. */
+/** What is cached for one manifest or aliases file. */
 export interface CacheRecord {
   /** Content hash (sha1 hex) of the text. */
   h: string;
@@ -35,10 +40,12 @@ export interface CacheRecord {
   /** Offset and length (UTF-16 units) of the manifest's JSON in the decoded body. */
   o?: number;
   n?: number;
-  /** Problems, for a file that is not a valid manifest. */
+  /** Problems, for a file that is not valid. */
   p?: YamlProblem[];
   /** A valid manifest that JSON cannot hold (Infinity, NaN, -0): parsed from its file every time. */
   r?: 1;
+  /** An aliases file: alias -> version. */
+  a?: AliasMap;
 }
 
 interface CacheHeader {
@@ -50,31 +57,56 @@ interface CacheHeader {
   files: Record<string, CacheRecord>;
 }
 
-/** The cache as read: records, and the body their manifests live in. */
+/** Where the body is: the cache file as it was when its header was read, and the body's byte range. */
+interface BodySource {
+  path: string;
+  /** inode:size:mtimeNs of the file whose header was read: a replaced file is not read as this body. */
+  identity: string;
+  offset: number;
+  length: number;
+}
+
+/** The cache as read: records, and the body their manifests live in (read on first use). */
 export class IndexCache {
-  private bodyText?: string;
+  private bodyText?: string | null;
 
   private constructor(
     readonly startedAt: number,
     readonly records: Record<string, CacheRecord>,
-    private readonly body: Buffer,
+    private readonly body?: BodySource,
   ) {}
 
   static empty(): IndexCache {
-    return new IndexCache(0, {}, Buffer.alloc(0));
+    return new IndexCache(0, {});
   }
 
-  static parse(bytes: Buffer): IndexCache {
-    // JSON.stringify never writes a raw newline, so the first one ends the header.
-    const nl = bytes.indexOf(10);
-    if (nl < 0) return IndexCache.empty();
-    const header = JSON.parse(bytes.toString('utf8', 0, nl)) as CacheHeader;
-    const body = bytes.subarray(nl + 1);
-    if (header.v !== CACHE_VERSION || typeof header.t !== 'number' || !header.files || typeof header.files !== 'object' || header.b !== body.length) return IndexCache.empty();
-    return new IndexCache(header.t, header.files, body);
+  /** Reads the header of a cache file (synchronously: a few MB, one or two reads). */
+  static read(path: string): IndexCache {
+    const fd = openSync(path, 'r');
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      const size = Number(st.size);
+      let bytes = Buffer.allocUnsafe(Math.min(size, HEADER_CHUNK));
+      let length = 0;
+      let nl = -1;
+      // JSON.stringify never writes a raw newline, so the first one ends the header.
+      while (nl < 0 && length < size) {
+        if (length === bytes.length) bytes = Buffer.concat([bytes, Buffer.allocUnsafe(Math.min(size - length, bytes.length))]);
+        const n = readSync(fd, bytes, length, bytes.length - length, length);
+        if (n === 0) break;
+        nl = bytes.indexOf(10, length);
+        length += n;
+      }
+      if (nl < 0) return IndexCache.empty();
+      const header = JSON.parse(bytes.toString('utf8', 0, nl)) as CacheHeader;
+      if (header.v !== CACHE_VERSION || typeof header.t !== 'number' || !header.files || typeof header.files !== 'object' || header.b !== size - nl - 1) return IndexCache.empty();
+      return new IndexCache(header.t, header.files, { path, identity: identityOf(st), offset: nl + 1, length: header.b });
+    } finally {
+      closeSync(fd);
+    }
   }
 
-  /** The manifest of a record (parsed now), or undefined when the cache is damaged there. */
+  /** The manifest of a record (parsed now), or undefined when the cache is damaged or replaced there. */
   manifest(record: CacheRecord): ModelManifest | undefined {
     const json = this.json(record);
     if (json === undefined) return undefined;
@@ -88,18 +120,46 @@ export class IndexCache {
   /** Whether a record holds a manifest that is within the body (a cheap check; reading it is the real one). */
   hasManifest(record: CacheRecord): boolean {
     const { o, n } = record;
-    return typeof o === 'number' && typeof n === 'number' && o >= 0 && n > 0 && o + n <= this.body.length;
+    return typeof o === 'number' && typeof n === 'number' && o >= 0 && n > 0 && o + n <= (this.body?.length ?? 0);
   }
 
   /** The JSON text of a record's manifest, to copy into the next cache without re-serialising. */
   json(record: CacheRecord): string | undefined {
     const { o, n } = record;
     if (typeof o !== 'number' || typeof n !== 'number') return undefined;
-    // Decoded once, when a manifest is first needed (a body of pure ASCII decodes at memory speed).
-    this.bodyText ??= this.body.toString('utf8');
-    if (o < 0 || n <= 0 || o + n > this.bodyText.length) return undefined;
+    if (this.bodyText === undefined) this.bodyText = this.readBody();
+    if (this.bodyText === null || o < 0 || n <= 0 || o + n > this.bodyText.length) return undefined;
     return this.bodyText.slice(o, o + n);
   }
+
+  /** The body, decoded; null when the file is gone or is no longer the one whose header was read. */
+  private readBody(): string | null {
+    if (!this.body) return null;
+    const { path, identity, offset, length } = this.body;
+    try {
+      const fd = openSync(path, 'r');
+      try {
+        if (identityOf(fstatSync(fd, { bigint: true })) !== identity) return null;
+        const bytes = Buffer.allocUnsafe(length);
+        let done = 0;
+        while (done < length) {
+          const n = readSync(fd, bytes, done, length - done, offset + done);
+          if (n === 0) return null;
+          done += n;
+        }
+        // Decoded once (a body of pure ASCII decodes at memory speed).
+        return bytes.toString('utf8');
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return null;
+    }
+  }
+}
+
+function identityOf(st: BigIntStats): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}`;
 }
 
 /** One file of the next cache: its record, and its manifest's JSON, made now or kept from this cache. */
@@ -108,6 +168,7 @@ export interface NewRecord {
   s?: string;
   p?: YamlProblem[];
   r?: 1;
+  a?: AliasMap;
   json?: string;
   cached?: CacheRecord;
 }
@@ -178,11 +239,11 @@ export async function cacheDirFor(root: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** Read synchronously: one read of a file of a few MB, instead of dozens of thread-pool round trips. */
+/** Read synchronously: a read or two of a few MB, instead of dozens of thread-pool round trips. */
 export function readCache(dir: string | undefined): IndexCache {
   if (dir) {
     try {
-      return IndexCache.parse(readFileSync(join(dir, CACHE_NAME)));
+      return IndexCache.read(join(dir, CACHE_NAME));
     } catch {
       // missing or damaged cache: rebuild it.
     }
@@ -199,7 +260,10 @@ export async function writeCache(dir: string, startedAt: number, files: Record<s
     for (const [file, r] of Object.entries(files)) {
       const json = r.json ?? (r.cached ? previous.json(r.cached) : undefined);
       const record: CacheRecord = { h: r.h, s: r.s };
-      if (r.r) {
+      if (r.a) {
+        record.a = r.a;
+        if (r.p?.length) record.p = r.p;
+      } else if (r.r) {
         record.r = 1;
       } else if (json) {
         record.o = length;

@@ -151,35 +151,45 @@ export async function loadRegistry(root: string): Promise<Registry> {
     for (let j = i; j < Math.min(i + SLICE, files.length); j++) {
       const f = files[j];
       const abs = join(root, f.rel);
-      if (!f.version) {
-        const parsed = parseAliases(readFileSync(abs, 'utf8'), f.rel);
-        aliases.set(f.name, parsed.aliases);
-        problems.push(...parsed.problems);
-        continue;
-      }
-      const identity = { name: f.name, version: f.version };
       const cached = cache.records[f.rel];
+      // A cached file is stat'ed, and read only when its stat changed; an unknown file is read at once.
       let text: string | undefined;
       let st: StatKey | undefined;
-      if (cached) {
-        st = statKey(abs);
-      } else {
-        ({ text, stat: st } = readWithStat(abs));
-      }
-      const unchanged = cached && st && cached.s === st.key && st.mtimeMs < trustedBefore;
+      if (cached) st = statKey(abs);
+      else ({ text, stat: st } = readWithStat(abs));
       let h = cached?.h;
-      if (!unchanged) {
+      if (!(cached && st && cached.s === st.key && st.mtimeMs < trustedBefore)) {
         changed = true;
         text ??= readFileSync(abs, 'utf8');
         h = contentHash(text);
       }
-      if (cached && cached.h === h && !cached.r && cache.hasManifest(cached)) {
+      const same = cached && cached.h === h ? cached : undefined;
+      if (!f.version) {
+        // An aliases file.
+        let found: { aliases: AliasMap; problems: YamlProblem[] };
+        if (same?.a) {
+          found = { aliases: same.a, problems: same.p ?? [] };
+        } else {
+          if (text === undefined) {
+            text = readFileSync(abs, 'utf8');
+            h = contentHash(text);
+          }
+          found = parseAliases(text, f.rel);
+          changed = true;
+        }
+        next[f.rel] = { h: h ?? contentHash(text ?? ''), s: st?.key, a: found.aliases, p: found.problems };
+        aliases.set(f.name, found.aliases);
+        problems.push(...found.problems);
+        continue;
+      }
+      const identity = { name: f.name, version: f.version };
+      if (same && !same.r && cache.hasManifest(same)) {
         // Same content as cached, a valid manifest: parsed from the cache when first used.
-        next[f.rel] = { h: cached.h, s: st?.key, cached };
-        entries.push(lazyEntry(f.rel, identity, () => cache.manifest(cached) ?? reparse(abs, f.rel, identity)));
-      } else if (cached && cached.h === h && cached.p) {
-        next[f.rel] = { h: cached.h, s: st?.key, p: cached.p };
-        problems.push(...cached.p);
+        next[f.rel] = { h: same.h, s: st?.key, cached: same };
+        entries.push(lazyEntry(f.rel, identity, () => cache.manifest(same) ?? reparse(abs, f.rel, identity)));
+      } else if (same?.p) {
+        next[f.rel] = { h: same.h, s: st?.key, p: same.p };
+        problems.push(...same.p);
       } else {
         changed = true;
         // New content, or a cache record without a usable manifest: parse the file.

@@ -303,6 +303,35 @@ describe('loadRegistry with the fast path and the lazy cache', function () {
     assert.deepEqual((await readdir(join(dir.path, '.git', 'sovereign'))).filter((f) => f !== 'registry-index'), [], 'no temp files left');
   });
 
+  it('a registry still in use when the cache is rewritten reads its manifests from the right place', async () => {
+    const expected = await writeCorpus();
+    for (const c of corpus()) await age(rel(c.name, c.version));
+    await loadRegistry(dir.path);
+    const inUse = await loadRegistry(dir.path); // lazy: nothing parsed yet
+    await write(rel('added', '1.0.0'), serializeManifest(base('added', '1.0.0')));
+    await loadRegistry(dir.path); // rewrites (replaces) the cache file
+    for (const e of inUse.entries) assert.deepStrictEqual(e.manifest, expected.get(`${e.manifest.name}@${e.manifest.version}`), e.file);
+  });
+
+  it('aliases files are cached too, and edits and problems in them are seen', async () => {
+    await write(rel('m', '1.0.0'), serializeManifest(base('m', '1.0.0')));
+    await write(rel('m', '1.1.0'), serializeManifest(base('m', '1.1.0')));
+    const aliasesFile = '.sovereign/models/m/aliases.yaml';
+    await write(aliasesFile, 'prod: 1.0.0\n');
+    await age(aliasesFile);
+    assert.deepEqual((await loadRegistry(dir.path)).get('m', '1.0.0')?.aliases, ['prod']);
+    assert.deepEqual((await loadRegistry(dir.path)).get('m', '1.0.0')?.aliases, ['prod'], 'from the cache');
+    await write(aliasesFile, 'prod: 1.1.0\n');
+    assert.deepEqual((await loadRegistry(dir.path)).get('m', '1.1.0')?.aliases, ['prod'], 'same size, just edited');
+    await write(aliasesFile, 'prod: 1.1.0\n9bad: 1.0.0\n');
+    await age(aliasesFile);
+    for (let i = 0; i < 2; i++) {
+      const reg = await loadRegistry(dir.path);
+      assert.deepEqual(reg.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`), [`${aliasesFile}:2:1: "9bad" is not a valid alias name`], `load ${i}`);
+      assert.deepEqual(reg.aliases.get('m'), { prod: '1.1.0' });
+    }
+  });
+
   it('entries read from the cache behave as plain objects (spread, JSON, structuredClone, assignment)', async () => {
     await write(rel('p', '1.0.0'), serializeManifest({ ...base('p', '1.0.0'), license: 'mit' }));
     await age(rel('p', '1.0.0'));
