@@ -245,22 +245,44 @@ function reparse(abs: string, file: string, expected: Identity): ModelManifest {
   throw new IoError(`${file} changed while the registry was in use: ${read.p[0] ? formatProblem(read.p[0]) : 'it is no longer a valid manifest'}`, 'run the command again');
 }
 
-/** By name, then semantic version (each version parsed once: sorting 10,000 entries re-parsing is slow). */
-function sortEntries(entries: RegistryEntry[]): void {
-  const parsed = new Map<RegistryEntry, SemVer | undefined>();
-  for (const e of entries) {
+/** A plain MAJOR.MINOR.PATCH (no pre-release, no build, safe integers): compared without the semver parser. */
+const PLAIN_VERSION = /^(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})$/;
+
+interface SortKey {
+  entry: RegistryEntry;
+  name: string;
+  version: string;
+  plain?: number[];
+  semver?: SemVer | null;
+}
+
+function semverOf(k: SortKey): SemVer | null {
+  if (k.semver === undefined) {
     try {
-      parsed.set(e, new SemVer(identityOf(e).version));
+      k.semver = new SemVer(k.version);
     } catch {
-      parsed.set(e, undefined);
+      k.semver = null;
     }
   }
-  entries.sort((a, b) => {
-    const ia = identityOf(a);
-    const ib = identityOf(b);
-    if (ia.name !== ib.name) return ia.name < ib.name ? -1 : 1;
-    const va = parsed.get(a);
-    const vb = parsed.get(b);
-    return va && vb ? va.compare(vb) : ia.version < ib.version ? -1 : ia.version > ib.version ? 1 : 0;
+  return k.semver;
+}
+
+/**
+ * By name, then semantic version. Each version is parsed once (sorting 10,000 entries re-parsing is slow),
+ * and plain MAJOR.MINOR.PATCH versions, the usual case, are compared as three numbers (as semver does).
+ */
+function sortEntries(entries: RegistryEntry[]): void {
+  const keys: SortKey[] = entries.map((entry) => {
+    const { name, version } = identityOf(entry);
+    const m = PLAIN_VERSION.exec(version);
+    return { entry, name, version, plain: m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined };
   });
+  keys.sort((a, b) => {
+    if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+    if (a.plain && b.plain) return a.plain[0] - b.plain[0] || a.plain[1] - b.plain[1] || a.plain[2] - b.plain[2];
+    const va = semverOf(a);
+    const vb = semverOf(b);
+    return va && vb ? va.compare(vb) : a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
+  });
+  keys.forEach((k, i) => (entries[i] = k.entry));
 }

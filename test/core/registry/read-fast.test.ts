@@ -367,6 +367,20 @@ describe('loadRegistry with the fast path and the lazy cache', function () {
     assert.equal((await loadRegistry(dir.path)).entries[0].manifest.name, 'm');
   });
 
+  it('sorts versions semantically (pre-releases before releases, 1.10 after 1.2), cold and warm', async () => {
+    const versions = ['1.10.0', '1.0.0', '2.0.0-alpha', '0.9.9', '1.0.0-rc.1', '10.0.0', '1.2.0', '1.0.0-rc.10', '1.0.0-rc.2'];
+    for (const v of versions) {
+      await write(rel('s', v), serializeManifest(base('s', v)));
+      await age(rel('s', v));
+    }
+    const want = ['0.9.9', '1.0.0-rc.1', '1.0.0-rc.2', '1.0.0-rc.10', '1.0.0', '1.2.0', '1.10.0', '2.0.0-alpha', '10.0.0'];
+    for (let i = 0; i < 2; i++) {
+      const reg = await loadRegistry(dir.path);
+      assert.deepEqual(reg.versions('s').map((e) => e.manifest.version), want);
+      assert.equal(reg.resolve('s').manifest.version, '10.0.0');
+    }
+  });
+
   it('removes the cache of the previous format', async () => {
     await write(rel('m', '1.0.0'), serializeManifest(base('m', '1.0.0')));
     await mkdir(join(dir.path, '.git', 'sovereign'), { recursive: true });
