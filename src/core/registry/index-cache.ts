@@ -54,6 +54,8 @@ interface CacheHeader {
   t: number;
   /** Body length in bytes: a shorter body means a damaged file. */
   b: number;
+  /** Body length in UTF-16 units: equal to `b` when the body is pure ASCII. */
+  c: number;
   files: Record<string, CacheRecord>;
 }
 
@@ -64,6 +66,7 @@ interface BodySource {
   identity: string;
   offset: number;
   length: number;
+  ascii: boolean;
 }
 
 /** The cache as read: records, and the body their manifests live in (read on first use). */
@@ -100,7 +103,7 @@ export class IndexCache {
       if (nl < 0) return IndexCache.empty();
       const header = JSON.parse(bytes.toString('utf8', 0, nl)) as CacheHeader;
       if (header.v !== CACHE_VERSION || typeof header.t !== 'number' || !header.files || typeof header.files !== 'object' || header.b !== size - nl - 1) return IndexCache.empty();
-      return new IndexCache(header.t, header.files, { path, identity: identityOf(st), offset: nl + 1, length: header.b });
+      return new IndexCache(header.t, header.files, { path, identity: identityOf(st), offset: nl + 1, length: header.b, ascii: header.c === header.b });
     } finally {
       closeSync(fd);
     }
@@ -147,8 +150,8 @@ export class IndexCache {
           if (n === 0) return null;
           done += n;
         }
-        // Decoded once (a body of pure ASCII decodes at memory speed).
-        return bytes.toString('utf8');
+        // Decoded once. A body of pure ASCII (the header says so) is decoded as latin1: a plain copy.
+        return bytes.toString(this.body.ascii ? 'latin1' : 'utf8');
       } finally {
         closeSync(fd);
       }
@@ -254,7 +257,7 @@ export function readCache(dir: string | undefined): IndexCache {
 /** Atomic (write then rename): a concurrent reader sees the old cache or the new one, never half of one. */
 export async function writeCache(dir: string, startedAt: number, files: Record<string, NewRecord>, previous: IndexCache): Promise<void> {
   try {
-    const header: CacheHeader = { v: CACHE_VERSION, t: startedAt, b: 0, files: {} };
+    const header: CacheHeader = { v: CACHE_VERSION, t: startedAt, b: 0, c: 0, files: {} };
     const chunks: string[] = [];
     let length = 0;
     for (const [file, r] of Object.entries(files)) {
@@ -278,6 +281,7 @@ export async function writeCache(dir: string, startedAt: number, files: Record<s
     // Offsets count UTF-16 units of the decoded body; the header keeps the body's byte length as a check.
     const body = chunks.join('');
     header.b = Buffer.byteLength(body);
+    header.c = body.length;
     await mkdir(dir, { recursive: true });
     const path = join(dir, CACHE_NAME);
     const temp = `${path}.${randomBytes(4).toString('hex')}`;

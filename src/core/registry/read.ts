@@ -91,11 +91,14 @@ function identityOf(e: RegistryEntry): Identity {
  */
 function lazyEntry(file: string, identity: Identity, load: () => ModelManifest): RegistryEntry {
   const entry = {} as RegistryEntry;
-  const settle = (manifest: ModelManifest): ModelManifest => {
-    Object.defineProperty(entry, 'manifest', { value: manifest, writable: true, enumerable: true, configurable: true });
-    return manifest;
-  };
-  Object.defineProperty(entry, 'manifest', { get: () => settle(load()), set: settle, enumerable: true, configurable: true });
+  // Kept in the closure: redefining the property on first use costs more than the getter call.
+  let manifest: ModelManifest | undefined;
+  Object.defineProperty(entry, 'manifest', {
+    get: () => (manifest ??= load()),
+    set: (value: ModelManifest) => (manifest = value),
+    enumerable: true,
+    configurable: true,
+  });
   entry.file = file;
   entry.aliases = [];
   Object.defineProperty(entry, IDENTITY, { value: identity });
