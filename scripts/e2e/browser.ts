@@ -38,6 +38,16 @@ export async function launchBrowser(executablePath: string): Promise<RecordedBro
   context.on('request', (request) => {
     if (!isLocalUrl(request.url())) outbound.push(request.url());
   });
+  // Webview resources use virtual https://*.vscode-resource.vscode-cdn.net URLs that the webview's service
+  // worker answers from the extension host over the existing 127.0.0.1 connection: no network is involved.
+  // Only a request the service worker answered is forgiven; one that reached the network stays recorded.
+  context.on('requestfinished', (request) => {
+    void request.response().then((response) => {
+      if (!response?.fromServiceWorker()) return;
+      const i = outbound.indexOf(request.url());
+      if (i >= 0) outbound.splice(i, 1);
+    });
+  });
   return {
     browser,
     context,

@@ -31,6 +31,8 @@ export function registerScanCommands(context: vscode.ExtensionContext, worker: W
         const doc = await vscode.workspace.openTextDocument({ content: text, language: 'log' });
         await vscode.window.showTextDocument(doc);
       }
+      // Returned for other extensions, tasks and tests (`executeCommand` resolves with it).
+      return report;
     }),
     vscode.commands.registerCommand('sovereign.inspectModel', async (uri?: vscode.Uri) => {
       const targets = await pickModel(uri, 'Inspect Model', false);

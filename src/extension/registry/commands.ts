@@ -12,6 +12,15 @@ import type { ExtensionServices } from '../context';
 import type { ModelNode } from './models-view';
 import type { RegistryState } from './registry-state';
 
+/** Answers to Register Model's questions, for callers that already know them (tasks, other extensions, tests). */
+export interface RegisterPreset {
+  name: string;
+  version: string;
+  license?: string;
+  /** Where the weights came from (a URI). */
+  source?: string;
+}
+
 /** SecretStorage key of the signing key (PEM, PKCS#8). Never in settings, files or logs. */
 export const SIGNING_KEY_SECRET = 'sovereign.signing.privateKey';
 
@@ -67,34 +76,36 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.registerModel', async (uri?: vscode.Uri) => {
+    vscode.commands.registerCommand('sovereign.registerModel', async (uri?: vscode.Uri, preset?: RegisterPreset) => {
       const root = await requireRoot(services);
       if (!root) return;
       const input = uri ?? (await vscode.window.showOpenDialog({ title: 'Register Model', openLabel: 'Register', canSelectFiles: true, canSelectFolders: true }))?.[0];
       if (!input) return;
       const defaultName = basename(input.fsPath).replace(/\.(gguf|onnx|safetensors|bin|pt|pth|h5|keras)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-');
-      const name = await vscode.window.showInputBox({ title: 'Register Model (1/3): name', value: defaultName, validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(v) ? undefined : 'letters, digits, ".", "_" or "-"') });
+      const name = preset?.name ?? (await vscode.window.showInputBox({ title: 'Register Model (1/3): name', value: defaultName, validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(v) ? undefined : 'letters, digits, ".", "_" or "-"') }));
       if (!name) return;
       const existing = (state.snapshot?.versions ?? []).filter((v) => v.name === name).map((v) => v.version);
       const next = existing.length ? bumpPatch(existing[existing.length - 1]) : '1.0.0';
-      const version = await vscode.window.showInputBox({ title: 'Register Model (2/3): version', value: next, validateInput: (v) => (/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v) ? undefined : 'a semantic version, e.g. 1.0.0') });
+      const version = preset?.version ?? (await vscode.window.showInputBox({ title: 'Register Model (2/3): version', value: next, validateInput: (v) => (/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v) ? undefined : 'a semantic version, e.g. 1.0.0') }));
       if (!version) return;
-      const license = await vscode.window.showInputBox({ title: 'Register Model (3/3): license (SPDX id, optional)', placeHolder: 'Apache-2.0' });
+      const license = preset ? (preset.license ?? '') : await vscode.window.showInputBox({ title: 'Register Model (3/3): license (SPDX id, optional)', placeHolder: 'Apache-2.0' });
       if (license === undefined) return;
       const privateKeyPem = await context.secrets.get(SIGNING_KEY_SECRET);
       try {
         const result = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: `Registering ${name}@${version}`, cancellable: false },
           (progress) =>
-            services.worker.call('registerModel', [root, { input: input.fsPath, name, version, license: license || undefined, privateKeyPem }], (stage) => progress.report({ message: stage })),
+            services.worker.call('registerModel', [root, { input: input.fsPath, name, version, license: license || undefined, source: preset?.source ? { uri: preset.source } : undefined, privateKeyPem }], (stage) => progress.report({ message: stage })),
         );
         services.log.info(`registered ${name}@${version}: ${result.manifestFile} (commit ${result.commit})`);
         await state.refresh();
         const open = 'Open Manifest';
         const choice = await vscode.window.showInformationMessage(`Sovereign: registered ${name}@${version}${result.signatureFile ? ' (signed)' : ''} in commit ${result.commit.slice(0, 8)}.`, open);
         if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(join(root, result.manifestFile)));
+        return result;
       } catch (err) {
         fail(services, `registering ${name}@${version}`, err);
+        return undefined;
       }
     }),
 

@@ -136,13 +136,14 @@ export class Workbench {
     if (title) await widget.locator('.quick-input-title', { hasText: title }).waitFor({ timeout: 30_000 });
     const input = this.quickInput();
     await input.waitFor({ timeout: 10_000 });
-    await input.fill(value);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      await this.page.waitForTimeout(500);
+    for (let attempt = 0; attempt < 6; attempt++) {
+      // The simple file dialog rewrites its text while it lists folders: (re)type the value each time.
+      if ((await input.inputValue().catch(() => value)) !== value) await input.fill(value);
+      await this.page.waitForTimeout(500 + attempt * 500);
       await input.press('Enter');
       if (await widget.waitFor({ state: 'hidden', timeout: 10_000 }).then(() => true, () => false)) return;
     }
-    throw new Error(`The quick input did not accept "${value}".`);
+    throw new Error(`The quick input did not accept "${value}" (it shows "${await input.inputValue().catch(() => '?')}").`);
   }
 
   /**
