@@ -196,7 +196,8 @@ describe('GGUF reader and validator', () => {
       const nested = buildGguf({ kv: [...baseKv(), ['x.nested', { type: 'array', itemType: 'array', values: [inner, inner] }]], tensors: [] });
       const n = await inspectBytes(nested.bytes);
       expectFinding(n, 'gguf/nested-array', 'medium');
-      assert.ok(!n.some((f) => f.severity === 'high' || f.severity === 'critical'), JSON.stringify(n));
+      // (the bare header has an SPM vocabulary without byte tokens: that rule is tested on its own)
+      assert.ok(!n.some((f) => f.rule !== 'gguf/spm-missing-byte-tokens' && (f.severity === 'high' || f.severity === 'critical')), JSON.stringify(n));
       let deep: GgufWriteValue = inner;
       for (let i = 0; i < 4; i++) deep = { type: 'array', itemType: 'array', values: [deep] };
       expectFinding(await inspectBytes(buildGguf({ kv: [...baseKv(), ['x.deep', deep]], tensors: [] }).bytes), 'gguf/array-too-deep', 'high');
