@@ -67,6 +67,10 @@ export async function prepareDemoWorkspace(dirArg: string, options: DemoOptions 
   await writeFile(join(dir, '.vscode', 'settings.json'), `${JSON.stringify(demoSettings(ggufModel), null, 2)}\n`);
 
   await git(dir, ['init', '-q', '-b', 'main']);
+  // The demo commits (and the registry's commits, from the CLI and from VS Code) need an identity even on a
+  // machine with no global git configuration: the demo repository carries its own.
+  await git(dir, ['config', 'user.name', 'Sovereign Demo']);
+  await git(dir, ['config', 'user.email', 'demo@sovereign.invalid']);
   await git(dir, ['add', '-A']);
   await git(dir, ['-c', 'user.name=Sovereign Demo', '-c', 'user.email=demo@sovereign.invalid', 'commit', '-q', '-m', 'Demo workspace: models, data, code']);
 
