@@ -3,7 +3,7 @@
  * supervised engine process, load the model, and record the load in the audit log.
  */
 import { basename } from 'node:path';
-import { appendAudit } from '../audit/log';
+import { auditModelLoad } from './audit-load';
 import { EngineSupervisor, type SupervisorOptions } from './supervisor';
 import type { EngineLoadOptions, ModelDescription } from './types';
 import { validateModelFile, type ModelGate, type ValidatedModel } from './validate';
@@ -34,19 +34,7 @@ export async function openEngine(path: string, options: OpenEngineOptions = {}):
   const engine = new EngineSupervisor(options.supervisor);
   const description = await engine.start({ path, kind: model.format, options: options.load });
   if (options.workspaceRoot) {
-    await appendAudit(options.workspaceRoot, {
-      action: 'model-load',
-      subject: model.registered ? `${model.registered.name}@${model.registered.version}` : basename(path),
-      details: {
-        digest: `sha256:${model.sha256}`,
-        engine: description.kind === 'gguf' ? `llama.cpp ${description.versions['llama.cpp']}` : `onnxruntime ${description.versions.onnxruntime}`,
-        format: model.format,
-        loadMs: Math.round(description.loadMs),
-        threads: description.threads,
-        gpu: description.gpu ?? (description.executionProviders?.includes('cuda') ? 'cuda' : false),
-        status: 'ok',
-      },
-    });
+    await auditModelLoad(options.workspaceRoot, model.registered ? `${model.registered.name}@${model.registered.version}` : basename(path), model, description);
   }
   return { engine, model, description };
 }

@@ -4,7 +4,7 @@
  * extension, and the Docker image's entry point.
  */
 import { basename } from 'node:path';
-import { appendAudit } from '../audit/log';
+import { auditModelLoad } from '../engines/audit-load';
 import { EngineSupervisor, type SupervisorOptions } from '../engines/supervisor';
 import type { EngineLoadOptions, ModelDescription } from '../engines/types';
 import { validateModelFile, type ModelGate, type ValidatedModel } from '../engines/validate';
@@ -60,20 +60,7 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
   if (source.name && description.name !== source.name) description.name = source.version ? `${source.name}@${source.version}` : source.name;
   runtime.modelLoaded(description.loadMs);
   if (options.workspaceRoot) {
-    await appendAudit(options.workspaceRoot, {
-      action: 'model-load',
-      subject: source.name ? `${source.name}@${source.version ?? ''}` : basename(source.path),
-      details: {
-        digest: `sha256:${model.sha256}`,
-        engine: description.kind === 'gguf' ? `llama.cpp ${description.versions['llama.cpp']}` : `onnxruntime ${description.versions.onnxruntime}`,
-        format: model.format,
-        loadMs: Math.round(description.loadMs),
-        threads: description.threads,
-        gpu: description.gpu ?? false,
-        status: 'ok',
-        endpoint: address.url,
-      },
-    });
+    await auditModelLoad(options.workspaceRoot, source.name ? `${source.name}@${source.version ?? ''}` : basename(source.path), model, description, address.url);
   }
   return {
     ...address,
