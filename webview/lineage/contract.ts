@@ -26,6 +26,8 @@ export interface LineageViewState {
   filter: string;
   selected?: string;
   zoom: number;
+  /** True once the user zoomed by hand; until then the graph is fitted to the panel's width. */
+  zoomedByUser?: boolean;
   scrollLeft: number;
   scrollTop: number;
 }

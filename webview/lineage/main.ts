@@ -44,6 +44,7 @@ function build(): void {
   });
   const zoom = (factor: number) => () => {
     view.zoom = factor === 0 ? 1 : Math.min(3, Math.max(0.2, view.zoom * factor));
+    view.zoomedByUser = true;
     saveState(view);
     draw();
   };
@@ -54,6 +55,17 @@ function build(): void {
     h('vscode-button', { attrs: { secondary: '', title: 'Zoom out' }, text: '−', on: { click: zoom(1 / 1.25) } }),
     h('vscode-button', { attrs: { secondary: '', title: 'Zoom in' }, text: '+', on: { click: zoom(1.25) } }),
     h('vscode-button', { attrs: { secondary: '', title: 'Actual size' }, text: '1:1', on: { click: zoom(0) } }),
+    h('vscode-button', {
+      attrs: { secondary: '', title: 'Fit the graph to the panel' },
+      text: 'Fit',
+      on: {
+        click: () => {
+          view.zoomedByUser = false;
+          saveState(view);
+          draw();
+        },
+      },
+    }),
     h('vscode-button', { attrs: { secondary: '', title: 'Re-read the registry' }, text: 'Refresh', on: { click: () => void rpc.request('refresh', undefined).catch(reportError) } }),
     h('span', { class: 'stats', attrs: { id: 'stats' } }),
   );
@@ -94,6 +106,10 @@ function draw(): void {
   const highlighted = highlightSet(graph, view.selected);
   canvas.innerHTML = renderLineageSvg(graph, layout, { visible, highlighted, selected: view.selected });
   const svg = canvas.firstElementChild as SVGSVGElement | null;
+  // Until the user zooms, the whole graph fits the panel's width (a large registry starts as an overview).
+  if (!view.zoomedByUser && layout.width > 0 && canvas.clientWidth > 0) {
+    view.zoom = Math.max(0.2, Math.min(1, (canvas.clientWidth - 16) / layout.width));
+  }
   if (svg) {
     svg.setAttribute('width', String(Math.round(layout.width * view.zoom)));
     svg.setAttribute('height', String(Math.round(layout.height * view.zoom)));
