@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../fixtures/prng';
 import { strict as assert } from 'node:assert';
 import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -111,15 +112,8 @@ function assertAgrees(text: string, name: string, version: string, label: string
   return fast;
 }
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG, so a failure can be replayed. */
+const rng = mulberry32;
 
 const INSERTS = [' ', '  ', '\t', ':', ': ', '-', '- ', '#', ' #', '"', "'", '\n', '{', '}', '[', ']', ',', '&a ', '*a', '!', '|', '>', '? ', '%', '@', '`', '0', '1', '.', 'e', 'x', 'n', '~', '\\', '\r', '\r\n', '\u00e9', '\u0000', '\u0085', '\u00a0', '\u2028', '\ufeff', '\u3000', '\ud83d', '---\n', '...\n', '#', ' &', 'a:b', ' :', '\t#'];
 const VALUES = ['null', '~', 'true', 'False', '0x10', '0o7', '1e3', '.inf', '-.inf', '.nan', '-0', "''", '""', '1_000', '0b11', '+1', '.5', '1.', 'yes', '2025-01-01', '[]', '{}', '[a]', '|\n  x', '>-\n  y', '"a\\x41"', "'it''s'", '123456789012345678901'];
