@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace';
 import { startServe } from '../../core/serve/start';
-import { UsageError } from '../../core/util/errors';
+import { ioError, UsageError } from '../../core/util/errors';
 import { info } from '../output';
 
 /** A whole-number option within bounds (commander hands strings over). */
@@ -46,14 +47,16 @@ export function register(program: Command): void {
     .option('--queue <n>', 'requests that may wait; more get 503', intOption('--queue', 0, 10000), 32)
     .option('--max-body <bytes>', 'largest request body', intOption('--max-body', 1024, 1 << 30), 1 << 20)
     .option('--no-gpu', 'never offload to a GPU')
+    .option('--admin-token-file <file>', 'enable the admin routes (/admin/mirror: shadow traffic) with the token in FILE (or set SOVEREIGN_ADMIN_TOKEN); without one they do not exist')
     .addHelpText('after', [
       '',
       'Once the model is loaded, one JSON line goes to stdout: {"url", "host", "port", "model", "kind", "loadMs"}.',
       'GET /health answers 503 while the model loads and 200 once it is ready. Stop with Ctrl-C or SIGTERM.',
       'Exit status: 0 stopped cleanly, 1 model refused (validation or policy) or engine failure, 2 usage or I/O error.',
     ].join('\n'))
-    .action(async (opts: { model: string; host: string; port: number; token?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean }) => {
+    .action(async (opts: { model: string; host: string; port: number; token?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string }) => {
       const token = opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined);
+      const adminToken = await readAdminToken(opts.adminTokenFile);
       if (!LOOPBACK.has(opts.host) && !token) {
         info(`warning: serving on ${opts.host} without --token: anyone who can reach this address can use the model`);
       }
@@ -67,6 +70,7 @@ export function register(program: Command): void {
         parallel: opts.parallel,
         queue: opts.queue,
         maxBodyBytes: opts.maxBody,
+        adminToken,
         workspaceRoot,
         load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false },
         supervisor: { onLog: (line) => info(`[engine] ${line}`) },
@@ -90,4 +94,18 @@ export function register(program: Command): void {
         process.on('SIGTERM', stop);
       });
     });
+}
+
+/** The admin token: from --admin-token-file (first line), else SOVEREIGN_ADMIN_TOKEN; none disables the admin routes. */
+async function readAdminToken(file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return process.env.SOVEREIGN_ADMIN_TOKEN || undefined;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw ioError(err, file);
+  }
+  const token = text.split(/\r?\n/)[0].trim();
+  if (!token) throw new UsageError(`${file} holds no admin token`, 'write the token on its first line');
+  return token;
 }

@@ -17,6 +17,8 @@ export interface RouteContext {
   /** Aborts when the client goes away. */
   signal: AbortSignal;
   onGeneration: (result: GenerationResult) => void;
+  /** The comparable output of the answer (the whole text, also when streamed; predict outputs as JSON): shadow traffic compares it. */
+  onOutput?: (output: string) => void;
 }
 
 const MAX_TOKENS_LIMIT = 32768;
@@ -64,6 +66,7 @@ export async function completions(ctx: RouteContext): Promise<void> {
     ? await ctx.engine.infill({ ...options, prefix: prompt, suffix }, { signal: ctx.signal, onToken })
     : await ctx.engine.complete({ ...options, prompt }, { signal: ctx.signal, onToken });
   ctx.onGeneration(result);
+  ctx.onOutput?.(result.text);
   if (sse) {
     sse.send({ ...(chunk('', finishReason(result.stopReason)) as object), usage: usage(result) });
     sse.send('[DONE]');
@@ -94,6 +97,7 @@ export async function chatCompletions(ctx: RouteContext): Promise<void> {
   });
   const result = await ctx.engine.chat({ ...options, messages: messages as never }, { signal: ctx.signal, onToken: sse ? (t) => sse.send(delta(t, null)) : undefined });
   ctx.onGeneration(result);
+  ctx.onOutput?.(result.text);
   if (sse) {
     sse.send({ ...(delta(undefined, finishReason(result.stopReason)) as object), usage: usage(result) });
     sse.send('[DONE]');
@@ -134,6 +138,7 @@ export async function infill(ctx: RouteContext): Promise<void> {
     { signal: ctx.signal, onToken: sse ? (t) => sse.send({ content: t, stop: false }) : undefined },
   );
   ctx.onGeneration(result);
+  ctx.onOutput?.(result.text);
   const final = {
     content: sse ? '' : result.text,
     stop: true,
@@ -192,6 +197,7 @@ export async function predict(ctx: RouteContext): Promise<void> {
   const outputs = ctx.body.outputs;
   if (outputs !== undefined && !(Array.isArray(outputs) && outputs.every((o) => typeof o === 'string'))) throw new HttpError(400, '"outputs" must be a list of output names');
   const result = await ctx.engine.predict(inputs as Record<string, JsonTensor>, outputs as string[] | undefined, { signal: ctx.signal });
+  ctx.onOutput?.(JSON.stringify(result.outputs));
   sendJson(ctx.res, 200, { model: ctx.model.name, outputs: result.outputs, run_ms: result.runMs });
 }
 

@@ -4,14 +4,17 @@
  *
  * Loopback by default; optional bearer token; request bodies capped (413); a bounded queue in front of the
  * engine (503 when full); a client that disconnects cancels its generation; Prometheus metrics.
+ * With an admin token, `/admin/mirror` switches shadow traffic on and off (see mirror.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EngineCrashedError, EngineRequestError, type EngineSupervisor } from '../engines/supervisor';
+import { UsageError } from '../util/errors';
 import { AdmissionQueue, QueueFullError } from './admission';
-import { HttpError, readJsonBody, sendError, sendJson } from './http-util';
+import { HttpError, optionalNumber, readJsonBody, sendError, sendJson } from './http-util';
 import { ServeMetrics } from './metrics';
+import { Mirror, MIRROR_HEADER, type MirrorOptions } from './mirror';
 import { chatCompletions, completions, embeddings, infill, modelsList, predict, type RouteContext } from './routes';
 
 export interface ServeOptions {
@@ -27,7 +30,17 @@ export interface ServeOptions {
   queue?: number;
   /** Largest request body in bytes. Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Enables the admin routes (`/admin/mirror`), which need `Authorization: Bearer ADMIN_TOKEN`. Without
+   * it they do not exist (404). Must differ from `token`.
+   */
+  adminToken?: string;
+  /** Where a mirror target may be (the policy's allowed endpoints) and which audit log records the egress. */
+  mirror?: MirrorOptions;
 }
+
+/** Admin tokens shorter than this are refused: they guard the switch that copies live traffic elsewhere. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 type Handler = (ctx: RouteContext) => Promise<void>;
 
@@ -42,15 +55,23 @@ const ENGINE_ROUTES: Record<string, Handler> = {
 export class ServeRuntime {
   readonly metrics: ServeMetrics;
   readonly queue: AdmissionQueue;
+  /** Shadow traffic (off until an admin switches it on). */
+  readonly mirror: Mirror;
   private readonly server: Server;
   private readonly startedAt = Math.floor(Date.now() / 1000);
-  private readonly options: Required<Omit<ServeOptions, 'token'>> & { token?: string };
+  private readonly options: Required<Omit<ServeOptions, 'token' | 'adminToken' | 'mirror'>> & Pick<ServeOptions, 'token' | 'adminToken'>;
 
   constructor(
     readonly engine: EngineSupervisor,
     options: ServeOptions = {},
   ) {
-    this.options = { host: '127.0.0.1', port: 8080, parallel: 1, queue: 32, maxBodyBytes: 1 << 20, ...options };
+    const { mirror, ...rest } = options;
+    this.options = { host: '127.0.0.1', port: 8080, parallel: 1, queue: 32, maxBodyBytes: 1 << 20, ...rest };
+    if (options.adminToken !== undefined) {
+      if (options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) throw new UsageError(`the admin token must have at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+      if (options.adminToken === options.token) throw new UsageError('the admin token must differ from the client token (--token)');
+    }
+    this.mirror = new Mirror(mirror);
     this.metrics = new ServeMetrics(() => engine.rssBytes());
     this.queue = new AdmissionQueue(this.options.parallel, this.options.queue, (running, waiting) => {
       this.metrics.inFlight.set(running);
@@ -94,27 +115,39 @@ export class ServeRuntime {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0];
-    const route = ENGINE_ROUTES[path] || ['/health', '/metrics', '/v1/models', '/models'].includes(path) ? path : 'other';
+    const route = ENGINE_ROUTES[path] || ['/health', '/metrics', '/v1/models', '/models', ADMIN_MIRROR].includes(path) ? path : 'other';
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
+    const answered: Answered = {};
+    let ok = false;
     try {
-      await this.dispatch(req, res, path, controller.signal);
+      await this.dispatch(req, res, path, controller.signal, answered);
+      ok = true;
     } catch (err) {
       this.fail(res, route, err, controller.signal);
     } finally {
       const status = String(res.statusCode);
+      const ms = performance.now() - started;
       this.metrics.requests.inc({ route, status });
-      this.metrics.requestDuration.observe({ route, status }, (performance.now() - started) / 1000);
+      this.metrics.requestDuration.observe({ route, status }, ms / 1000);
+      // Shadow traffic: only AFTER the client has its whole answer, and never for a request that is itself a copy.
+      if (ok && res.statusCode === 200 && answered.body && answered.kind && !controller.signal.aborted && req.headers[MIRROR_HEADER] === undefined) {
+        this.mirror.offer({ route: path, body: answered.body, output: answered.output, kind: answered.kind, ms });
+      }
     }
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse, path: string, signal: AbortSignal): Promise<void> {
+  private async dispatch(req: IncomingMessage, res: ServerResponse, path: string, signal: AbortSignal, answered: Answered): Promise<void> {
     if (path === '/health') {
       const state = this.engine.state;
       const status = state === 'ready' ? 'ok' : state === 'starting' || state === 'idle' ? 'loading' : state === 'restarting' ? 'restarting' : 'error';
       sendJson(res, state === 'ready' ? 200 : 503, { status, engine: state });
+      return;
+    }
+    if (path === ADMIN_MIRROR) {
+      await this.adminMirror(req, res);
       return;
     }
     this.authorize(req);
@@ -138,19 +171,45 @@ export class ServeRuntime {
     if (!model || this.engine.state === 'starting') throw new HttpError(503, 'the model is loading', 'server_error', { 'Retry-After': '1' });
     const release = await this.queue.acquire(signal);
     try {
-      await handler({ engine: this.engine, model, body, res, signal, onGeneration: (r) => this.metrics.recordGeneration(r) });
+      answered.body = body;
+      answered.kind = model.kind;
+      await handler({ engine: this.engine, model, body, res, signal, onGeneration: (r) => this.metrics.recordGeneration(r), onOutput: (o) => (answered.output = o) });
     } finally {
       release();
     }
   }
 
+  /**
+   * GET (stats), PUT {target, share, seconds?, timeout_ms?, max_in_flight?} (switch on), DELETE (switch
+   * off, final stats). Only with an admin token configured (404 otherwise) and only with that token (401):
+   * the client token never opens it.
+   */
+  private async adminMirror(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const wanted = this.options.adminToken;
+    if (!wanted) throw new HttpError(404, `no route ${ADMIN_MIRROR}`);
+    if (!bearerMatches(req, wanted)) {
+      req.resume();
+      throw new HttpError(401, 'the admin routes need the admin token (Authorization: Bearer ADMIN_TOKEN)', 'authentication_error', { 'WWW-Authenticate': 'Bearer' });
+    }
+    if (req.method === 'GET') return sendJson(res, 200, this.mirror.stats());
+    if (req.method === 'DELETE') return sendJson(res, 200, this.mirror.stop());
+    if (req.method !== 'PUT') throw new HttpError(405, `use GET, PUT or DELETE ${ADMIN_MIRROR}`);
+    const body = await readJsonBody(req, 16 * 1024);
+    const stats = await this.mirror.configure({
+      target: body.target as string,
+      share: body.share as number,
+      seconds: optionalNumber(body, 'seconds', 1, 7 * 24 * 3600),
+      timeoutMs: optionalNumber(body, 'timeout_ms', 100, 600_000),
+      maxInFlight: intOrUndefined(optionalNumber(body, 'max_in_flight', 1, 16)),
+      maxBodyBytes: intOrUndefined(optionalNumber(body, 'max_body_bytes', 1024, this.options.maxBodyBytes)),
+    });
+    sendJson(res, 200, stats);
+  }
+
   private authorize(req: IncomingMessage): void {
     const token = this.options.token;
     if (!token) return;
-    const header = req.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-    const wanted = Buffer.from(token);
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+    if (!bearerMatches(req, token)) {
       throw new HttpError(401, 'a bearer token is required (Authorization: Bearer TOKEN)', 'authentication_error', { 'WWW-Authenticate': 'Bearer' });
     }
   }
@@ -184,4 +243,24 @@ export class ServeRuntime {
     this.metrics.errors.inc({ route, kind });
     sendError(res, http);
   }
+}
+
+const ADMIN_MIRROR = '/admin/mirror';
+
+/** What the server learned about a request while answering it (for shadow traffic). */
+interface Answered {
+  body?: Record<string, unknown>;
+  kind?: 'gguf' | 'onnx';
+  output?: string;
+}
+
+function bearerMatches(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? '';
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+function intOrUndefined(n: number | undefined): number | undefined {
+  return n === undefined ? undefined : Math.floor(n);
 }

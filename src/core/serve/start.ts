@@ -8,6 +8,7 @@ import { auditModelLoad } from '../engines/audit-load';
 import { EngineSupervisor, type SupervisorOptions } from '../engines/supervisor';
 import type { EngineLoadOptions, ModelDescription } from '../engines/types';
 import { validateModelFile, type ModelGate, type ValidatedModel } from '../engines/validate';
+import { allowedEndpoints, loadPolicy } from '../policy/load';
 import { RefusedError } from '../util/errors';
 import { resolveModelSource } from './model-source';
 import { ServeRuntime, type ServeOptions } from './server';
@@ -46,7 +47,9 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
   }
   const parallel = options.parallel ?? options.load?.sequences ?? 1;
   const engine = new EngineSupervisor(options.supervisor);
-  const runtime = new ServeRuntime(engine, { ...options, parallel });
+  // Shadow traffic may only go where the policy lets this workspace send code (loopback and private ranges by default).
+  const mirror = options.mirror ?? { allowed: allowedEndpoints((await loadPolicy(options.workspaceRoot)).policy), auditRoot: options.workspaceRoot };
+  const runtime = new ServeRuntime(engine, { ...options, parallel, mirror });
   const address = await runtime.listen();
   options.onListening?.(address.url);
   let description: ModelDescription;
