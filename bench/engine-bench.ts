@@ -199,13 +199,19 @@ async function onnxRatios(path: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** The issue's load test: 32 clients for 60 s (SOVEREIGN_BENCH_LOAD_SECONDS shortens it for a quick look). */
+function loadTestSeconds(): number {
+  const s = Number(process.env.SOVEREIGN_BENCH_LOAD_SECONDS);
+  return Number.isFinite(s) && s > 0 ? s : 60;
+}
+
 async function loadTest(path: string): Promise<Record<string, unknown>> {
   const engine = new EngineSupervisor({ healthIntervalMs: 0 });
   await engine.start({ path, kind: 'gguf', options: { threads: 1, sequences: 2, contextSize: 256 } });
   const runtime = new ServeRuntime(engine, { port: 0, parallel: 2, queue: 64 });
   const { url } = await runtime.listen();
   try {
-    const r = await runLoadTest({ url, clients: 32, durationMs: 8000, sampleMemory: () => engine.rssBytes(), body: (c) => ({ prompt: `Hello ${c}`, max_tokens: 16, temperature: 0 }) });
+    const r = await runLoadTest({ url, clients: 32, durationMs: loadTestSeconds() * 1000, sampleMemory: () => engine.rssBytes(), body: (c) => ({ prompt: `Hello ${c}`, max_tokens: 16, temperature: 0 }) });
     return {
       clients: r.clients,
       durationS: round(r.durationS, 1),
