@@ -15,13 +15,15 @@
  *   mismatches (outputs truncated, never the prompts).
  * - The target passes the egress guard (the policy's allowed endpoints: loopback and private ranges by
  *   default) when mirroring is switched on AND on every copy (a host name could resolve elsewhere later).
- * - A mirrored request carries `X-Sovereign-Mirror: 1` and is never mirrored again (no loops).
+ * - A request carrying `X-Sovereign-Shadow` is never mirrored: copies send `copy` (no loops), the canary
+ *   controller's replay sends `replay` (the replay is compared on its own; it is not live traffic).
  */
 import type { EndpointRule } from '../net/endpoints';
 import { checkEndpoint, guardedFetch } from '../net/egress';
 import { HttpError } from './http-util';
 
-export const MIRROR_HEADER = 'x-sovereign-mirror';
+/** Marks a request that must not be mirrored (value `copy` or `replay`). */
+export const SHADOW_HEADER = 'x-sovereign-shadow';
 
 /** The routes whose requests may be mirrored, and the temperature each one uses when none is given. */
 export const MIRRORED_ROUTES: Record<string, { defaultTemperature: number }> = {
@@ -256,7 +258,7 @@ export class Mirror {
         `${s.target}${answered.route}`,
         {
           method: 'POST',
-          headers: { 'content-type': 'application/json', [MIRROR_HEADER]: '1' },
+          headers: { 'content-type': 'application/json', [SHADOW_HEADER]: 'copy' },
           body: payload,
           redirect: 'error',
           signal: AbortSignal.any([s.controller.signal, AbortSignal.timeout(s.timeoutMs)]),

@@ -14,7 +14,7 @@ import { UsageError } from '../util/errors';
 import { AdmissionQueue, QueueFullError } from './admission';
 import { HttpError, optionalNumber, readJsonBody, sendError, sendJson } from './http-util';
 import { ServeMetrics } from './metrics';
-import { Mirror, MIRROR_HEADER, type MirrorOptions } from './mirror';
+import { Mirror, SHADOW_HEADER, type MirrorOptions } from './mirror';
 import { chatCompletions, completions, embeddings, infill, modelsList, predict, type RouteContext } from './routes';
 
 export interface ServeOptions {
@@ -133,7 +133,7 @@ export class ServeRuntime {
       this.metrics.requests.inc({ route, status });
       this.metrics.requestDuration.observe({ route, status }, ms / 1000);
       // Shadow traffic: only AFTER the client has its whole answer, and never for a request that is itself a copy.
-      if (ok && res.statusCode === 200 && answered.body && answered.kind && !controller.signal.aborted && req.headers[MIRROR_HEADER] === undefined) {
+      if (ok && res.statusCode === 200 && answered.body && answered.kind && !controller.signal.aborted && req.headers[SHADOW_HEADER] === undefined) {
         this.mirror.offer({ route: path, body: answered.body, output: answered.output, kind: answered.kind, ms });
       }
     }

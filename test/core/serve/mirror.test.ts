@@ -191,7 +191,7 @@ describe('serve: shadow traffic (/admin/mirror) between two real runtimes', func
 
   it('a copy is never mirrored again, and mirroring switches itself off after `seconds`', async () => {
     assert.equal((await mirror('PUT', { target: same.url, share: 1, seconds: 1 })).status, 200);
-    assert.equal((await call(stable.url, 'POST', '/v1/completions', { prompt: 'a', max_tokens: 2, temperature: 0 }, { ...client, 'X-Sovereign-Mirror': '1' })).status, 200);
+    assert.equal((await call(stable.url, 'POST', '/v1/completions', { prompt: 'a', max_tokens: 2, temperature: 0 }, { ...client, 'X-Sovereign-Shadow': 'copy' })).status, 200);
     assert.equal((await stats()).eligible, 0, 'a request carrying the mirror header is not mirrored (no loops)');
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal((await complete({ prompt: 'a', max_tokens: 2, temperature: 0 })).status, 200);
