@@ -16,7 +16,17 @@ export interface AppContainerOptions {
   limits: ResourceLimits;
   /** Extra `sovereign serve` arguments (threads, context size...). */
   serveArgs?: string[];
+  /** The runtime's admin token (shadow traffic control), handed over in its environment. */
+  adminToken?: string;
 }
+
+/**
+ * The environment variable that carries a container's admin token. The controller reads it back from the
+ * container's configuration (`inspect`): no copy is kept anywhere else, and `listContainers` (what
+ * `deploy status` reads) does not return environments. Anyone who can read the Docker API can read it, as
+ * they can read every label, exec into the container or start a privileged one: root-equivalent already.
+ */
+export const ADMIN_TOKEN_ENV = 'SOVEREIGN_ADMIN_TOKEN';
 
 /** The container that runs `sovereign serve` on the model's internal network, and nowhere else. */
 export function appContainerSpec(o: AppContainerOptions): Record<string, unknown> {
@@ -28,7 +38,7 @@ export function appContainerSpec(o: AppContainerOptions): Record<string, unknown
     // oversubscribe the quota (generation collapses on an oversubscribed CPU).
     Cmd: ['--model', o.modelPath, '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...(o.serveArgs?.includes('--threads') ? [] : ['--threads', String(Math.max(1, Math.floor(o.limits.cpus)))]), ...(o.serveArgs ?? [])],
     User: `${ISOLATION.uid}:${ISOLATION.gid}`,
-    Env: ['NODE_ENV=production', 'HOME=/tmp', 'NODE_LLAMA_CPP_SKIP_DOWNLOAD=true'],
+    Env: ['NODE_ENV=production', 'HOME=/tmp', 'NODE_LLAMA_CPP_SKIP_DOWNLOAD=true', ...(o.adminToken ? [`${ADMIN_TOKEN_ENV}=${o.adminToken}`] : [])],
     ExposedPorts: { [`${SERVE_PORT}/tcp`]: {} },
     Labels: {
       [LABEL.managed]: 'true',

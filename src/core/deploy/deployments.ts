@@ -1,3 +1,4 @@
+import { ADMIN_TOKEN_ENV } from './containers';
 import { connectDocker, type Docker } from './engine';
 import { LABEL, managedFilter, type DeployRole, type ModelMode } from './labels';
 import { SERVE_PORT, canaryContainerName, internalNetworkName, liveContainerName } from './names';
@@ -91,6 +92,16 @@ export async function listDeployments(options: { model?: string; docker?: Docker
     }),
   );
   return out.sort((a, b) => (a.model !== b.model ? (a.model < b.model ? -1 : 1) : a.created < b.created ? -1 : 1));
+}
+
+/**
+ * The admin token of a deployed version's runtime, read from its container configuration (undefined for a
+ * container created before versions had one). Never part of `Deployment`: `deploy status --json` prints those.
+ */
+export async function readAdminToken(docker: Docker, containerId: string): Promise<string | undefined> {
+  const info = (await docker.getContainer(containerId).inspect()) as { Config?: { Env?: string[] | null } };
+  const entry = (info.Config?.Env ?? []).find((e) => e.startsWith(`${ADMIN_TOKEN_ENV}=`));
+  return entry ? entry.slice(ADMIN_TOKEN_ENV.length + 1) || undefined : undefined;
 }
 
 export async function listGateways(docker: Docker, model?: string): Promise<Gateway[]> {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { SovereignError } from '../util/errors';
 import { appContainerSpec, createAndStart, removeContainer } from './containers';
 import type { Docker } from './engine';
@@ -42,7 +43,9 @@ export async function startVersion(docker: Docker, o: StartVersionOptions): Prom
   try {
     const limits = { ...defaultLimits(o.model.size), ...o.limits };
     const t0 = performance.now();
-    id = await createAndStart(docker, appContainerSpec({ name, model: o.model, image: o.image, role: o.role, mode: o.mode, modelPath: o.modelPath, limits, serveArgs: o.serveArgs }));
+    // A fresh admin token per container: it switches shadow traffic on this version (canary controller).
+    const adminToken = randomBytes(24).toString('base64url');
+    id = await createAndStart(docker, appContainerSpec({ name, model: o.model, image: o.image, role: o.role, mode: o.mode, modelPath: o.modelPath, limits, serveArgs: o.serveArgs, adminToken }));
     const containerStartMs = performance.now() - t0;
     const directUrl = await containerUrl(docker, id, internalNetworkName(o.model.name));
     const ready = await waitReady(docker, { url: directUrl, container: name, timeoutMs: o.readyTimeoutMs ?? 90_000, root: o.root });
