@@ -106,13 +106,21 @@ function canaryText(r: CanaryReport): string {
     side('stable', r.stable),
     side('canary', r.canary),
     `  outputs agree on ${(r.agreement * 100).toFixed(1)}%, latency ratio ${Number.isFinite(r.latencyRatio) ? r.latencyRatio.toFixed(2) : 'inf'}x`,
+    r.shadow ? shadowText(r.shadow) : undefined,
     ...r.reasons.map((x) => `  why: ${x}`),
+    ...r.notes.map((x) => `  note: ${x}`),
+    ...(r.shadow?.mismatches ?? []).slice(0, 3).map((m) => `  live mismatch ${m.route}: stable ${JSON.stringify(m.stable.slice(0, 60))} vs canary ${JSON.stringify(m.canary.slice(0, 60))}`),
     ...r.mismatches.slice(0, 3).map((m) => `  mismatch #${m.index}: stable ${JSON.stringify(m.stable.slice(0, 60))} vs canary ${JSON.stringify(m.canary.slice(0, 60))}`),
     r.promotion ? `  promoted in ${Math.round(r.promotion.ms)} ms; serving at ${r.promotion.url}` : r.verdict === 'rejected' ? `  kept ${r.stable.version}; the canary was removed` : undefined,
     r.auditError ? `  warning: ${r.auditError}` : undefined,
   ]
     .filter(Boolean)
     .join('\n') + '\n';
+}
+
+function shadowText(s: NonNullable<CanaryReport['shadow']>): string {
+  const rate = (x: number | null): string => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
+  return `  shadow  ${rate(s.share)} of live traffic, ${s.seconds} s: ${s.mirrored} mirrored, ${s.skipped} skipped, agree ${rate(s.agreement)} of ${s.comparable} comparable, canary errors ${s.canaryErrors} (${rate(s.errorRate)}), p50 stable ${s.stableP50Ms} ms / canary ${s.canaryP50Ms} ms`;
 }
 
 function statusText(list: Deployment[]): string {
@@ -202,6 +210,8 @@ export function register(program: Command): void {
     .option('--min-agreement <x>', 'share of identical outputs at least, 0..1 (default 1 for GGUF, 0 for ONNX)')
     .option('--max-error-rate <x>', 'canary error rate at most, 0..1 (default 0)')
     .option('--max-p95-ms <ms>', 'canary p95 latency at most')
+    .option('--shadow-share <x>', 'also mirror this share (0..1) of the live traffic of the stable version to the canary and compare (default 0: off)')
+    .option('--shadow-seconds <s>', 'seconds to observe live traffic after the replay (default 30; with --shadow-share)')
     .option('--no-promote', 'report the verdict only; keep the canary running when it passes')
     .option('--alias <alias>', 'registry alias to move on promotion (a git commit)')
     .option('--copy', 'copy the model into an image layer')
@@ -210,10 +220,14 @@ export function register(program: Command): void {
     .option('--cpus <n>', 'CPU limit')
     .option('--pids <n>', 'process/thread limit')
     .option('--json', 'print the report as JSON')
-    .action(async (ref: string, opts: LimitOpts & { prompts?: string; inputs?: string; maxTokens?: string; maxLatencyRatio?: string; minAgreement?: string; maxErrorRate?: string; maxP95Ms?: string; promote: boolean; alias?: string; copy?: boolean; baseImage?: string; json?: boolean }) => {
+    .action(async (ref: string, opts: LimitOpts & { prompts?: string; inputs?: string; maxTokens?: string; maxLatencyRatio?: string; minAgreement?: string; maxErrorRate?: string; maxP95Ms?: string; shadowShare?: string; shadowSeconds?: string; promote: boolean; alias?: string; copy?: boolean; baseImage?: string; json?: boolean }) => {
       const root = await findWorkspaceRoot(process.cwd());
       if (opts.prompts && opts.inputs) throw new UsageError('give --prompts (GGUF) or --inputs (ONNX), not both');
       const requests = opts.prompts ? await readRequests(opts.prompts, 'prompts') : opts.inputs ? await readRequests(opts.inputs, 'inputs') : undefined;
+      const shadowShare = number(opts.shadowShare, '--shadow-share', 0);
+      if (shadowShare !== undefined && shadowShare > 1) throw new UsageError(`--shadow-share must be from 0 to 1 (got "${opts.shadowShare}")`);
+      const shadowSeconds = number(opts.shadowSeconds, '--shadow-seconds', 0);
+      if (shadowSeconds !== undefined && !shadowShare) throw new UsageError('--shadow-seconds needs --shadow-share (the share of live traffic to mirror)');
       const report = await runCanary({
         root,
         ref,
@@ -226,6 +240,7 @@ export function register(program: Command): void {
           maxP95Ms: number(opts.maxP95Ms, '--max-p95-ms', 0),
         },
         autoPromote: opts.promote,
+        shadow: shadowShare ? { share: shadowShare, seconds: shadowSeconds } : undefined,
         alias: opts.alias,
         mode: opts.copy ? 'copy' : 'mount',
         baseImage: await baseImageSetting(root, opts.baseImage),

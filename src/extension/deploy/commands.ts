@@ -22,6 +22,8 @@ interface CanaryJson {
   reasons: string[];
   agreement: number;
   latencyRatio: number;
+  /** Present when the canary mirrored live traffic (`--shadow-share`). */
+  shadow?: { mirrored: number; comparable: number; agreement: number | null; canaryErrors: number };
 }
 
 async function pickRef(state: RegistryState, arg: unknown, title: string): Promise<string | undefined> {
@@ -80,7 +82,10 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
       await view.refresh();
       if (!out?.result) return;
       const r = out.result;
-      const stats = `agreement ${(r.agreement * 100).toFixed(0)}%, latency ratio ${r.latencyRatio.toFixed(2)}`;
+      const shadow = r.shadow
+        ? `; live traffic: ${r.shadow.mirrored} mirrored${r.shadow.agreement === null ? '' : `, agreement ${(r.shadow.agreement * 100).toFixed(0)}% of ${r.shadow.comparable}`}, ${r.shadow.canaryErrors} canary errors`
+        : '';
+      const stats = `agreement ${(r.agreement * 100).toFixed(0)}%, latency ratio ${r.latencyRatio.toFixed(2)}${shadow}`;
       if (r.verdict === 'rejected') void vscode.window.showWarningMessage(`Sovereign: canary ${ref} rejected (${stats}); the current version keeps serving. ${r.reasons.join('; ')}`);
       else void vscode.window.showInformationMessage(`Sovereign: canary ${ref} ${r.verdict === 'promoted' ? 'passed and was promoted' : 'passed'} (${stats}).`);
     }),

@@ -131,12 +131,38 @@ describe('deploy: staging on the real Docker engine', function () {
     assert.doesNotMatch(out, /CONNECTED/);
   });
 
-  it('canary of 1.1.0: outputs agree exactly, promoted automatically, same URL; the alias moves with a commit', async () => {
+  it('canary of 1.1.0 with shadow traffic: replay and live traffic agree exactly, promoted automatically, same URL; the alias moves with a commit', async () => {
     const before = (await listGateways(docker, 'dtiny'))[0].url!;
-    const report = await runCanary({ root: repo.root, ref: 'dtiny@1.1.0', thresholds: { maxLatencyRatio: 20 }, alias: 'staging', log: () => undefined });
+    // Live traffic through the gateway while the canary runs (mirroring is on from before the replay).
+    const live: string[] = [];
+    const report = await runCanary({
+      root: repo.root,
+      ref: 'dtiny@1.1.0',
+      thresholds: { maxLatencyRatio: 20 },
+      alias: 'staging',
+      shadow: { share: 1, seconds: 2 },
+      log: () => undefined,
+      onProgress: async (done) => {
+        if (done !== 1) return;
+        for (const prompt of ['abc', 'Hello', 'xyz', 'qrs']) live.push(await complete(before, prompt, 5));
+      },
+    });
     assert.equal(report.verdict, 'promoted', report.reasons.join('; '));
     assert.equal(report.agreement, 1);
     assert.equal(report.canary.errors, 0);
+    assert.deepEqual(live, ['abc', 'Hello', 'xyz', 'qrs'].map((p) => v1.expectedCompletion(p, 5)), 'the clients got their answers');
+    const shadow = report.shadow!;
+    figures.shadow = shadow;
+    // Exactly the 4 live requests were eligible: the replay itself is marked and not mirrored.
+    assert.equal(shadow.eligible, 4);
+    assert.ok(shadow.mirrored >= 1 && shadow.mirrored + shadow.skipped === 4, JSON.stringify(shadow));
+    assert.equal(shadow.comparable, shadow.mirrored);
+    assert.equal(shadow.agreement, 1);
+    assert.equal(shadow.canaryErrors, 0);
+    assert.ok(shadow.stableP50Ms > 0 && shadow.canaryP50Ms > 0);
+    const audited = (await readAudit(repo.root)).filter((e) => e.action === 'canary').at(-1)!;
+    assert.equal((audited.details as { shadow: { mirrored: number } }).shadow.mirrored, shadow.mirrored);
+    assert.ok(!JSON.stringify(audited).includes('mismatches'), 'no live outputs in the audit log');
     assert.equal(report.promotion?.url, before);
     const list = await listDeployments({ model: 'dtiny' });
     assert.deepEqual(list.map((d) => [d.version, d.role, d.running]), [['1.0.0', 'previous', true], ['1.1.0', 'stable', true]]);
