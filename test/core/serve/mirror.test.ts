@@ -8,6 +8,8 @@ import { startServe, type RunningServer } from '../../../src/core/serve/start';
 import { ServeRuntime } from '../../../src/core/serve/server';
 import type { MirrorStats } from '../../../src/core/serve/mirror';
 import { buildTinyLlama, writeTinyLlama, type TinyLlamaInfo } from '../../fixtures/gguf/tiny-llama';
+import { FRAUD_FEATURE_COUNT, syntheticFraudData } from '../../fixtures/onnx/fraudData';
+import { writeMlpClassifier } from '../../fixtures/onnx/mlpClassifier';
 import { call, stream } from './http-client';
 
 const TOKEN = 'client-token-0123456789';
@@ -200,5 +202,53 @@ describe('serve: shadow traffic (/admin/mirror) between two real runtimes', func
     assert.equal(s.eligible, 0);
     const off = await mirror('DELETE');
     assert.equal(off.json<MirrorStats>().state, 'off');
+  });
+});
+
+describe('serve: shadow traffic of ONNX predictions between two real runtimes', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let stable: RunningServer;
+  let same: RunningServer;
+  let retrained: RunningServer;
+  const predictBody = (seed: number) => {
+    const data = syntheticFraudData(4, seed);
+    return { inputs: { features: { type: 'float32', dims: [4, FRAUD_FEATURE_COUNT], data: Array.from(data.features) } } };
+  };
+  const mirror = (method: string, body?: unknown) => call(stable.url, method, '/admin/mirror', body, admin);
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sovereign-mirror-onnx-'));
+    const model = await writeMlpClassifier(join(dir, 'fraud.onnx'));
+    // Another seed: the same architecture, other weights (a retrained version): other probabilities.
+    const other = await writeMlpClassifier(join(dir, 'fraud-7.onnx'), { seed: 7 });
+    [stable, same, retrained] = await Promise.all([
+      startServe({ model: model.path, port: 0, adminToken: ADMIN }),
+      startServe({ model: model.path, port: 0 }),
+      startServe({ model: other.path, port: 0 }),
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all([stable?.close(), same?.close(), retrained?.close()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function run(target: string): Promise<MirrorStats> {
+    assert.equal((await mirror('PUT', { target, share: 1 })).status, 200);
+    for (const seed of [1, 2, 3]) {
+      assert.equal((await call(stable.url, 'POST', '/v1/predict', predictBody(seed))).status, 200);
+      for (let i = 0; i < 300 && (await mirror('GET')).json<MirrorStats>().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    }
+    return (await mirror('DELETE')).json<MirrorStats>();
+  }
+
+  it('identical models agree on every prediction; a retrained one does not; both count as comparable', async () => {
+    const a = await run(same.url);
+    assert.deepEqual([a.mirrored, a.comparable, a.agreement, a.canaryErrors], [3, 3, 1, 0]);
+    const b = await run(retrained.url);
+    assert.deepEqual([b.mirrored, b.comparable, b.canaryErrors], [3, 3, 0]);
+    assert.ok(b.agreement! < 1, JSON.stringify(b));
+    assert.equal(b.mismatches[0].route, '/v1/predict');
   });
 });
