@@ -5,14 +5,15 @@ import '@vscode-elements/elements/dist/vscode-radio/index.js';
 import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip, type ChartDataset, type Plugin } from 'chart.js';
 import { connect, emptyState, h, loadState, reportError, saveState, sayReady } from '../shared/webview-api';
-import type { BenchmarkRun, BenchmarksContract, BenchmarksState, BenchmarksViewState } from './contract';
+import { restoreBenchmarksViewState } from '../shared/view-state';
+import type { BenchmarkRun, BenchmarksContract, BenchmarksState } from './contract';
 import { chartSpecs, exportName, latestPerVersion, machineLine, runLabel, toCsv, type ChartSpec } from './data';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
 const rpc = connect<BenchmarksContract>();
 const app = document.getElementById('app')!;
-const view = loadState<BenchmarksViewState>({ selected: [], mode: 'runs' });
+const view = loadState(restoreBenchmarksViewState);
 let runs: BenchmarkRun[] = [];
 const charts: Chart[] = [];
 

@@ -3,14 +3,15 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { connect, emptyState, h, loadState, reportError, saveState, sayReady } from '../shared/webview-api';
-import type { LineageContract, LineageState, LineageViewState } from './contract';
+import { restoreLineageViewState } from '../shared/view-state';
+import type { LineageContract, LineageState } from './contract';
 import { aliasSlot, describeNode, filterMatches, highlightSet, modelsUsingDataset } from './model';
 import { renderLineageSvg } from './svg';
 import type { LineageGraph, LineageLayout } from './types';
 
 const rpc = connect<LineageContract>();
 const app = document.getElementById('app')!;
-const view = loadState<LineageViewState>({ filter: '', zoom: 1, scrollLeft: 0, scrollTop: 0 });
+const view = loadState(restoreLineageViewState);
 let current: { graph: LineageGraph; layout: LineageLayout } | undefined;
 let canvas: HTMLElement | undefined;
 let details: HTMLElement | undefined;
@@ -27,6 +28,11 @@ function show(state: LineageState): void {
   }
   const first = !current;
   current = state.update;
+  // A saved selection (hide/show, or a restored panel) whose node left the registry is dropped.
+  if (view.selected && !current.graph.nodes.some((n) => n.id === view.selected)) {
+    view.selected = undefined;
+    saveState(view);
+  }
   if (first || !canvas) build();
   draw();
   if (first && canvas) {

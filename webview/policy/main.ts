@@ -4,12 +4,13 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { connect, emptyState, h, loadState, reportError, saveState, sayReady } from '../shared/webview-api';
-import type { PolicyContract, PolicyState, PolicyViewState, ViolationRow } from './contract';
+import { restorePolicyViewState } from '../shared/view-state';
+import type { PolicyContract, PolicyState, ViolationRow } from './contract';
 import { exceptionsByExpiry, groupViolations } from './group';
 
 const rpc = connect<PolicyContract>();
 const app = document.getElementById('app')!;
-const view = loadState<PolicyViewState>({ collapsed: [], showWaived: true });
+const view = loadState(restorePolicyViewState);
 
 rpc.on('state', (state: PolicyState) => show(state));
 sayReady(rpc);

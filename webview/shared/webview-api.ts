@@ -17,9 +17,21 @@ export function sayReady<C extends ViewContract>(rpc: WebviewEndpoint<C>): void 
   (rpc as unknown as { notify: (method: string, params: undefined) => void }).notify(READY, undefined);
 }
 
-export function loadState<S extends object>(defaults: S): S {
-  const saved = vscode.getState() as Partial<S> | undefined;
-  return { ...defaults, ...(saved ?? {}) };
+/**
+ * The view state saved with setState (after hide/show, or a window reload that restored the panel),
+ * checked field by field by the view's `restore` (webview/shared/view-state.ts): an older or malformed
+ * saved state falls back to defaults instead of breaking the view. The checked state is saved back.
+ */
+export function loadState<S extends object>(restore: (saved: unknown) => S): S {
+  let saved: unknown;
+  try {
+    saved = vscode.getState();
+  } catch {
+    saved = undefined;
+  }
+  const state = restore(saved);
+  vscode.setState(state);
+  return state;
 }
 
 export function saveState<S extends object>(state: S): void {

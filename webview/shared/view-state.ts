@@ -1,0 +1,115 @@
+/**
+ * The UI state each view keeps with `setState` and gets back with `getState` (after hide/show, and after
+ * a window reload when the panel is restored by its serializer). A saved state is not trusted: it may
+ * come from an older build of the view, a hand-edited workspace storage, or a bug. Every field is taken
+ * only when it has the right type and a sane value, otherwise the default is used; unknown fields are
+ * dropped. Pure (no DOM, no `vscode`): the webviews, the host and the Node tests share it.
+ */
+import type { BenchmarksViewState } from '../benchmarks/contract';
+import type { LineageViewState } from '../lineage/contract';
+import type { PolicyViewState } from '../policy/contract';
+
+/** Long enough for any real filter, id or list; a saved state bigger than this is not ours. */
+const MAX_TEXT = 1_000;
+const MAX_ITEMS = 2_000;
+
+export const ZOOM_MIN = 0.2;
+export const ZOOM_MAX = 3;
+
+function record(saved: unknown): Record<string, unknown> {
+  return typeof saved === 'object' && saved !== null && !Array.isArray(saved) ? (saved as Record<string, unknown>) : {};
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= MAX_TEXT ? value : undefined;
+}
+
+function finite(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** An array of strings, deduplicated; a wrong element drops only that element, a wrong shape drops all. */
+function textList(value: unknown): string[] | undefined {
+  if (!Array.isArray(value) || value.length > MAX_ITEMS) return undefined;
+  return [...new Set(value.filter((v): v is string => text(v) !== undefined && v.length > 0))];
+}
+
+export const LINEAGE_DEFAULTS: LineageViewState = { filter: '', zoom: 1, scrollLeft: 0, scrollTop: 0 };
+
+export function restoreLineageViewState(saved: unknown): LineageViewState {
+  const s = record(saved);
+  const zoom = finite(s.zoom);
+  const state: LineageViewState = {
+    filter: text(s.filter) ?? LINEAGE_DEFAULTS.filter,
+    zoom: zoom !== undefined && zoom > 0 ? Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, zoom)) : LINEAGE_DEFAULTS.zoom,
+    scrollLeft: Math.max(0, finite(s.scrollLeft) ?? 0),
+    scrollTop: Math.max(0, finite(s.scrollTop) ?? 0),
+  };
+  const selected = text(s.selected);
+  if (selected) state.selected = selected;
+  // A zoom the user chose is kept only with the zoom it names; without one the view fits the panel again.
+  if (s.zoomedByUser === true && zoom !== undefined) state.zoomedByUser = true;
+  return state;
+}
+
+export const BENCHMARKS_DEFAULTS: BenchmarksViewState = { selected: [], mode: 'runs' };
+
+export function restoreBenchmarksViewState(saved: unknown): BenchmarksViewState {
+  const s = record(saved);
+  return {
+    selected: textList(s.selected) ?? [],
+    mode: s.mode === 'runs' || s.mode === 'latest-per-version' ? s.mode : BENCHMARKS_DEFAULTS.mode,
+  };
+}
+
+export const POLICY_DEFAULTS: PolicyViewState = { collapsed: [], showWaived: true };
+
+export function restorePolicyViewState(saved: unknown): PolicyViewState {
+  const s = record(saved);
+  return {
+    collapsed: textList(s.collapsed) ?? [],
+    showWaived: typeof s.showWaived === 'boolean' ? s.showWaived : POLICY_DEFAULTS.showWaived,
+  };
+}
+
+/** The deployments view keeps no UI state (everything it shows is live): anything saved is ignored. */
+export function restoreDeploymentsViewState(_saved: unknown): Record<string, never> {
+  return {};
+}
+
+/** The view type of each panel (`vscode.window.createWebviewPanel`, the serializers, `onWebviewPanel:`). */
+export const VIEW_TYPES = {
+  lineage: 'sovereign.lineage',
+  benchmarks: 'sovereign.benchmarks',
+  policy: 'sovereign.policyViolations',
+  deployments: 'sovereign.deployments',
+} as const;
+
+export type ViewName = keyof typeof VIEW_TYPES;
+
+export const RESTORE_VIEW_STATE: Record<ViewName, (saved: unknown) => object> = {
+  lineage: restoreLineageViewState,
+  benchmarks: restoreBenchmarksViewState,
+  policy: restorePolicyViewState,
+  deployments: restoreDeploymentsViewState,
+};
+
+/**
+ * What a restored panel's saved state amounts to, for the host's log: nothing saved, kept as saved, or
+ * partly/wholly replaced by defaults (an older or malformed shape).
+ */
+export function describeSavedState(view: ViewName, saved: unknown): 'none' | 'kept' | 'sanitized' {
+  if (saved === undefined || saved === null) return 'none';
+  const restored = RESTORE_VIEW_STATE[view](saved);
+  return sameJson(restored, saved) ? 'kept' : 'sanitized';
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])])) : v;
+  try {
+    return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+  } catch {
+    return false;
+  }
+}
