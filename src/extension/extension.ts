@@ -11,7 +11,7 @@ import { ModelsView } from './registry/models-view';
 import { RegistryState } from './registry/registry-state';
 import { PolicyDiagnostics } from './policy/diagnostics';
 import { PolicyQuickFixes } from './policy/quick-fixes';
-import { registerWebviews } from './webviews';
+import { registerWebviews, type SovereignWebviews } from './webviews';
 import { DeploymentsView } from './deploy/deployments-view';
 import { registerDeployCommands } from './deploy/commands';
 import { registerBenchEvalCommands } from './commands/bench-eval';
@@ -46,7 +46,8 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerScanCommands(context, worker, log);
   registerEngineCommands(services, engines);
   registerRegistryCommands(services, registry);
-  registerWebviews(services, registry);
+  // Also registers the panel serializers (restored after a window reload): synchronously, during activation.
+  const webviews = registerWebviews(services, registry);
 
   const deployments = new DeploymentsView(services);
   const deploymentsTree = vscode.window.createTreeView('sovereign.deployments', { treeDataProvider: deployments });
@@ -55,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerBenchEvalCommands(services, registry);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
-  return { completion, engines, registry, diagnostics };
+  return { completion, engines, registry, diagnostics, webviews };
 }
 
 export interface SovereignApi {
@@ -63,6 +64,7 @@ export interface SovereignApi {
   engines: LocalEngines;
   registry: RegistryState;
   diagnostics: PolicyDiagnostics;
+  webviews: SovereignWebviews;
 }
 
 export function deactivate(): void {}

@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { describeError } from '../../core/util/errors';
 import type { BenchmarksContract, BenchmarksState } from '../../../webview/benchmarks/contract';
 import type { ExtensionServices } from '../context';
-import { ViewPanel } from './view-panel';
+import { ViewPanel, type PanelOrigin } from './view-panel';
+import { VIEW_TYPES } from '../../../webview/shared/view-state';
 
 const FILTERS: Record<'png' | 'svg' | 'csv', Record<string, string[]>> = {
   png: { 'PNG image': ['png'] },
@@ -15,14 +16,32 @@ const FILTERS: Record<'png' | 'svg' | 'csv', Record<string, string[]>> = {
 export class BenchmarksPanel extends ViewPanel<BenchmarksContract> {
   private static current: BenchmarksPanel | undefined;
 
-  static show(services: ExtensionServices): BenchmarksPanel {
-    if (BenchmarksPanel.current) BenchmarksPanel.current.reveal();
-    else BenchmarksPanel.current = new BenchmarksPanel(services);
+  /** The open panel, if any (one per view). */
+  static get open(): BenchmarksPanel | undefined {
     return BenchmarksPanel.current;
   }
 
-  private constructor(services: ExtensionServices) {
-    super(services, { viewType: 'sovereign.benchmarks', bundle: 'benchmarks', title: 'Benchmarks' });
+  static show(services: ExtensionServices, column?: vscode.ViewColumn): BenchmarksPanel {
+    if (BenchmarksPanel.current) BenchmarksPanel.current.reveal();
+    else BenchmarksPanel.current = new BenchmarksPanel(services, { column });
+    return BenchmarksPanel.current;
+  }
+
+  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
+  static revive(services: ExtensionServices, panel: vscode.WebviewPanel): BenchmarksPanel {
+    if (BenchmarksPanel.current) {
+      if (BenchmarksPanel.current.panel !== panel) {
+        panel.dispose();
+        BenchmarksPanel.current.reveal();
+      }
+      return BenchmarksPanel.current;
+    }
+    BenchmarksPanel.current = new BenchmarksPanel(services, { restored: panel });
+    return BenchmarksPanel.current;
+  }
+
+  private constructor(services: ExtensionServices, origin: PanelOrigin) {
+    super(services, { viewType: VIEW_TYPES.benchmarks, bundle: 'benchmarks', title: 'Benchmarks' }, origin);
     this.rpc
       .handle('saveFile', async ({ suggestedName, kind, text, base64 }) => {
         if (!(kind in FILTERS)) throw new Error(`cannot save a "${kind}" file`);

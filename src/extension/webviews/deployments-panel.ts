@@ -1,3 +1,4 @@
+import * as vscode from 'vscode';
 import { dockerAvailability, engineAddress } from '../../core/deploy/engine';
 import { listDeployments, type Deployment } from '../../core/deploy/deployments';
 import { guardedFetch } from '../../core/net/egress';
@@ -5,7 +6,8 @@ import { describeError } from '../../core/util/errors';
 import type { DeploymentRow, DeploymentsContract, DeploymentsState } from '../../../webview/deployments/contract';
 import { summarizeMetrics } from '../../../webview/deployments/metrics';
 import type { ExtensionServices } from '../context';
-import { ViewPanel } from './view-panel';
+import { ViewPanel, type PanelOrigin } from './view-panel';
+import { VIEW_TYPES } from '../../../webview/shared/view-state';
 
 /** Modest: one /health and one /metrics request per running deployment every 10 s, only while visible. */
 export const POLL_INTERVAL_MS = 10_000;
@@ -25,14 +27,32 @@ export class DeploymentsPanel extends ViewPanel<DeploymentsContract> {
   private polling: Promise<void> | undefined;
   private readonly history = new Map<string, History>();
 
-  static show(services: ExtensionServices): DeploymentsPanel {
-    if (DeploymentsPanel.current) DeploymentsPanel.current.reveal();
-    else DeploymentsPanel.current = new DeploymentsPanel(services);
+  /** The open panel, if any (one per view). */
+  static get open(): DeploymentsPanel | undefined {
     return DeploymentsPanel.current;
   }
 
-  private constructor(services: ExtensionServices) {
-    super(services, { viewType: 'sovereign.deployments', bundle: 'deployments', title: 'Deployments' });
+  static show(services: ExtensionServices, column?: vscode.ViewColumn): DeploymentsPanel {
+    if (DeploymentsPanel.current) DeploymentsPanel.current.reveal();
+    else DeploymentsPanel.current = new DeploymentsPanel(services, { column });
+    return DeploymentsPanel.current;
+  }
+
+  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
+  static revive(services: ExtensionServices, panel: vscode.WebviewPanel): DeploymentsPanel {
+    if (DeploymentsPanel.current) {
+      if (DeploymentsPanel.current.panel !== panel) {
+        panel.dispose();
+        DeploymentsPanel.current.reveal();
+      }
+      return DeploymentsPanel.current;
+    }
+    DeploymentsPanel.current = new DeploymentsPanel(services, { restored: panel });
+    return DeploymentsPanel.current;
+  }
+
+  private constructor(services: ExtensionServices, origin: PanelOrigin) {
+    super(services, { viewType: VIEW_TYPES.deployments, bundle: 'deployments', title: 'Deployments' }, origin);
     this.rpc.handle('refresh', () => this.poll());
     this.gate.publish('state', { kind: 'loading' });
     this.schedule(0);

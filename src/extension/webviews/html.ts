@@ -54,3 +54,21 @@ export function webviewHtml(o: ShellOptions): string {
   </body>
 </html>`;
 }
+
+/**
+ * The page of a restored panel that could not be wired again (never expected: restoring must not throw
+ * into VS Code, so the panel explains instead). No script at all: `default-src 'none'`.
+ */
+export function restoreFailedHtml(title: string, reason: string, command: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta http-equiv="Content-Security-Policy" content="default-src 'none'; base-uri 'none'; form-action 'none'">
+    <title>${escapeAttr(title)}</title>
+  </head>
+  <body>
+    <main id="app"><div class="empty-state" role="status"><p>${escapeAttr(title)} could not be restored after the window reloaded: ${escapeAttr(reason)}</p><p>Close this tab and run "${escapeAttr(command)}".</p></div></main>
+  </body>
+</html>`;
+}

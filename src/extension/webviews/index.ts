@@ -1,17 +1,108 @@
 import * as vscode from 'vscode';
+import { describeError } from '../../core/util/errors';
+import { describeSavedState, VIEW_TYPES, type ViewName } from '../../../webview/shared/view-state';
 import type { ExtensionServices } from '../context';
 import type { RegistryState } from '../registry/registry-state';
 import { BenchmarksPanel } from './benchmarks-panel';
 import { DeploymentsPanel } from './deployments-panel';
+import { restoreFailedHtml } from './html';
 import { LineagePanel } from './lineage-panel';
 import { PolicyPanel } from './policy-panel';
+import { unrestoredTabs, type OpenPanel } from './view-panel';
+
+interface ViewEntry {
+  command: string;
+  commandTitle: string;
+  title: string;
+  open(): OpenPanel | undefined;
+  show(column?: vscode.ViewColumn): OpenPanel;
+  revive(panel: vscode.WebviewPanel): OpenPanel;
+}
+
+/** The webviews as the extension's API gives them to the extension-host tests. */
+export interface SovereignWebviews {
+  /** The serializers registered with `registerWebviewPanelSerializer`, by view type (what VS Code calls). */
+  serializers: Record<string, vscode.WebviewPanelSerializer>;
+  /** The panel open for a view type, if any. */
+  open(viewType: string): OpenPanel | undefined;
+}
 
 /** The four webviews (docs/webviews.md): lineage, benchmarks, policy violations, deployments. */
-export function registerWebviews(services: ExtensionServices, registry: RegistryState): void {
-  services.context.subscriptions.push(
-    vscode.commands.registerCommand('sovereign.showLineage', () => LineagePanel.show(services, registry)),
-    vscode.commands.registerCommand('sovereign.showBenchmarks', () => BenchmarksPanel.show(services)),
-    vscode.commands.registerCommand('sovereign.showPolicyViolations', () => PolicyPanel.show(services, registry)),
-    vscode.commands.registerCommand('sovereign.showDeployments', () => DeploymentsPanel.show(services)),
-  );
+export function registerWebviews(services: ExtensionServices, registry: RegistryState): SovereignWebviews {
+  const views: Record<ViewName, ViewEntry> = {
+    lineage: {
+      command: 'sovereign.showLineage',
+      commandTitle: 'Sovereign: Show Lineage',
+      title: 'Model Lineage',
+      open: () => LineagePanel.open,
+      show: (column) => LineagePanel.show(services, registry, column),
+      revive: (panel) => LineagePanel.revive(services, registry, panel),
+    },
+    benchmarks: {
+      command: 'sovereign.showBenchmarks',
+      commandTitle: 'Sovereign: Show Benchmarks',
+      title: 'Benchmarks',
+      open: () => BenchmarksPanel.open,
+      show: (column) => BenchmarksPanel.show(services, column),
+      revive: (panel) => BenchmarksPanel.revive(services, panel),
+    },
+    policy: {
+      command: 'sovereign.showPolicyViolations',
+      commandTitle: 'Sovereign: Show Policy Violations',
+      title: 'Policy Violations',
+      open: () => PolicyPanel.open,
+      show: (column) => PolicyPanel.show(services, registry, column),
+      revive: (panel) => PolicyPanel.revive(services, registry, panel),
+    },
+    deployments: {
+      command: 'sovereign.showDeployments',
+      commandTitle: 'Sovereign: Show Deployments',
+      title: 'Deployments',
+      open: () => DeploymentsPanel.open,
+      show: (column) => DeploymentsPanel.show(services, column),
+      revive: (panel) => DeploymentsPanel.revive(services, panel),
+    },
+  };
+  const serializers: Record<string, vscode.WebviewPanelSerializer> = {};
+  for (const [name, view] of Object.entries(views) as [ViewName, ViewEntry][]) {
+    const viewType = VIEW_TYPES[name];
+    serializers[viewType] = {
+      // Called by VS Code when a panel saved at shutdown/reload is first shown again. Never throws: the
+      // panel's own empty states cover a workspace that is gone or not governed, and a failure to wire it
+      // leaves a page that says so.
+      deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Thenable<void> {
+        try {
+          services.log.info(`webview ${viewType}: restored after a reload (saved view state: ${describeSavedState(name, state)})`);
+          view.revive(panel);
+        } catch (err) {
+          try {
+            services.log.error(`webview ${viewType}: could not be restored: ${describeError(err)}`);
+            panel.webview.html = restoreFailedHtml(view.title, describeError(err), view.commandTitle);
+          } catch {
+            // the panel is gone already: nothing to show it in
+          }
+        }
+        return Promise.resolve();
+      },
+    };
+    services.context.subscriptions.push(
+      vscode.window.registerWebviewPanelSerializer(viewType, serializers[viewType]),
+      vscode.commands.registerCommand(view.command, async () => {
+        if (view.open()) return view.show();
+        // A tab VS Code restored but has not handed to the serializer yet (a background tab after a reload)
+        // would become a second panel of this view: it is closed and the view opens in its place.
+        const stale = unrestoredTabs(viewType);
+        const column = stale[0]?.group.viewColumn;
+        if (stale.length) await vscode.window.tabGroups.close(stale).then(undefined, () => false);
+        return view.open() ?? view.show(column);
+      }),
+    );
+  }
+  return {
+    serializers,
+    open: (viewType) => {
+      const name = (Object.keys(VIEW_TYPES) as ViewName[]).find((n) => VIEW_TYPES[n] === viewType);
+      return name ? views[name].open() : undefined;
+    },
+  };
 }

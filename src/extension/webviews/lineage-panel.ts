@@ -1,22 +1,42 @@
+import * as vscode from 'vscode';
 import { describeError } from '../../core/util/errors';
 import type { LineageContract, LineageState } from '../../../webview/lineage/contract';
 import type { ExtensionServices } from '../context';
 import type { RegistryState } from '../registry/registry-state';
-import { ViewPanel } from './view-panel';
+import { ViewPanel, type PanelOrigin } from './view-panel';
+import { VIEW_TYPES } from '../../../webview/shared/view-state';
 
 /** Registry lineage: the graph from the registry snapshot, laid out in the core worker. */
 export class LineagePanel extends ViewPanel<LineageContract> {
   private static current: LineagePanel | undefined;
   private generation = 0;
 
-  static show(services: ExtensionServices, registry: RegistryState): LineagePanel {
-    if (LineagePanel.current) LineagePanel.current.reveal();
-    else LineagePanel.current = new LineagePanel(services, registry);
+  /** The open panel, if any (one per view). */
+  static get open(): LineagePanel | undefined {
     return LineagePanel.current;
   }
 
-  private constructor(services: ExtensionServices, private readonly registry: RegistryState) {
-    super(services, { viewType: 'sovereign.lineage', bundle: 'lineage', title: 'Model Lineage' });
+  static show(services: ExtensionServices, registry: RegistryState, column?: vscode.ViewColumn): LineagePanel {
+    if (LineagePanel.current) LineagePanel.current.reveal();
+    else LineagePanel.current = new LineagePanel(services, registry, { column });
+    return LineagePanel.current;
+  }
+
+  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
+  static revive(services: ExtensionServices, registry: RegistryState, panel: vscode.WebviewPanel): LineagePanel {
+    if (LineagePanel.current) {
+      if (LineagePanel.current.panel !== panel) {
+        panel.dispose();
+        LineagePanel.current.reveal();
+      }
+      return LineagePanel.current;
+    }
+    LineagePanel.current = new LineagePanel(services, registry, { restored: panel });
+    return LineagePanel.current;
+  }
+
+  private constructor(services: ExtensionServices, private readonly registry: RegistryState, origin: PanelOrigin) {
+    super(services, { viewType: VIEW_TYPES.lineage, bundle: 'lineage', title: 'Model Lineage' }, origin);
     this.rpc
       .handle('openManifest', async ({ id }) => {
         const snap = this.registry.snapshot;

@@ -5,7 +5,8 @@ import type { RegistrySnapshot } from '../../core/worker/registry-methods';
 import type { PolicyContract, PolicyState, ViolationRow } from '../../../webview/policy/contract';
 import type { ExtensionServices } from '../context';
 import type { RegistryState } from '../registry/registry-state';
-import { ViewPanel } from './view-panel';
+import { ViewPanel, type PanelOrigin } from './view-panel';
+import { VIEW_TYPES } from '../../../webview/shared/view-state';
 
 /** The quick fixes the view may offer for a violation: the same ones the diagnostics offer. */
 export function toViolationRow(v: PolicyViolation): ViolationRow {
@@ -48,14 +49,32 @@ export function policyState(snap: RegistrySnapshot | undefined, today = new Date
 export class PolicyPanel extends ViewPanel<PolicyContract> {
   private static current: PolicyPanel | undefined;
 
-  static show(services: ExtensionServices, registry: RegistryState): PolicyPanel {
-    if (PolicyPanel.current) PolicyPanel.current.reveal();
-    else PolicyPanel.current = new PolicyPanel(services, registry);
+  /** The open panel, if any (one per view). */
+  static get open(): PolicyPanel | undefined {
     return PolicyPanel.current;
   }
 
-  private constructor(services: ExtensionServices, private readonly registry: RegistryState) {
-    super(services, { viewType: 'sovereign.policyViolations', bundle: 'policy', title: 'Policy Violations' });
+  static show(services: ExtensionServices, registry: RegistryState, column?: vscode.ViewColumn): PolicyPanel {
+    if (PolicyPanel.current) PolicyPanel.current.reveal();
+    else PolicyPanel.current = new PolicyPanel(services, registry, { column });
+    return PolicyPanel.current;
+  }
+
+  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
+  static revive(services: ExtensionServices, registry: RegistryState, panel: vscode.WebviewPanel): PolicyPanel {
+    if (PolicyPanel.current) {
+      if (PolicyPanel.current.panel !== panel) {
+        panel.dispose();
+        PolicyPanel.current.reveal();
+      }
+      return PolicyPanel.current;
+    }
+    PolicyPanel.current = new PolicyPanel(services, registry, { restored: panel });
+    return PolicyPanel.current;
+  }
+
+  private constructor(services: ExtensionServices, private readonly registry: RegistryState, origin: PanelOrigin) {
+    super(services, { viewType: VIEW_TYPES.policy, bundle: 'policy', title: 'Policy Violations' }, origin);
     this.rpc
       .handle('openLocation', ({ file, line, column }) => {
         const root = this.registry.snapshot?.root;

@@ -4,10 +4,47 @@ import type { ExtensionServices } from '../context';
 import { makeNonce, webviewHtml } from './html';
 
 export interface ViewDefinition {
-  /** webview panel type, also the bundle name: dist/webview/<bundle>.js and media/webview/<bundle>.css. */
+  /** webview panel type (VIEW_TYPES); the serializer and `onWebviewPanel:` use it too. */
   viewType: string;
+  /** the bundle name: dist/webview/<bundle>.js and media/webview/<bundle>.css. */
   bundle: string;
   title: string;
+}
+
+/**
+ * Where a panel comes from: a new one (Show command; in `column`, the active one by default), or one VS
+ * Code restored after a window reload and handed to the view's serializer (`deserializeWebviewPanel`).
+ */
+export type PanelOrigin = { restored: vscode.WebviewPanel } | { column?: vscode.ViewColumn };
+
+/** The webview options of every panel, new or restored. */
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return {
+    enableScripts: true,
+    // Only the bundles and the styles: no workspace files, no other extension resources.
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+  };
+}
+
+/**
+ * The tabs of a view type whose panel this extension host does not hold: tabs VS Code restored after a
+ * reload but has not handed to the serializer yet (it does that lazily, when the tab is first shown).
+ */
+export function unrestoredTabs(viewType: string): vscode.Tab[] {
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && isViewType(t.input.viewType, viewType));
+}
+
+/** Tab inputs name webview panels with a prefix (`mainThreadWebview-<viewType>`). */
+export function isViewType(tabViewType: string, viewType: string): boolean {
+  return tabViewType === viewType || tabViewType.endsWith(`-${viewType}`);
+}
+
+/** What the rest of the extension (and the extension-host tests, through the API) sees of a panel. */
+export interface OpenPanel extends vscode.Disposable {
+  readonly panel: vscode.WebviewPanel;
+  readonly ready: boolean;
+  readonly visible: boolean;
+  reveal(): void;
 }
 
 /**
@@ -15,22 +52,28 @@ export interface ViewDefinition {
  * one). The webview is NOT kept alive when hidden (retainContextWhenHidden: false, the cheap default): it
  * keeps its own UI state with setState, says `ready` when it loads again, and gets the latest state.
  */
-export abstract class ViewPanel<C extends ViewContract> implements vscode.Disposable {
-  protected readonly panel: vscode.WebviewPanel;
+export abstract class ViewPanel<C extends ViewContract> implements OpenPanel {
+  readonly panel: vscode.WebviewPanel;
   protected readonly rpc: HostEndpoint<C>;
   protected readonly gate: ReadyGate<C['toWebview']>;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
-  protected constructor(protected readonly services: ExtensionServices, definition: ViewDefinition) {
+  protected constructor(protected readonly services: ExtensionServices, definition: ViewDefinition, origin: PanelOrigin = {}) {
     const extensionUri = services.context.extensionUri;
-    this.panel = vscode.window.createWebviewPanel(definition.viewType, definition.title, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      enableFindWidget: true,
-      // Only the bundles and the styles: no workspace files, no other extension resources.
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
-    });
+    if ('restored' in origin) {
+      // A panel VS Code restored: its panel options (no retained context, find widget) were saved with it;
+      // the webview options are set again, so the resource roots follow this install of the extension.
+      this.panel = origin.restored;
+      this.panel.webview.options = webviewOptions(extensionUri);
+      this.panel.title = definition.title;
+    } else {
+      this.panel = vscode.window.createWebviewPanel(definition.viewType, definition.title, origin.column ?? vscode.ViewColumn.Active, {
+        ...webviewOptions(extensionUri),
+        retainContextWhenHidden: false,
+        enableFindWidget: true,
+      });
+    }
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'sovereign.svg');
     const webview = this.panel.webview;
     const asUri = (...path: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...path)).toString();
@@ -58,6 +101,11 @@ export abstract class ViewPanel<C extends ViewContract> implements vscode.Dispos
       scriptUri: asUri('dist', 'webview', `${definition.bundle}.js`),
       styleUris: [asUri('media', 'webview', 'common.css'), asUri('media', 'webview', `${definition.bundle}.css`)],
     });
+  }
+
+  /** True while the webview's document is loaded and has said `ready` (the host posts state then). */
+  get ready(): boolean {
+    return !this.disposed && this.gate.isReady;
   }
 
   get visible(): boolean {
