@@ -93,7 +93,13 @@ export function registerWebviews(services: ExtensionServices, registry: Registry
         // would become a second panel of this view: it is closed and the view opens in its place.
         const stale = unrestoredTabs(viewType);
         const column = stale[0]?.group.viewColumn;
-        if (stale.length) await vscode.window.tabGroups.close(stale).then(undefined, () => false);
+        if (stale.length) {
+          try {
+            await vscode.window.tabGroups.close(stale);
+          } catch (err) {
+            services.log.warn(`webview ${viewType}: could not close a tab restored earlier: ${describeError(err)}`);
+          }
+        }
         return view.open() ?? view.show(column);
       }),
     );
