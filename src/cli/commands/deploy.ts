@@ -22,6 +22,7 @@ import {
   type SwitchOutcome,
 } from '../../core/deploy';
 import { FileFactCache } from '../../core/deploy/digest-cache';
+import { pruneImages, type PrunedImage, type PruneResult } from '../../core/deploy/prune';
 import { resolveDeployableModel } from '../../core/deploy/model-ref';
 import { parseModelRef } from '../../core/registry/manifest';
 import { findWorkspaceRoot } from '../../core/registry/workspace';
@@ -96,6 +97,19 @@ function switchText(verb: string, r: SwitchOutcome): string {
   ]
     .filter(Boolean)
     .join('\n') + '\n';
+}
+
+function pruneText(r: PruneResult): string {
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const name = (i: PrunedImage): string => `${i.tags[0] ?? i.id.slice(7, 19)} (${i.kind}, ${mib(i.sizeBytes)})`;
+  const lines = [
+    r.removed.length
+      ? `${r.dryRun ? 'would remove' : 'removed'} ${r.removed.length} image(s), ${mib(r.reclaimableBytes)}:`
+      : 'nothing to remove',
+    ...r.removed.map((i) => `  - ${name(i)}`),
+    ...(r.kept.length ? [`kept ${r.kept.length}:`, ...r.kept.map((i) => `  = ${name(i)}: ${i.reason}`)] : []),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 function canaryText(r: CanaryReport): string {
@@ -317,6 +331,17 @@ export function register(program: Command): void {
     .action(async (name: string, opts: { version?: string; json?: boolean }) => {
       const r = await removeModelDeployments({ model: modelName(name), version: opts.version });
       await emit(opts.json ? json(r) : `removed ${r.containers.length ? r.containers.join(', ') : 'nothing'}${r.networks.length ? `; network ${r.networks.join(', ')}` : ''}\n`);
+    });
+
+  deploy
+    .command('prune')
+    .description('remove the images this product built that no container uses (the newest base and app images stay: the next deploy reuses them)')
+    .option('--all', 'remove the newest base and app images too')
+    .option('--dry-run', 'only list what would be removed')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { all?: boolean; dryRun?: boolean; json?: boolean }) => {
+      const r = await pruneImages({ all: opts.all, dryRun: opts.dryRun });
+      await emit(opts.json ? json(r) : pruneText(r));
     });
 
   deploy

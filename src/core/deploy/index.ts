@@ -9,3 +9,4 @@ export { exportKubernetes, manifestsToYaml, k8sName, type K8sExportInput, type K
 export { defaultLimits, ISOLATION, type ResourceLimits } from './isolation';
 export { LABEL } from './labels';
 export { ensureBaseImage, defaultBaseImageTag } from './base-image';
+export { pruneImages, type PruneResult, type PrunedImage, type KeptImage } from './prune';

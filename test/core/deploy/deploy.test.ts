@@ -1,12 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tar from 'tar';
 import { connectDocker, type Docker } from '../../../src/core/deploy/engine';
 import { listDeployments, listGateways } from '../../../src/core/deploy/deployments';
 import { deployStaging } from '../../../src/core/deploy/staging';
 import { runCanary } from '../../../src/core/deploy/canary';
 import { promote, removeModelDeployments, rollback } from '../../../src/core/deploy/lifecycle';
 import { LABEL } from '../../../src/core/deploy/labels';
+import { pruneImages } from '../../../src/core/deploy/prune';
 import { internalNetworkName } from '../../../src/core/deploy/names';
 import { addModel } from '../../../src/core/registry/admission';
 import { initRegistry } from '../../../src/core/registry/ops';
@@ -28,6 +31,28 @@ async function complete(url: string, prompt: string, maxTokens = 8): Promise<str
   assert.equal(res.status, 200, await res.clone().text());
   const body = (await res.json()) as { choices: Array<{ text: string }> };
   return body.choices[0].text;
+}
+
+/** Builds a tiny image from a Dockerfile (and a one-byte `marker` file) in the real engine. */
+async function buildTiny(docker: Docker, tag: string, dockerfile: string): Promise<void> {
+  const ctx = await mkdtemp(join(tmpdir(), 'sovereign-prune-'));
+  try {
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    await writeFile(join(ctx, 'marker'), 'x');
+    const stream = await docker.buildImage(tar.c({ cwd: ctx, portable: true }, ['Dockerfile', 'marker']) as unknown as NodeJS.ReadableStream, { t: tag, pull: false } as object);
+    await new Promise<void>((done, fail) => docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => (err ? fail(err) : out.find((o) => o.error) ? fail(new Error(out.find((o) => o.error)!.error)) : done())));
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+}
+
+async function imageExists(docker: Docker, ref: string): Promise<boolean> {
+  try {
+    await docker.getImage(ref).inspect();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function engineObjects(docker: Docker, model: string): Promise<{ containers: string[]; networks: string[] }> {
@@ -248,6 +273,37 @@ describe('deploy: staging on the real Docker engine', function () {
     await writeFile(path, bytes);
     await assert.rejects(deployStaging({ root: repo.root, ref: 'dtiny-corrupt@1.0.0', log: () => undefined }), /no longer matches its sha256/);
     assert.deepEqual(await engineObjects(docker, 'dtiny-corrupt'), { containers: [], networks: [] });
+  });
+
+  it('prune removes the images no container uses, keeps those in use and never touches other images', async () => {
+    const used = (await listDeployments({ docker, model: 'dtiny' })).filter((d) => d.running).map((d) => d.image);
+    assert.ok(used.length, 'dtiny still runs');
+    // An unused model image (built FROM the app image in use: its child) and an image of another tool.
+    const unusedTag = `sovereign-model:prune-test-${process.pid}`;
+    const foreignTag = `not-sovereign:prune-test-${process.pid}`;
+    await buildTiny(docker, unusedTag, `FROM ${used[0]}\nLABEL ${LABEL.kind}=model-image prune.test=${process.pid}\n`);
+    await buildTiny(docker, foreignTag, 'FROM scratch\nCOPY marker /marker\n');
+    try {
+      const dry = await pruneImages({ docker, dryRun: true });
+      assert.ok(dry.removed.some((i) => i.tags.includes(unusedTag)), 'the unused image is a candidate');
+      assert.ok(!dry.removed.some((i) => i.tags.includes(foreignTag)) && !dry.kept.some((i) => i.tags.includes(foreignTag)), 'images of other tools are not even listed');
+      assert.ok(await imageExists(docker, unusedTag), 'a dry run removes nothing');
+
+      const r = await pruneImages({ docker });
+      assert.ok(r.removed.some((i) => i.tags.includes(unusedTag)));
+      assert.equal(await imageExists(docker, unusedTag), false);
+      assert.ok(await imageExists(docker, foreignTag), 'the foreign image stays');
+      for (const image of used) {
+        assert.ok(await imageExists(docker, image), `${image} is in use and stays`);
+        assert.match(r.kept.find((i) => i.tags.includes(image))?.reason ?? '', /used by sov-dtiny/);
+      }
+      // What serves still serves.
+      const live = (await listDeployments({ docker, model: 'dtiny' })).find((d) => d.role === 'stable')!;
+      assert.equal(await complete(live.url!, 'abc', 4), await complete(live.directUrl!, 'abc', 4));
+    } finally {
+      await docker.getImage(unusedTag).remove().catch(() => undefined);
+      await docker.getImage(foreignTag).remove().catch(() => undefined);
+    }
   });
 
   it('remove takes every container and the network away', async () => {
