@@ -26,6 +26,16 @@ interface CanaryJson {
   shadow?: { mirrored: number; comparable: number; agreement: number | null; canaryErrors: number };
 }
 
+interface PruneJson {
+  removed: Array<{ id: string; tags: string[]; kind: string; sizeBytes: number }>;
+  kept: unknown[];
+  reclaimableBytes: number;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
 async function pickRef(state: RegistryState, arg: unknown, title: string): Promise<string | undefined> {
   const node = arg as ModelNode | undefined;
   if (node?.kind === 'version') return `${node.version.name}@${node.version.version}`;
@@ -48,7 +58,7 @@ async function pickDeployedModel(view: DeploymentsView, arg: unknown, title: str
   return vscode.window.showQuickPick(names, { title });
 }
 
-/** Deploy to Staging, Canary, Promote, Rollback, Remove, Logs: the `sovereign deploy` CLI behind the palette. */
+/** Deploy to Staging, Canary, Promote, Rollback, Remove, Prune Images, Logs: the `sovereign deploy` CLI behind the palette. */
 export function registerDeployCommands(services: ExtensionServices, state: RegistryState, view: DeploymentsView): void {
   const root = (): Promise<string | undefined> => services.workspaceRoot();
   services.context.subscriptions.push(
@@ -115,6 +125,21 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
       if (sure !== 'Remove') return;
       await runCliWithProgress(services, `Removing ${name}`, ['deploy', 'remove', name, '--json'], await root());
       await view.refresh();
+    }),
+
+    vscode.commands.registerCommand('sovereign.pruneDeploymentImages', async () => {
+      // A dry run first: the user sees what goes and how much it frees before anything is removed.
+      const plan = (await runCliWithProgress<PruneJson>(services, 'Looking for unused deployment images', ['deploy', 'prune', '--dry-run', '--json'], await root()))?.result;
+      if (!plan) return;
+      if (!plan.removed.length) {
+        void vscode.window.showInformationMessage(`Sovereign: no unused deployment image (${plan.kept.length} in use or kept for the next deploy).`);
+        return;
+      }
+      const detail = plan.removed.map((i) => `${i.tags[0] ?? i.id.slice(7, 19)} (${i.kind}, ${mib(i.sizeBytes)})`).join('\n');
+      const sure = await vscode.window.showWarningMessage(`Remove ${plan.removed.length} unused deployment image(s), ${mib(plan.reclaimableBytes)}?`, { modal: true, detail }, 'Remove');
+      if (sure !== 'Remove') return;
+      const done = (await runCliWithProgress<PruneJson>(services, 'Removing unused deployment images', ['deploy', 'prune', '--json'], await root()))?.result;
+      if (done) void vscode.window.showInformationMessage(`Sovereign: removed ${done.removed.length} image(s), ${mib(done.reclaimableBytes)}.`);
     }),
 
     vscode.commands.registerCommand('sovereign.showDeploymentLogs', async (arg?: unknown) => {
