@@ -27,11 +27,13 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 }
 
 /**
- * The tabs of a view type whose panel this extension host does not hold: tabs VS Code restored after a
- * reload but has not handed to the serializer yet (it does that lazily, when the tab is first shown).
+ * Tabs of a view type that VS Code restored after a reload but has not handed to the serializer yet: it
+ * does that lazily, when the tab is first shown, so they are background tabs. Call it only while no panel
+ * of the view is open. (An active tab is left alone: it is being shown, hence restored, or it belongs to a
+ * panel just disposed that the tab model has not dropped yet.)
  */
 export function unrestoredTabs(viewType: string): vscode.Tab[] {
-  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && isViewType(t.input.viewType, viewType));
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => !t.isActive && t.input instanceof vscode.TabInputWebview && isViewType(t.input.viewType, viewType));
 }
 
 /** Tab inputs name webview panels with a prefix (`mainThreadWebview-<viewType>`). */
