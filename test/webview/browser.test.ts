@@ -127,14 +127,15 @@ describe('webviews in Chromium under the strict CSP', function () {
     await finish(page, 'lineage', errors);
   });
 
-  it('lineage: 2,000 nodes drawn (SVG built and parsed by Chromium) in < 300 ms', async () => {
+  it('lineage: 2,000 nodes drawn as SVG built and parsed by Chromium (draw time reported; the < 300 ms goal is a benchmark figure)', async () => {
     const { page, errors } = await open('lineage', 2000);
     await page.waitForSelector('svg.lineage');
     assert.equal(await page.locator('svg.lineage g.node').count(), 2000);
     const ms = Number(/drawn in (\d+) ms/.exec(await page.locator('#stats').innerText())?.[1]);
     // The view measures its own draw (filter + highlight + SVG string + DOM parse); paint comes after.
     process.stderr.write(`      lineage 2,000 nodes drawn in ${ms} ms (Chromium)\n`);
-    // < 300 ms on an idle 2-core machine; the bound leaves room for a loaded CI machine.
+    // Not a timed test: the goal (< 300 ms) is measured by `npm run bench webview` on a quiet machine. This
+    // bound only catches a draw that went quadratic, with room for a loaded CI machine.
     assert.ok(ms < 1000, `${ms} ms`);
     await finish(page, 'lineage-2000', errors);
   });
