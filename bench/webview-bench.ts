@@ -7,6 +7,7 @@
 import { clearLayoutCache, layoutLineage } from '../webview/lineage/layout';
 import { filterMatches, highlightSet } from '../webview/lineage/model';
 import { renderLineageSvg } from '../webview/lineage/svg';
+import { startWebviewHarness } from '../test/webview/chromium-harness';
 import { generateLineage } from '../test/webview/lineage-fixture';
 
 function median(values: number[]): number {
@@ -53,15 +54,45 @@ async function measure(size: number): Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * The view's own draw in Chromium (filter + highlight + SVG string + DOM parse, as it reports it in its
+ * status line), the laid-out graph handed over as the host does; median of several fresh documents.
+ */
+async function chromiumDraw(sizes: number[], runs = 5): Promise<Record<string, number> | { skipped: string }> {
+  const harness = await startWebviewHarness();
+  if (!harness) return { skipped: 'Chromium is not installed (apt-get install chromium)' };
+  try {
+    const out: Record<string, number> = {};
+    for (const size of sizes) {
+      const graph = generateLineage(size);
+      const state = { kind: 'graph', update: { graph, layout: layoutLineage(graph) } };
+      const drawn: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const { page } = await harness.open('lineage', state);
+        await page.waitForSelector('svg.lineage');
+        drawn.push(Number(/drawn in (\d+) ms/.exec(await page.locator('#stats').innerText())?.[1]));
+        await page.close();
+      }
+      out[`drawMs${size}`] = median(drawn);
+    }
+    return out;
+  } finally {
+    await harness.close();
+  }
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const small = await measure(500);
   const large = await measure(2000);
+  const chromium = await chromiumDraw([500, 2000]);
   return {
     lineage500: small,
     lineage2000: large,
-    // The figure the issue asks for: 2,000 nodes shown (layout cached in the worker, as on every refresh
-    // after the first) in < 300 ms.
-    render2000Under300ms: (large.layoutOneFamilyChangedMs as number) + (large.renderSvgMs as number) < 300,
+    chromium,
+    // The figure the issue asks for: 2,000 nodes shown in < 300 ms (layout cached in the worker, as on
+    // every refresh after the first, plus the draw in Chromium; the Node-side SVG build when no Chromium).
+    render2000Under300ms:
+      (large.layoutOneFamilyChangedMs as number) + ('drawMs2000' in chromium ? chromium.drawMs2000 : (large.renderSvgMs as number)) < 300,
   };
 }
 

@@ -1,14 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { webviewHtml } from '../../src/extension/webviews/html';
+import type { Page } from 'playwright-core';
 import { layoutLineage } from '../../webview/lineage/layout';
-import { READY } from '../../webview/shared/ipc';
+import { skipLoudly, startWebviewHarness, type HarnessGlobals, type OpenedView, type WebviewHarness } from './chromium-harness';
 import { generateLineage } from './lineage-fixture';
 
 /**
@@ -16,18 +11,7 @@ import { generateLineage } from './lineage-fixture';
  * would send, with VS Code's dark theme variables. Fails on any CSP violation or script error; saves a
  * screenshot per view to test-results/screenshots/ (kept as CI artifacts). Skipped without Chromium.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
-
-const THEME = `body.vscode-dark {
-  --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-editor-background: #1e1e1e;
-  --vscode-editorWidget-background: #252526; --vscode-editorWidget-border: #454545; --vscode-focusBorder: #007fd4;
-  --vscode-font-family: sans-serif; --vscode-font-size: 13px; --vscode-editor-font-family: monospace;
-  --vscode-textLink-foreground: #3794ff; --vscode-errorForeground: #f48771; --vscode-editorWarning-foreground: #cca700;
-  --vscode-charts-blue: #3794ff; --vscode-charts-green: #89d185; --vscode-charts-red: #f14c4c; --vscode-charts-yellow: #cca700;
-  --vscode-charts-orange: #d18616; --vscode-charts-purple: #b180d7; --vscode-list-activeSelectionBackground: #04395e;
-  --vscode-button-background: #0e639c; --vscode-button-foreground: #ffffff; --vscode-input-background: #3c3c3c; --vscode-input-foreground: #cccccc;
-}`;
 
 function states(lineageSize = 120): Record<string, unknown> {
   const graph = generateLineage(lineageSize);
@@ -50,63 +34,21 @@ function states(lineageSize = 120): Record<string, unknown> {
 
 describe('webviews in Chromium under the strict CSP', function () {
   this.timeout(120_000);
-  let server: Server;
-  let browser: Browser;
-  let dir: string;
-  let origin: string;
-  const nonce = 'dGVzdC1ub25jZS1mb3ItY3Nw';
+  let harness: WebviewHarness | undefined;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) return this.skip();
-    dir = await mkdtemp(join(tmpdir(), 'sovereign-webview-browser-'));
-    await build({ entryPoints: ['lineage', 'benchmarks', 'policy', 'deployments'].map((v) => ({ in: `webview/${v}/main.ts`, out: v })), outdir: dir, bundle: true, platform: 'browser', format: 'iife', target: 'chrome114', logLevel: 'silent' });
-    server = createServer(async (req, res) => {
-      const url = new URL(req.url ?? '/', origin);
-      const view = /^\/view\/(\w+)$/.exec(url.pathname)?.[1];
-      try {
-        if (view) {
-          const html = webviewHtml({ title: view, cspSource: origin, nonce, scriptUri: `${origin}/dist/${view}.js`, styleUris: [`${origin}/media/theme.css`, `${origin}/media/common.css`, `${origin}/media/${view}.css`] })
-            // what VS Code provides around a webview: the theme class and acquireVsCodeApi
-            .replace('<body>', '<body class="vscode-dark">')
-            .replace('<script nonce', `<script nonce="${nonce}">window.__sent=[];let s;window.acquireVsCodeApi=()=>({postMessage:(m)=>window.__sent.push(m),getState:()=>s,setState:(v)=>{s=v}});window.__csp=[];document.addEventListener('securitypolicyviolation',(e)=>window.__csp.push(e.violatedDirective+' '+e.blockedURI));</script>\n    <script nonce`);
-          res.writeHead(200, { 'content-type': 'text/html' }).end(html);
-        } else if (url.pathname.startsWith('/dist/')) res.writeHead(200, { 'content-type': 'text/javascript' }).end(await readFile(join(dir, url.pathname.slice(6))));
-        else if (url.pathname === '/media/theme.css') res.writeHead(200, { 'content-type': 'text/css' }).end(THEME);
-        else if (url.pathname.startsWith('/media/')) res.writeHead(200, { 'content-type': 'text/css' }).end(await readFile(join('media', 'webview', url.pathname.slice(7))));
-        else if (url.pathname === '/favicon.ico') res.writeHead(204).end();
-        else res.writeHead(404).end();
-      } catch {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'] });
+    harness = await startWebviewHarness();
+    if (!harness) return skipLoudly(this, 'test/webview/browser.test.ts');
     await mkdir(SHOTS, { recursive: true });
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => harness?.close());
 
-  async function open(view: string, lineageSize?: number): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(`${origin}/view/${view}`);
-    // the ready handshake: nothing is sent to the view before it says ready
-    await page.waitForFunction((ready) => (globalThis as unknown as { __sent: { method?: string }[] }).__sent.some((m) => m.method === ready), READY);
-    const state = states(lineageSize)[view];
-    await page.evaluate((params) => (globalThis as unknown as { dispatchEvent(e: unknown): boolean }).dispatchEvent(new MessageEvent('message', { data: { kind: 'notification', method: 'state', params } })), state);
-    return { page, errors };
-  }
+  const open = (view: string, lineageSize?: number): Promise<OpenedView> => harness!.open(view, states(lineageSize)[view]);
 
   async function finish(page: Page, view: string, errors: string[]): Promise<void> {
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(SHOTS, `${view}.png`), fullPage: false });
-    const csp = await page.evaluate(() => (globalThis as unknown as { __csp: string[] }).__csp);
+    const csp = await page.evaluate(() => (globalThis as unknown as HarnessGlobals).__csp);
     assert.deepEqual(csp, [], 'CSP violations');
     assert.deepEqual(errors, []);
     await page.close();

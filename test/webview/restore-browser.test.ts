@@ -1,14 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { webviewHtml } from '../../src/extension/webviews/html';
+import type { Page } from 'playwright-core';
 import { layoutLineage } from '../../webview/lineage/layout';
-import { READY } from '../../webview/shared/ipc';
+import { skipLoudly, startWebviewHarness, WEBVIEWS, type HarnessGlobals, type OpenedView, type WebviewHarness } from './chromium-harness';
 import { generateLineage } from './lineage-fixture';
 
 /**
@@ -18,8 +11,6 @@ import { generateLineage } from './lineage-fixture';
  * document of the view started with that state must show the same thing; a malformed saved state must
  * leave a working view. Skipped without Chromium (`CHROMIUM_PATH` overrides /usr/bin/chromium).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const VIEWS = ['lineage', 'benchmarks', 'policy', 'deployments'];
 
 function hostState(view: string): unknown {
   if (view === 'lineage') {
@@ -42,67 +33,24 @@ function hostState(view: string): unknown {
 
 describe('webviews restored from their saved state (window reload), in Chromium under the strict CSP', function () {
   this.timeout(120_000);
-  let server: Server;
-  let browser: Browser;
-  let dir: string;
-  let origin: string;
-  const nonce = 'cmVzdG9yZS10ZXN0LW5vbmNl';
+  let harness: WebviewHarness | undefined;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) return this.skip();
-    dir = await mkdtemp(join(tmpdir(), 'sovereign-webview-restore-'));
-    await build({ entryPoints: VIEWS.map((v) => ({ in: `webview/${v}/main.ts`, out: v })), outdir: dir, bundle: true, platform: 'browser', format: 'iife', target: 'chrome114', logLevel: 'silent' });
-    server = createServer(async (req, res) => {
-      const url = new URL(req.url ?? '/', origin);
-      const view = /^\/view\/(\w+)$/.exec(url.pathname)?.[1];
-      try {
-        if (view) {
-          const html = webviewHtml({ title: view, cspSource: origin, nonce, scriptUri: `${origin}/dist/${view}.js`, styleUris: [`${origin}/media/common.css`, `${origin}/media/${view}.css`] })
-            // what VS Code provides: acquireVsCodeApi, whose getState starts with the state saved for the panel
-            .replace('<body>', '<body class="vscode-dark">')
-            .replace('<script nonce', `<script nonce="${nonce}">window.__sent=[];window.__saved=window.__initialState;window.acquireVsCodeApi=()=>({postMessage:(m)=>window.__sent.push(m),getState:()=>window.__saved,setState:(v)=>{window.__saved=JSON.parse(JSON.stringify(v))}});window.__csp=[];document.addEventListener('securitypolicyviolation',(e)=>window.__csp.push(e.violatedDirective+' '+e.blockedURI));</script>\n    <script nonce`);
-          res.writeHead(200, { 'content-type': 'text/html' }).end(html);
-        } else if (url.pathname.startsWith('/dist/')) res.writeHead(200, { 'content-type': 'text/javascript' }).end(await readFile(join(dir, url.pathname.slice(6))));
-        else if (url.pathname.startsWith('/media/')) res.writeHead(200, { 'content-type': 'text/css' }).end(await readFile(join('media', 'webview', url.pathname.slice(7))));
-        else if (url.pathname === '/favicon.ico') res.writeHead(204).end();
-        else res.writeHead(404).end();
-      } catch {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'] });
+    harness = await startWebviewHarness('cmVzdG9yZS10ZXN0LW5vbmNl');
+    if (!harness) return skipLoudly(this, 'test/webview/restore-browser.test.ts');
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => harness?.close());
 
-  interface Opened {
-    page: Page;
-    errors: string[];
-  }
+  type Opened = OpenedView;
 
   /** A document of the view, started with `saved` as its persisted state, handed the host's state after `ready`. */
-  async function open(view: string, saved?: unknown): Promise<Opened> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.addInitScript((s) => ((globalThis as unknown as { __initialState: unknown }).__initialState = s), saved as never);
-    await page.goto(`${origin}/view/${view}`);
-    await page.waitForFunction((ready) => (globalThis as unknown as { __sent: { method?: string }[] }).__sent.some((m) => m.method === ready), READY);
-    await page.evaluate((params) => (globalThis as unknown as { dispatchEvent(e: unknown): boolean }).dispatchEvent(new MessageEvent('message', { data: { kind: 'notification', method: 'state', params } })), hostState(view) as never);
-    return { page, errors };
-  }
+  const open = (view: string, saved?: unknown): Promise<Opened> => harness!.open(view, hostState(view), saved);
 
-  const savedState = (page: Page): Promise<Record<string, unknown>> => page.evaluate(() => (globalThis as unknown as { __saved: Record<string, unknown> }).__saved);
+  const savedState = (page: Page): Promise<Record<string, unknown>> => page.evaluate(() => (globalThis as unknown as HarnessGlobals).__saved as Record<string, unknown>);
 
   async function close({ page, errors }: Opened): Promise<void> {
     await page.waitForTimeout(100);
-    assert.deepEqual(await page.evaluate(() => (globalThis as unknown as { __csp: string[] }).__csp), [], 'CSP violations');
+    assert.deepEqual(await page.evaluate(() => (globalThis as unknown as HarnessGlobals).__csp), [], 'CSP violations');
     assert.deepEqual(errors, []);
     await page.close();
   }
@@ -198,7 +146,7 @@ describe('webviews restored from their saved state (window reload), in Chromium 
       policy: { collapsed: 'coder', showWaived: 'no' },
       deployments: ['not', 'a', 'state'],
     };
-    for (const view of VIEWS) {
+    for (const view of WEBVIEWS as Array<keyof typeof junk>) {
       for (const saved of [junk[view], 'a string', 42]) {
         const opened = await open(view, saved);
         const ready = { lineage: 'svg.lineage', benchmarks: 'canvas', policy: 'vscode-collapsible', deployments: '.empty-state' }[view]!;
