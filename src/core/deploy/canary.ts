@@ -5,7 +5,7 @@ import { removeContainer } from './containers';
 import { FileFactCache } from './digest-cache';
 import { listDeployments, readAdminToken } from './deployments';
 import { connectDocker, type Docker } from './engine';
-import { deployFetch } from './http';
+import { deployFetch, postJson } from './http';
 import { prepareImages } from './images';
 import type { ResourceLimits } from './isolation';
 import type { ModelMode } from './labels';
@@ -272,18 +272,8 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
   }
 
   /** A replayed request; marked so that the stable version does not mirror it as live traffic. */
-  async function post(url: string, body: unknown): Promise<{ status: number; json: unknown; text: string; ms: number }> {
-    const started = performance.now();
-    const res = await deployFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', [SHADOW_HEADER]: 'replay' }, body: JSON.stringify(body) }, { root: o.root, timeoutMs });
-    const text = await res.text();
-    const ms = performance.now() - started;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text, ms };
+  function post(url: string, body: unknown): ReturnType<typeof postJson> {
+    return postJson(url, body, { root: o.root, timeoutMs, headers: { [SHADOW_HEADER]: 'replay' } });
   }
 
   async function send(url: string, r: CanaryRequest): Promise<Outcome> {

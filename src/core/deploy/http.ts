@@ -16,9 +16,13 @@ export async function deployFetch(url: string, init: RequestInit = {}, options: 
   return guardedFetch(url, { ...init, signal: AbortSignal.any(signals) }, { audit: options.root ? { root: options.root } : undefined, via: 'deploy' });
 }
 
-export async function postJson(url: string, body: unknown, options: DeployHttpOptions = {}): Promise<{ status: number; json: unknown; text: string; ms: number }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  options: DeployHttpOptions & { headers?: Record<string, string> } = {},
+): Promise<{ status: number; json: unknown; text: string; ms: number }> {
   const started = performance.now();
-  const res = await deployFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, options);
+  const res = await deployFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...options.headers }, body: JSON.stringify(body) }, options);
   const text = await res.text();
   const ms = performance.now() - started;
   let json: unknown;
