@@ -7,7 +7,7 @@
 import { clearLayoutCache, layoutLineage } from '../webview/lineage/layout';
 import { filterMatches, highlightSet } from '../webview/lineage/model';
 import { renderLineageSvg } from '../webview/lineage/svg';
-import { startWebviewHarness } from '../test/webview/chromium-harness';
+import { lineageDrawMs, startWebviewHarness } from '../test/webview/chromium-harness';
 import { generateLineage } from '../test/webview/lineage-fixture';
 
 function median(values: number[]): number {
@@ -55,8 +55,9 @@ async function measure(size: number): Promise<Record<string, unknown>> {
 }
 
 /**
- * The view's own draw in Chromium (filter + highlight + SVG string + DOM parse, as it reports it in its
- * status line), the laid-out graph handed over as the host does; median of several fresh documents.
+ * The view's own draw in Chromium as it reports it in its status line: filter, highlight, SVG string,
+ * DOM parse, style, layout and paint, until the frame is on screen; the laid-out graph handed over as the
+ * host does; median of several fresh documents.
  */
 async function chromiumDraw(sizes: number[], runs = 5): Promise<Record<string, number> | { skipped: string }> {
   const harness = await startWebviewHarness();
@@ -70,7 +71,7 @@ async function chromiumDraw(sizes: number[], runs = 5): Promise<Record<string, n
       for (let i = 0; i < runs; i++) {
         const { page } = await harness.open('lineage', state);
         await page.waitForSelector('svg.lineage');
-        drawn.push(Number(/drawn in (\d+) ms/.exec(await page.locator('#stats').innerText())?.[1]));
+        drawn.push(await lineageDrawMs(page));
         await page.close();
       }
       out[`drawMs${size}`] = median(drawn);

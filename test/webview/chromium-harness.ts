@@ -55,6 +55,12 @@ export function skipLoudly(ctx: Mocha.Context, suite: string): void {
   ctx.skip();
 }
 
+/** The lineage view's own figure: from the state's arrival to the painted frame ("drawn in N ms"). */
+export async function lineageDrawMs(page: Page): Promise<number> {
+  await page.locator('#stats', { hasText: /drawn in \d+ ms/ }).waitFor();
+  return Number(/drawn in (\d+) ms/.exec(await page.locator('#stats').innerText())?.[1]);
+}
+
 /** Builds the bundles, serves them and launches Chromium; undefined when Chromium is not installed. */
 export async function startWebviewHarness(nonce = 'aGFybmVzcy1ub25jZS1mb3ItY3Nw'): Promise<WebviewHarness | undefined> {
   if (!existsSync(CHROMIUM)) return undefined;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { clearLayoutCache, layoutLineage, NODE_HEIGHT } from '../../webview/lineage/layout';
 import { aliasSlot, filterMatches, highlightSet, modelsUsingDataset, nodeClasses, nodeStatus } from '../../webview/lineage/model';
-import { escapeXml, renderLineageSvg } from '../../webview/lineage/svg';
+import { escapeXml, LABEL_MIN_ZOOM, renderLineageSvg } from '../../webview/lineage/svg';
 import type { LineageGraph } from '../../webview/lineage/types';
 import { generateLineage } from './lineage-fixture';
 
@@ -133,6 +133,20 @@ describe('lineage view: filter, highlight, colours', () => {
     assert.match(svg, /class="node kind-model status-scan-failed[^"]*highlighted"/);
     assert.match(svg, /class="node kind-model status-ok signed aliased alias-0 dim"/);
     assert.match(svg, /class="violation-count"[^>]*>2</);
+  });
+
+  it('leaves labels out below readable scale and sizes the drawing to the zoom', () => {
+    const g = small();
+    const layout = layoutLineage(g);
+    const actual = renderLineageSvg(g, layout);
+    assert.equal((actual.match(/<text class="label"/g) ?? []).length, g.nodes.length);
+    assert.match(actual, new RegExp(`width="${layout.width}" height="${layout.height}"`));
+    const overview = renderLineageSvg(g, layout, { zoom: LABEL_MIN_ZOOM / 2 });
+    assert.equal((overview.match(/<text/g) ?? []).length, 0, 'no label and no violation count');
+    assert.equal((overview.match(/<g class="node /g) ?? []).length, g.nodes.length, 'every node is still drawn');
+    assert.match(overview, /class="violation-badge"/);
+    assert.match(overview, new RegExp(`class="lineage no-labels" width="${Math.round((layout.width * LABEL_MIN_ZOOM) / 2)}"`));
+    assert.equal((renderLineageSvg(g, layout, { zoom: LABEL_MIN_ZOOM }).match(/<text class="label"/g) ?? []).length, g.nodes.length);
   });
 
   it('shows 2,000 nodes (layout cached, as after the first open) in well under 300 ms', function () {

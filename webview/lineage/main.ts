@@ -6,7 +6,7 @@ import { connect, emptyState, h, loadState, reportError, saveState, sayReady } f
 import { restoreLineageViewState } from '../shared/view-state';
 import type { LineageContract, LineageState } from './contract';
 import { aliasSlot, describeNode, filterMatches, highlightSet, modelsUsingDataset } from './model';
-import { renderLineageSvg } from './svg';
+import { contains, LABEL_MIN_ZOOM, renderLineageSvg, type Region } from './svg';
 import type { LineageGraph, LineageLayout } from './types';
 
 const rpc = connect<LineageContract>();
@@ -15,6 +15,10 @@ const view = loadState(restoreLineageViewState);
 let current: { graph: LineageGraph; layout: LineageLayout } | undefined;
 let canvas: HTMLElement | undefined;
 let details: HTMLElement | undefined;
+/** Draws started; a late "drawn in" of an earlier one is not shown. */
+let draws = 0;
+/** The part of the graph (layout coordinates) the current drawing holds. */
+let drawnRegion: Region | undefined;
 
 rpc.on('state', (state: LineageState) => show(state));
 sayReady(rpc);
@@ -98,6 +102,7 @@ function build(): void {
       view.scrollLeft = canvas!.scrollLeft;
       view.scrollTop = canvas!.scrollTop;
       saveState(view);
+      drawIfScrolledOut();
     });
   });
   details = h('aside', { class: 'details', attrs: { id: 'details', 'aria-live': 'polite' } });
@@ -108,22 +113,54 @@ function draw(): void {
   if (!current || !canvas) return;
   const { graph, layout } = current;
   const started = performance.now();
-  const visible = filterMatches(graph, view.filter);
-  const highlighted = highlightSet(graph, view.selected);
-  canvas.innerHTML = renderLineageSvg(graph, layout, { visible, highlighted, selected: view.selected });
-  const svg = canvas.firstElementChild as SVGSVGElement | null;
   // Until the user zooms, the whole graph fits the panel's width (a large registry starts as an overview).
+  // Read before the new drawing goes in: the panel's width does not depend on it, and reading it after
+  // would force Chromium to lay out the whole new drawing at once.
   if (!view.zoomedByUser && layout.width > 0 && canvas.clientWidth > 0) {
     view.zoom = Math.max(0.2, Math.min(1, (canvas.clientWidth - 16) / layout.width));
   }
-  if (svg) {
-    svg.setAttribute('width', String(Math.round(layout.width * view.zoom)));
-    svg.setAttribute('height', String(Math.round(layout.height * view.zoom)));
-  }
-  const ms = performance.now() - started;
+  // A panel with no size yet (still being laid out) gets the whole graph rather than nothing.
+  const screen = screenRegion();
+  drawnRegion = screen.width > 0 && screen.height > 0 ? regionAround(screen) : undefined;
+  const visible = filterMatches(graph, view.filter);
+  const highlighted = highlightSet(graph, view.selected);
+  canvas.innerHTML = renderLineageSvg(graph, layout, { visible, highlighted, selected: view.selected, zoom: view.zoom, region: drawnRegion });
   const models = graph.nodes.filter((n) => n.kind === 'model').length;
-  document.getElementById('stats')!.textContent = `${models} model versions · ${graph.nodes.length - models} datasets/artifacts · ${visible ? `${visible.size} match · ` : ''}drawn in ${ms.toFixed(0)} ms`;
+  const summary = `${models} model versions · ${graph.nodes.length - models} datasets/artifacts · ${visible ? `${visible.size} match · ` : ''}`;
+  const labels = view.zoom >= LABEL_MIN_ZOOM ? '' : ' · zoom in for labels';
+  const stats = document.getElementById('stats')!;
+  stats.textContent = `${summary}drawing…`;
   renderDetails();
+  // The time the person waits: until the frame with the new drawing is painted (style, layout and paint
+  // come after this function; a task queued from the next animation frame runs once that frame is done).
+  const drawing = ++draws;
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      if (drawing === draws) stats.textContent = `${summary}drawn in ${(performance.now() - started).toFixed(0)} ms${labels}`;
+    }),
+  );
+}
+
+/** The part of the graph on screen, in layout coordinates. */
+function screenRegion(): Region {
+  const c = canvas!;
+  const zoom = view.zoom || 1;
+  return { x: c.scrollLeft / zoom, y: c.scrollTop / zoom, width: c.clientWidth / zoom, height: c.clientHeight / zoom };
+}
+
+/**
+ * What is drawn around the screen: two screens on each side. A large registry is tens of screens tall;
+ * drawing only this part keeps Chromium's parse, layout and paint to a few hundred elements.
+ */
+function regionAround(screen: Region): Region {
+  return { x: screen.x - 2 * screen.width, y: screen.y - 2 * screen.height, width: 5 * screen.width, height: 5 * screen.height };
+}
+
+/** After a scroll: drawn again when the screen plus a screen's margin is no longer inside what is drawn. */
+function drawIfScrolledOut(): void {
+  if (!drawnRegion) return;
+  const s = screenRegion();
+  if (!contains(drawnRegion, { x: s.x - s.width, y: s.y - s.height, width: 3 * s.width, height: 3 * s.height })) draw();
 }
 
 function onClick(event: Event): void {
