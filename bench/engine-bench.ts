@@ -27,7 +27,7 @@ const GEN_TOKENS = 96;
 const ROUNDS = 5;
 
 /** A llama with random F16 weights: embd 512, 4 layers, 8 heads, ffn 1536 (~13 M parameters, ~27 MB). */
-async function writeBenchLlama(path: string): Promise<void> {
+export async function writeBenchLlama(path: string): Promise<void> {
   const embd = 512, layers = 4, heads = 8, ffn = 1536;
   const bytes = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
   const letters = 'abcdefghijklmnopqrstuvwxyz'.split('');
@@ -88,15 +88,17 @@ async function bareLlama(path: string, threads: number): Promise<{ tg: () => Pro
   return {
     tg: async () => {
       let first = 0;
+      let last = 0;
       let n = 0;
       await completion.generateCompletion(`${round_++ % 10} a`, {
         maxTokens: GEN_TOKENS, temperature: 0, repeatPenalty: false,
         onToken: (tokens) => {
-          if (!first) first = performance.now();
+          last = performance.now();
+          if (!first) first = last;
           n += tokens.length;
         },
       });
-      return (n - 1) / ((performance.now() - first) / 1000);
+      return (n - 1) / ((last - first) / 1000);
     },
     dispose: async () => {
       await context.dispose();
@@ -122,11 +124,20 @@ async function ggufRatios(path: string, threads: number): Promise<Record<string,
     await engine.complete({ prompt: 'w a', maxTokens: GEN_TOKENS, temperature: 0 });
     for (let r = 0; r < ROUNDS; r++) {
       bareTg.push(await bare.tg());
-      const e = await engine.complete({ prompt: `${r % 10} a`, maxTokens: GEN_TOKENS, temperature: 0 });
-      engineTg.push((e.generatedTokens - 1) / (e.generateMs / 1000));
+      // Each path as its consumer sees it: the rate between the first and the last generated token.
+      // (Text arrives in chunks: a chunk can hold several tokens, so tokens are counted by the engine.)
+      let first = 0;
+      let last = 0;
+      const e = await engine.complete({ prompt: `${r % 10} a`, maxTokens: GEN_TOKENS, temperature: 0 }, {
+        onToken: () => {
+          last = performance.now();
+          if (!first) first = last;
+        },
+      });
+      engineTg.push((e.generatedTokens - 1) / ((last - first) / 1000));
       const h = await postTimed(target, '/v1/completions', { prompt: `${r % 10} a`, max_tokens: GEN_TOKENS, temperature: 0, stream: true });
       const n = h.usage?.completion_tokens ?? 0;
-      httpTg.push((n - 1) / ((h.totalMs - (h.firstEventMs ?? 0)) / 1000));
+      httpTg.push((n - 1) / (((h.lastTokenEventMs ?? h.totalMs) - (h.firstEventMs ?? 0)) / 1000));
     }
   } finally {
     target.close();

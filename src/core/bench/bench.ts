@@ -214,7 +214,7 @@ async function benchUrl(options: BenchOptions, settings: Settings): Promise<Pick
       ppTokens = long.usage?.prompt_tokens ?? 0;
       if (ppTokens && long.firstEventMs) pp.push(ppTokens / (long.firstEventMs / 1000));
       tgTokens = gen.usage?.completion_tokens ?? Math.max(0, gen.events - 2);
-      if (tgTokens > 1 && gen.firstEventMs !== undefined) tg.push((tgTokens - 1) / ((gen.totalMs - gen.firstEventMs) / 1000));
+      if (tgTokens > 1 && gen.firstEventMs !== undefined) tg.push((tgTokens - 1) / (((gen.lastTokenEventMs ?? gen.totalMs) - gen.firstEventMs) / 1000));
     }
     try {
       const models = await fetchModels(base, options.token);

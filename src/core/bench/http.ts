@@ -25,6 +25,8 @@ export interface StreamTiming {
   status: number;
   /** Milliseconds to the response headers, the first data event, and the end. */
   firstEventMs?: number;
+  /** Milliseconds to the last event that carried generated text (before the closing usage and [DONE] events). */
+  lastTokenEventMs?: number;
   totalMs: number;
   events: number;
   body: string;
@@ -48,12 +50,16 @@ export function postTimed(target: BenchTarget, path: string, body: unknown): Pro
       (res) => {
         let text = '';
         let firstEventMs: number | undefined;
+        let lastTokenEventMs: number | undefined;
         let events = 0;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           if (chunk.includes('data: ')) {
-            firstEventMs ??= performance.now() - started;
-            events += chunk.split('data: ').length - 1;
+            const now = performance.now() - started;
+            firstEventMs ??= now;
+            const found = chunk.split('data: ').slice(1);
+            events += found.length;
+            if (found.some((e) => !e.startsWith('[DONE]') && !e.includes('"usage"'))) lastTokenEventMs = now;
           }
           text += chunk;
         });
@@ -67,7 +73,7 @@ export function postTimed(target: BenchTarget, path: string, body: unknown): Pro
           } catch {
             usage = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, firstEventMs, totalMs: performance.now() - started, events, body: text, usage });
+          resolve({ status: res.statusCode ?? 0, firstEventMs, lastTokenEventMs, totalMs: performance.now() - started, events, body: text, usage });
         });
         res.on('error', reject);
       },
