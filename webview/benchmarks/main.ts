@@ -1,15 +1,17 @@
-/** Benchmark webview: Chart.js bar charts of the stored runs, side by side; PNG and CSV export. */
+/** Benchmark webview: Chart.js bar charts of the stored runs, side by side; PNG, SVG and CSV export. */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-radio/index.js';
 import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
-import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip, type ChartDataset, type Plugin } from 'chart.js';
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Title, Tooltip, type ChartConfiguration, type ChartDataset, type Plugin } from 'chart.js';
 import { connect, emptyState, h, loadState, reportError, saveState, sayReady } from '../shared/webview-api';
 import { restoreBenchmarksViewState } from '../shared/view-state';
 import type { BenchmarkRun, BenchmarksContract, BenchmarksState } from './contract';
 import { chartSpecs, exportName, latestPerVersion, machineLine, runLabel, toCsv, type ChartSpec } from './data';
+import { chartSvg } from './svg-export';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
+// Title: shown only in an exported SVG (a file needs its title; on screen the card's heading carries it).
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Title, Tooltip);
 
 const rpc = connect<BenchmarksContract>();
 const app = document.getElementById('app')!;
@@ -153,8 +155,13 @@ function render(problems: { file: string; message: string }[]): void {
   for (const spec of specs) chartsBox.append(chartCard(spec, selected));
 }
 
-function chartCard(spec: ChartSpec, selected: BenchmarkRun[]): HTMLElement {
-  const canvas = h('canvas', { attrs: { role: 'img', 'aria-label': `${spec.title} (${spec.unit})` } });
+/**
+ * The chart of `spec` in the current theme: the one on screen, and the one an SVG export draws again. The
+ * SVG one carries the title (on screen the card's heading does), and its bars have no border: a bar's
+ * border has the bar's colour, and svgcanvas loses the border ring Chart.js draws after a clip, so one
+ * shape of the bar's full size looks the same.
+ */
+function chartConfig(spec: ChartSpec, forSvg = false): ChartConfiguration<'bar', (number | null)[], string> {
   const t = theme();
   const datasets: ChartDataset<'bar', (number | null)[]>[] = spec.series.map((s, i) => ({
     label: s.label,
@@ -162,9 +169,9 @@ function chartCard(spec: ChartSpec, selected: BenchmarkRun[]): HTMLElement {
     errors: s.errors,
     backgroundColor: t.palette[i % t.palette.length],
     borderColor: t.palette[i % t.palette.length],
-    borderWidth: 1,
+    borderWidth: forSvg ? 0 : 1,
   }));
-  const chart = new Chart(canvas, {
+  return {
     type: 'bar',
     data: { labels: spec.labels, datasets },
     options: {
@@ -177,6 +184,7 @@ function chartCard(spec: ChartSpec, selected: BenchmarkRun[]): HTMLElement {
         y: { beginAtZero: true, title: { display: true, text: spec.unit, color: t.text }, ticks: { color: t.text }, grid: { color: t.grid } },
       },
       plugins: {
+        title: { display: forSvg, text: spec.title, color: t.text },
         legend: { labels: { color: t.text } },
         tooltip: {
           callbacks: {
@@ -189,14 +197,33 @@ function chartCard(spec: ChartSpec, selected: BenchmarkRun[]): HTMLElement {
       },
     },
     plugins: [errorBars, background],
-  });
+  };
+}
+
+function chartCard(spec: ChartSpec, selected: BenchmarkRun[]): HTMLElement {
+  const canvas = h('canvas', { attrs: { role: 'img', 'aria-label': `${spec.title} (${spec.unit})` } });
+  const chart = new Chart(canvas, chartConfig(spec));
   charts.push(chart);
   const png = h('vscode-button', {
     attrs: { secondary: '', title: 'Save this chart as a PNG image' },
     text: 'PNG',
     on: { click: () => void rpc.request('saveFile', { suggestedName: exportName(selected, spec.id, 'png'), kind: 'png', base64: chart.toBase64Image('image/png').split(',')[1] }).catch(reportError) },
   });
-  return h('section', { class: 'chart-card', attrs: { 'data-chart': spec.id } }, h('header', {}, h('h2', { text: spec.title }), png), h('div', { class: 'chart-box' }, canvas));
+  const svg = h('vscode-button', {
+    attrs: { secondary: '', title: 'Save this chart as an SVG image (vector: text and bars stay sharp and editable)' },
+    text: 'SVG',
+    on: {
+      click: () => {
+        try {
+          const text = chartSvg(chartConfig(spec, true), chart.width, chart.height);
+          void rpc.request('saveFile', { suggestedName: exportName(selected, spec.id, 'svg'), kind: 'svg', text }).catch(reportError);
+        } catch (err) {
+          reportError(err);
+        }
+      },
+    },
+  });
+  return h('section', { class: 'chart-card', attrs: { 'data-chart': spec.id } }, h('header', {}, h('h2', { text: spec.title }), h('div', { class: 'exports' }, png, svg)), h('div', { class: 'chart-box' }, canvas));
 }
 
 function destroyCharts(): void {
