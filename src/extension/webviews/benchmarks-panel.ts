@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { describeError } from '../../core/util/errors';
 import type { BenchmarksContract, BenchmarksState } from '../../../webview/benchmarks/contract';
 import type { ExtensionServices } from '../context';
-import { ViewPanel, type PanelOrigin } from './view-panel';
+import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
 
 const FILTERS: Record<'png' | 'svg' | 'csv', Record<string, string[]>> = {
@@ -14,30 +14,19 @@ const FILTERS: Record<'png' | 'svg' | 'csv', Record<string, string[]>> = {
 
 /** Benchmark results from `.sovereign/benchmarks/` (read in the core worker), charted in the webview. */
 export class BenchmarksPanel extends ViewPanel<BenchmarksContract> {
-  private static current: BenchmarksPanel | undefined;
+  private static readonly slot = new PanelSlot<BenchmarksPanel>();
 
   /** The open panel, if any (one per view). */
   static get open(): BenchmarksPanel | undefined {
-    return BenchmarksPanel.current;
+    return BenchmarksPanel.slot.open;
   }
 
   static show(services: ExtensionServices, column?: vscode.ViewColumn): BenchmarksPanel {
-    if (BenchmarksPanel.current) BenchmarksPanel.current.reveal();
-    else BenchmarksPanel.current = new BenchmarksPanel(services, { column });
-    return BenchmarksPanel.current;
+    return BenchmarksPanel.slot.show((origin) => new BenchmarksPanel(services, origin), column);
   }
 
-  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
   static revive(services: ExtensionServices, panel: vscode.WebviewPanel): BenchmarksPanel {
-    if (BenchmarksPanel.current) {
-      if (BenchmarksPanel.current.panel !== panel) {
-        panel.dispose();
-        BenchmarksPanel.current.reveal();
-      }
-      return BenchmarksPanel.current;
-    }
-    BenchmarksPanel.current = new BenchmarksPanel(services, { restored: panel });
-    return BenchmarksPanel.current;
+    return BenchmarksPanel.slot.revive((origin) => new BenchmarksPanel(services, origin), panel);
   }
 
   private constructor(services: ExtensionServices, origin: PanelOrigin) {
@@ -93,6 +82,6 @@ export class BenchmarksPanel extends ViewPanel<BenchmarksContract> {
   }
 
   protected override onDisposed(): void {
-    BenchmarksPanel.current = undefined;
+    BenchmarksPanel.slot.release(this);
   }
 }

@@ -6,7 +6,7 @@ import { describeError } from '../../core/util/errors';
 import type { DeploymentRow, DeploymentsContract, DeploymentsState } from '../../../webview/deployments/contract';
 import { summarizeMetrics } from '../../../webview/deployments/metrics';
 import type { ExtensionServices } from '../context';
-import { ViewPanel, type PanelOrigin } from './view-panel';
+import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
 
 /** Modest: one /health and one /metrics request per running deployment every 10 s, only while visible. */
@@ -22,33 +22,22 @@ interface History {
 
 /** Staging deployments from the Docker engine's labels, with health and live metrics. */
 export class DeploymentsPanel extends ViewPanel<DeploymentsContract> {
-  private static current: DeploymentsPanel | undefined;
+  private static readonly slot = new PanelSlot<DeploymentsPanel>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private readonly history = new Map<string, History>();
 
   /** The open panel, if any (one per view). */
   static get open(): DeploymentsPanel | undefined {
-    return DeploymentsPanel.current;
+    return DeploymentsPanel.slot.open;
   }
 
   static show(services: ExtensionServices, column?: vscode.ViewColumn): DeploymentsPanel {
-    if (DeploymentsPanel.current) DeploymentsPanel.current.reveal();
-    else DeploymentsPanel.current = new DeploymentsPanel(services, { column });
-    return DeploymentsPanel.current;
+    return DeploymentsPanel.slot.show((origin) => new DeploymentsPanel(services, origin), column);
   }
 
-  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
   static revive(services: ExtensionServices, panel: vscode.WebviewPanel): DeploymentsPanel {
-    if (DeploymentsPanel.current) {
-      if (DeploymentsPanel.current.panel !== panel) {
-        panel.dispose();
-        DeploymentsPanel.current.reveal();
-      }
-      return DeploymentsPanel.current;
-    }
-    DeploymentsPanel.current = new DeploymentsPanel(services, { restored: panel });
-    return DeploymentsPanel.current;
+    return DeploymentsPanel.slot.revive((origin) => new DeploymentsPanel(services, origin), panel);
   }
 
   private constructor(services: ExtensionServices, origin: PanelOrigin) {
@@ -158,6 +147,6 @@ export class DeploymentsPanel extends ViewPanel<DeploymentsContract> {
 
   protected override onDisposed(): void {
     clearTimeout(this.timer);
-    DeploymentsPanel.current = undefined;
+    DeploymentsPanel.slot.release(this);
   }
 }

@@ -3,36 +3,25 @@ import { describeError } from '../../core/util/errors';
 import type { LineageContract, LineageState } from '../../../webview/lineage/contract';
 import type { ExtensionServices } from '../context';
 import type { RegistryState } from '../registry/registry-state';
-import { ViewPanel, type PanelOrigin } from './view-panel';
+import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
 
 /** Registry lineage: the graph from the registry snapshot, laid out in the core worker. */
 export class LineagePanel extends ViewPanel<LineageContract> {
-  private static current: LineagePanel | undefined;
+  private static readonly slot = new PanelSlot<LineagePanel>();
   private generation = 0;
 
   /** The open panel, if any (one per view). */
   static get open(): LineagePanel | undefined {
-    return LineagePanel.current;
+    return LineagePanel.slot.open;
   }
 
   static show(services: ExtensionServices, registry: RegistryState, column?: vscode.ViewColumn): LineagePanel {
-    if (LineagePanel.current) LineagePanel.current.reveal();
-    else LineagePanel.current = new LineagePanel(services, registry, { column });
-    return LineagePanel.current;
+    return LineagePanel.slot.show((origin) => new LineagePanel(services, registry, origin), column);
   }
 
-  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
   static revive(services: ExtensionServices, registry: RegistryState, panel: vscode.WebviewPanel): LineagePanel {
-    if (LineagePanel.current) {
-      if (LineagePanel.current.panel !== panel) {
-        panel.dispose();
-        LineagePanel.current.reveal();
-      }
-      return LineagePanel.current;
-    }
-    LineagePanel.current = new LineagePanel(services, registry, { restored: panel });
-    return LineagePanel.current;
+    return LineagePanel.slot.revive((origin) => new LineagePanel(services, registry, origin), panel);
   }
 
   private constructor(services: ExtensionServices, private readonly registry: RegistryState, origin: PanelOrigin) {
@@ -71,6 +60,6 @@ export class LineagePanel extends ViewPanel<LineageContract> {
   }
 
   protected override onDisposed(): void {
-    LineagePanel.current = undefined;
+    LineagePanel.slot.release(this);
   }
 }

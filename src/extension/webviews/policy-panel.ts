@@ -5,7 +5,7 @@ import type { RegistrySnapshot } from '../../core/worker/registry-methods';
 import type { PolicyContract, PolicyState, ViolationRow } from '../../../webview/policy/contract';
 import type { ExtensionServices } from '../context';
 import type { RegistryState } from '../registry/registry-state';
-import { ViewPanel, type PanelOrigin } from './view-panel';
+import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
 
 /** The quick fixes the view may offer for a violation: the same ones the diagnostics offer. */
@@ -47,30 +47,19 @@ export function policyState(snap: RegistrySnapshot | undefined, today = new Date
 
 /** Policy violations grouped by model and rule, with links to the manifest line and the quick fixes. */
 export class PolicyPanel extends ViewPanel<PolicyContract> {
-  private static current: PolicyPanel | undefined;
+  private static readonly slot = new PanelSlot<PolicyPanel>();
 
   /** The open panel, if any (one per view). */
   static get open(): PolicyPanel | undefined {
-    return PolicyPanel.current;
+    return PolicyPanel.slot.open;
   }
 
   static show(services: ExtensionServices, registry: RegistryState, column?: vscode.ViewColumn): PolicyPanel {
-    if (PolicyPanel.current) PolicyPanel.current.reveal();
-    else PolicyPanel.current = new PolicyPanel(services, registry, { column });
-    return PolicyPanel.current;
+    return PolicyPanel.slot.show((origin) => new PolicyPanel(services, registry, origin), column);
   }
 
-  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
   static revive(services: ExtensionServices, registry: RegistryState, panel: vscode.WebviewPanel): PolicyPanel {
-    if (PolicyPanel.current) {
-      if (PolicyPanel.current.panel !== panel) {
-        panel.dispose();
-        PolicyPanel.current.reveal();
-      }
-      return PolicyPanel.current;
-    }
-    PolicyPanel.current = new PolicyPanel(services, registry, { restored: panel });
-    return PolicyPanel.current;
+    return PolicyPanel.slot.revive((origin) => new PolicyPanel(services, registry, origin), panel);
   }
 
   private constructor(services: ExtensionServices, private readonly registry: RegistryState, origin: PanelOrigin) {
@@ -98,6 +87,6 @@ export class PolicyPanel extends ViewPanel<PolicyContract> {
   }
 
   protected override onDisposed(): void {
-    PolicyPanel.current = undefined;
+    PolicyPanel.slot.release(this);
   }
 }

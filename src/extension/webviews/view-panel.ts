@@ -50,6 +50,42 @@ export interface OpenPanel extends vscode.Disposable {
 }
 
 /**
+ * The one panel of a view: Show reveals it instead of opening a second, and a duplicate that VS Code hands
+ * back after a reload is closed in favour of the open one.
+ */
+export class PanelSlot<P extends OpenPanel> {
+  private current: P | undefined;
+
+  get open(): P | undefined {
+    return this.current;
+  }
+
+  show(create: (origin: PanelOrigin) => P, column?: vscode.ViewColumn): P {
+    if (this.current) this.current.reveal();
+    else this.current = create({ column });
+    return this.current;
+  }
+
+  /** A panel VS Code restored after a reload (the serializer): wired like a new one; a duplicate is closed. */
+  revive(create: (origin: PanelOrigin) => P, panel: vscode.WebviewPanel): P {
+    if (this.current) {
+      if (this.current.panel !== panel) {
+        panel.dispose();
+        this.current.reveal();
+      }
+      return this.current;
+    }
+    this.current = create({ restored: panel });
+    return this.current;
+  }
+
+  /** The panel is gone: the next Show opens a new one. */
+  release(panel: P): void {
+    if (this.current === panel) this.current = undefined;
+  }
+}
+
+/**
  * One webview panel with the typed channel of its contract. Singleton per view (show() reveals the open
  * one). The webview is NOT kept alive when hidden (retainContextWhenHidden: false, the cheap default): it
  * keeps its own UI state with setState, says `ready` when it loads again, and gets the latest state.
