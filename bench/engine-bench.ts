@@ -6,7 +6,7 @@
  *  - a short load test: 32 clients against the tiny model (errors, latency percentiles, engine RSS).
  * The GGUF is generated here (~27 MB F16 llama, random weights) so tokens/s mean something.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postTimed, openTarget } from '../src/core/bench/http';
@@ -17,7 +17,7 @@ import { getLlamaSafely, importNodeLlamaCpp } from '../src/core/engines/gguf/ggu
 import { OnnxEngine, loadOrt } from '../src/core/engines/onnx/onnx-engine';
 import { resolveThreads } from '../src/core/engines/threads';
 import { ServeRuntime } from '../src/core/serve/server';
-import { buildGguf, type GgufWriteTensor, type GgufWriteValue } from '../test/fixtures/gguf/writer';
+import { writeRandomLlama } from '../test/fixtures/gguf/random-llama';
 import { writeTinyLlama } from '../test/fixtures/gguf/tiny-llama';
 import { FRAUD_FEATURE_COUNT } from '../test/fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../test/fixtures/onnx/mlpClassifier';
@@ -27,54 +27,8 @@ const GEN_TOKENS = 96;
 const ROUNDS = 5;
 
 /** A llama with random F16 weights: embd 512, 4 layers, 8 heads, ffn 1536 (~13 M parameters, ~27 MB). */
-export async function writeBenchLlama(path: string): Promise<void> {
-  const embd = 512, layers = 4, heads = 8, ffn = 1536;
-  const bytes = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
-  const letters = 'abcdefghijklmnopqrstuvwxyz'.split('');
-  const tokens = ['<unk>', '<s>', '</s>', ...bytes, ...letters, ...letters.map((l) => `\u2581${l}`), '\u2581'];
-  const u32 = (value: number): GgufWriteValue => ({ type: 'u32', value });
-  const kv: [string, GgufWriteValue][] = [
-    ['general.architecture', { type: 'string', value: 'llama' }],
-    ['general.name', { type: 'string', value: 'bench-llama-13m' }],
-    ['llama.context_length', u32(2048)],
-    ['llama.embedding_length', u32(embd)],
-    ['llama.block_count', u32(layers)],
-    ['llama.feed_forward_length', u32(ffn)],
-    ['llama.attention.head_count', u32(heads)],
-    ['llama.attention.head_count_kv', u32(heads)],
-    ['llama.rope.dimension_count', u32(embd / heads)],
-    ['llama.attention.layer_norm_rms_epsilon', { type: 'f32', value: 1e-5 }],
-    ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
-    ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', values: tokens }],
-    ['tokenizer.ggml.scores', { type: 'array', itemType: 'f32', values: tokens.map((_, i) => -i) }],
-    ['tokenizer.ggml.token_type', { type: 'array', itemType: 'i32', values: tokens.map((_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1)) }],
-    ['tokenizer.ggml.bos_token_id', u32(1)],
-    ['tokenizer.ggml.eos_token_id', u32(2)],
-  ];
-  let seed = 12345;
-  const random = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * 0.08;
-  const t = (name: string, dims: number[], fill: () => number = random, type: 'F16' | 'F32' = 'F16'): GgufWriteTensor => {
-    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] = fill();
-    return { name, dims, type, data };
-  };
-  const output = t('output.weight', [embd, tokens.length]);
-  (output.data as Float32Array).fill(0, 2 * embd, 3 * embd); // EOS never wins: every run generates the tokens asked for
-  const tensors = [t('token_embd.weight', [embd, tokens.length]), t('output_norm.weight', [embd], () => 1, 'F32'), output];
-  for (let l = 0; l < layers; l++) {
-    tensors.push(
-      t(`blk.${l}.attn_norm.weight`, [embd], () => 1, 'F32'),
-      t(`blk.${l}.attn_q.weight`, [embd, embd]),
-      t(`blk.${l}.attn_k.weight`, [embd, embd]),
-      t(`blk.${l}.attn_v.weight`, [embd, embd]),
-      t(`blk.${l}.attn_output.weight`, [embd, embd]),
-      t(`blk.${l}.ffn_norm.weight`, [embd], () => 1, 'F32'),
-      t(`blk.${l}.ffn_gate.weight`, [embd, ffn]),
-      t(`blk.${l}.ffn_up.weight`, [embd, ffn]),
-      t(`blk.${l}.ffn_down.weight`, [ffn, embd]),
-    );
-  }
-  await writeFile(path, buildGguf({ kv, tensors }).bytes);
+async function writeBenchLlama(path: string): Promise<void> {
+  await writeRandomLlama(path, { name: 'bench-llama-13m', embd: 512, layers: 4, heads: 8, ffn: 1536, contextLength: 2048, seed: 12345, scale: 0.08, weightType: 'F16', wordStartTokens: true, outputWithoutEos: true });
 }
 
 /** Bare node-llama-cpp in this process: the reference. */
