@@ -21,7 +21,7 @@ import { writeRandomLlama } from '../test/fixtures/gguf/random-llama';
 import { writeTinyLlama } from '../test/fixtures/gguf/tiny-llama';
 import { FRAUD_FEATURE_COUNT } from '../test/fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../test/fixtures/onnx/mlpClassifier';
-import { median, round } from './util';
+import { median, round, runIfMain } from './util';
 
 const GEN_TOKENS = 96;
 const ROUNDS = 5;
@@ -211,9 +211,4 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  run().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'), (err) => {
-    process.stderr.write(`${(err as Error).stack}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, run);

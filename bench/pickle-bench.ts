@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BufferSource, FileSource } from '../src/core/formats/source';
 import { scanPickle } from '../src/core/formats/pickle/scan';
+import { runIfMain } from './util';
 
 const TARGET_BYTES = 20 * 1024 * 1024;
 
@@ -137,9 +138,4 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  run().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'), (err) => {
-    process.stderr.write(`${(err as Error).stack}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, run);

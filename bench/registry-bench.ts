@@ -8,7 +8,7 @@ import { lineageOf, whichUsed, buildLineageGraph } from '../src/core/registry/li
 import { parseManifest, serializeManifest, type ModelManifest } from '../src/core/registry/manifest';
 import { fastManifest } from '../src/core/registry/manifest-fast';
 import { loadRegistry } from '../src/core/registry/read';
-import { median, round } from './util';
+import { median, round, runIfMain } from './util';
 
 const MODELS = 1000;
 const VERSIONS = 10;
@@ -199,9 +199,4 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  run().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'), (e: unknown) => {
-    process.stderr.write(`${(e as Error).stack}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, run);

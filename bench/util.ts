@@ -13,6 +13,18 @@ export function repoRoot(): string {
   return dir;
 }
 
+/** Runs one benchmark module on its own (`node out/bench/NAME-bench.js`): its figures as JSON on stdout. */
+export function runIfMain(mod: NodeJS.Module, run: () => Promise<Record<string, unknown>>): void {
+  if (require.main !== mod) return;
+  run().then(
+    (r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 export interface Timed { ms: number; stdout: string; stderr: string; code: number | null }
 
 /** Runs a command and measures its wall time (process start included). */

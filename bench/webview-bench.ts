@@ -9,6 +9,7 @@ import { filterMatches, highlightSet } from '../webview/lineage/model';
 import { renderLineageSvg } from '../webview/lineage/svg';
 import { lineageDrawMs, startWebviewHarness } from '../test/webview/chromium-harness';
 import { generateLineage } from '../test/webview/lineage-fixture';
+import { runIfMain } from './util';
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -97,6 +98,4 @@ export async function run(): Promise<Record<string, unknown>> {
   };
 }
 
-if (require.main === module) {
-  run().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'));
-}
+runIfMain(module, run);
