@@ -101,7 +101,7 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
   stage('quarantine', options.input);
   const quarantine = await store.newQuarantine();
   let keepQuarantine = false;
-  const tx = new RegistryTransaction(root);
+  const tx = new RegistryTransaction(root, privateKey);
   await tx.snapshot(AUDIT_FILE);
   const added: string[] = [];
   let duplicate = false;

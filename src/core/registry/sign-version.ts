@@ -30,7 +30,7 @@ async function signLocked(root: string, ref: string, privateKey: KeyObject, now:
   const signatureFile = signatureRelPath(m.name, m.version);
   const keyId = keyIdOf(createPublicKey(privateKey));
   m.signature = { path: signatureFile, key_id: keyId, signed_at: now.toISOString() };
-  const tx = new RegistryTransaction(root);
+  const tx = new RegistryTransaction(root, privateKey);
   await tx.snapshot(AUDIT_FILE);
   try {
     const text = serializeManifest(m);

@@ -1,10 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { appendAudit, undoAuditEntries, type AuditEntry, type AuditEvent } from '../audit/log';
 import { IoError, ioError, SovereignError } from '../util/errors';
 import { RegistryGit } from './git';
-import { AUDIT_FILE } from './workspace';
+import { checkpointKey, makeCheckpoint } from '../audit/anchor';
+import { policyKeys } from '../policy/evaluate';
+import { loadPolicy } from '../policy/load';
+import { keyIdOf } from '../signing/keys';
+import { AUDIT_CHECKPOINT_FILE, AUDIT_FILE } from './workspace';
 
 /**
  * A registry change: files written atomically (temp + rename), then one pathspec-limited commit. Any
@@ -24,8 +28,34 @@ export class RegistryTransaction {
   private auditExisted = true;
   private rolledBack = false;
 
-  constructor(readonly root: string) {
+  /**
+   * @param signingKey signs the audit checkpoint committed with the log (else SOVEREIGN_SIGNING_KEY, else
+   *   no checkpoint is written).
+   */
+  constructor(
+    readonly root: string,
+    private readonly signingKey?: KeyObject,
+  ) {
     this.git = new RegistryGit(root);
+  }
+
+  /** When this change commits the audit log and a signing key is at hand: a signed checkpoint of its head. */
+  private async writeCheckpoint(): Promise<void> {
+    if (!this.saved.has(AUDIT_FILE)) return;
+    const key = await checkpointKey(this.signingKey);
+    if (!key) return;
+    // Only a key the policy trusts: `audit verify` refuses a checkpoint signed by any other.
+    const { policy } = await loadPolicy(this.root);
+    const id = keyIdOf(createPublicKey(key));
+    if (!(await policyKeys(this.root, policy)).some((k) => k.keyId === id) || policy.signature?.revoked_keys?.some((r) => r.key_id === id)) return;
+    let text: string;
+    try {
+      text = await readFile(join(this.root, AUDIT_FILE), 'utf8');
+    } catch {
+      return;
+    }
+    const cp = makeCheckpoint(text, AUDIT_FILE, key);
+    if (cp) await this.write(AUDIT_CHECKPOINT_FILE, JSON.stringify(cp, null, 2) + '\n');
   }
 
   /** Appends an audit entry that belongs to this change (undone by a rollback) and commits the log with it. */
@@ -83,6 +113,12 @@ export class RegistryTransaction {
 
   /** Commits exactly the touched paths; on failure rolls everything back and rethrows. */
   async commit(message: string): Promise<string> {
+    try {
+      await this.writeCheckpoint();
+    } catch (err) {
+      await this.rollback(`the audit checkpoint could not be signed: ${(err as Error).message.split('\n')[0]}`);
+      throw err;
+    }
     const paths = this.paths();
     const index = await this.git.indexEntries(paths);
     try {
