@@ -79,7 +79,8 @@ export function register(program: Command): void {
       const verification = await verifyOrExplain(file);
       let entries: AuditEntry[] = await readAudit(root, { file, action: opts.action, since });
       if (limit !== undefined) entries = entries.slice(-limit);
-      const badSeqFrom = verification.ok ? Infinity : (verification.head?.seq ?? 0) + 1;
+      // After a break in the chain, or from the first committed entry that was changed, nothing is trusted.
+      const badSeqFrom = verification.ok ? Infinity : verification.chainOk !== false && verification.history?.firstChanged ? verification.history.firstChanged : (verification.head?.seq ?? 0) + 1;
       if (!verification.ok) info(describeVerification(verification).trimEnd());
       if (opts.json) {
         await emit(json({ verification, entries: entries.map((e) => ({ ...e, trusted: e.seq < badSeqFrom })) }));

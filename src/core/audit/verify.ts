@@ -58,7 +58,14 @@ export async function verifyAudit(rootOrFile: string, options: VerifyAuditOption
   if (options.anchors === false) return v;
   const history = await checkGitHistory(file, text);
   const checkpoint = await checkCheckpoint(file, text, options.trustedKeys ?? (() => workspaceKeys(file)));
-  return { ...v, ok: v.ok && history.ok && checkpoint.ok, chainOk: v.ok, history, checkpoint };
+  const out: AuditVerification = { ...v, ok: v.ok && history.ok && checkpoint.ok, chainOk: v.ok, history, checkpoint };
+  // Readers that only know firstBad (the extension, the evidence report) still see where and why.
+  if (v.ok && !out.ok) {
+    const seq = history.firstMissing ?? history.firstChanged ?? checkpoint.firstMissing ?? checkpoint.seq;
+    const reason = (!history.ok ? history.reason : checkpoint.reason) ?? 'the log does not match its recorded head';
+    out.firstBad = { line: Math.max(1, Math.min(seq ?? v.entries, v.entries)), ...(seq !== undefined ? { seq } : {}), reason };
+  }
+  return out;
 }
 
 /** The trusted keys of the workspace whose .sovereign/ holds the log. */
