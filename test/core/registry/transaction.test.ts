@@ -1,10 +1,14 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { verifyAudit } from '../../../src/core/audit/verify';
 import { addModel } from '../../../src/core/registry/admission';
-import { initRegistry } from '../../../src/core/registry/ops';
+import { initRegistry, setAlias } from '../../../src/core/registry/ops';
+import { signRegisteredVersion } from '../../../src/core/registry/sign-version';
+import { generateKeys, loadPrivateKey } from '../../../src/core/signing/keys';
 import { makeRepo, snapshotTree, weights, type TestRepo } from './repo';
 
 /** The compiled audit module (tests run from out/): a hook in another process appends through it. */
@@ -73,5 +77,57 @@ describe('registry transactions: rollback of the audit log and the git index', f
     });
     // The files themselves were still restored.
     assert.equal(existsSync(join(repo.root, '.sovereign/models/broken')), false);
+  });
+});
+
+describe('registry lock: every registry mutation waits for the one running', function () {
+  this.timeout(60_000);
+  let repo: TestRepo;
+  const previous = process.env.SOVEREIGN_REGISTRY_LOCK_TIMEOUT;
+  before(async () => {
+    repo = await makeRepo();
+    await initRegistry(repo.root);
+    await writeFile(join(repo.root, '.sovereign/policy.yaml'), 'version: 1\n');
+    repo.git('commit', '-q', '-m', 'policy', '--', '.sovereign/policy.yaml');
+    await addModel(repo.root, { input: await repo.write('../m.bin', weights()), name: 'm', version: '1.0.0' });
+  });
+  after(async () => {
+    if (previous === undefined) delete process.env.SOVEREIGN_REGISTRY_LOCK_TIMEOUT;
+    else process.env.SOVEREIGN_REGISTRY_LOCK_TIMEOUT = previous;
+    await repo.cleanup();
+  });
+
+  it('alias, sign, init and add all refuse while another live process holds the lock', async () => {
+    const lock = join(repo.root, '.git', 'sovereign-registry.lock');
+    // A live process on this host that is not us: a child that sleeps.
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await writeFile(lock, JSON.stringify({ pid: holder.pid, host: hostname(), time: '2030-01-01T00:00:00.000Z', command: 'registry add x@1.0.0' }) + '\n');
+      process.env.SOVEREIGN_REGISTRY_LOCK_TIMEOUT = '0.3';
+      const busy = new RegExp(`another registration is running \\(pid ${holder.pid} since 2030-01-01T00:00:00\\.000Z: registry add x@1\\.0\\.0\\)`);
+      const head = repo.git('rev-parse', 'HEAD');
+      const key = await generateKeys(join(repo.base, 'keys'));
+      await assert.rejects(setAlias(repo.root, 'm@1.0.0', 'staging'), busy);
+      await assert.rejects(signRegisteredVersion(repo.root, 'm@1.0.0', await loadPrivateKey(key.privateKeyPath)), busy);
+      await assert.rejects(initRegistry(repo.root), busy);
+      await assert.rejects(addModel(repo.root, { input: await repo.write('../n.bin', weights()), name: 'n', version: '1.0.0' }), busy);
+      assert.equal(repo.git('rev-parse', 'HEAD'), head, 'nothing was committed');
+    } finally {
+      holder.kill();
+      await rm(lock, { force: true });
+    }
+  });
+
+  it('two registrations of one version in one process: one commit, the other refused with exit 1', async () => {
+    process.env.SOVEREIGN_REGISTRY_LOCK_TIMEOUT = '30';
+    const results = await Promise.allSettled([
+      addModel(repo.root, { input: await repo.write('../a.bin', weights()), name: 'twice', version: '1.0.0' }),
+      addModel(repo.root, { input: await repo.write('../b.bin', weights()), name: 'twice', version: '1.0.0' }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as Error & { exitCode: number };
+    assert.match(refused.message, /twice@1\.0\.0 is already registered/);
+    assert.equal(refused.exitCode, 1);
+    assert.equal(repo.git('log', '--format=%s', '--', '.sovereign/models/twice').trim().split('\n').length, 1);
   });
 });
