@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { appendAudit, auditFile } from '../../src/core/audit/log';
+import { canonicalJson, GENESIS, sha256Hex } from '../../src/core/audit/canonical';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 
@@ -85,5 +86,79 @@ describe('sovereign audit verify / show', () => {
   it('usage errors exit 2', async () => {
     assert.equal((await runCli(['audit', 'show', '--since', 'yesterday'], { cwd: dir.path })).code, 2);
     assert.equal((await runCli(['audit', 'show', '--limit', '0'], { cwd: dir.path })).code, 2);
+  });
+});
+
+describe('sovereign audit verify: anchored to git history and a signed checkpoint', function () {
+  this.timeout(60_000);
+  let dir: { path: string; cleanup: () => Promise<void> };
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: dir.path, encoding: 'utf8' });
+  const log = (): string => auditFile(dir.path);
+
+  /** Re-chains a list of entries (what anyone can do after removing one: the chain alone then verifies). */
+  function rechain(entries: Record<string, unknown>[]): string {
+    let prev = GENESIS;
+    return entries
+      .map((e, i) => {
+        const body: Record<string, unknown> = { ...e, seq: i + 1, prev };
+        delete body.hash;
+        const line = canonicalJson({ ...body, hash: sha256Hex(canonicalJson(body)) });
+        prev = sha256Hex(line);
+        return line + '\n';
+      })
+      .join('');
+  }
+
+  beforeEach(async () => {
+    dir = await tempDir('sovereign-audit-anchor-');
+    git('init', '-q');
+    git('config', 'user.name', 'Test');
+    git('config', 'user.email', 'test@example.com');
+    for (let i = 1; i <= 3; i++) await appendAudit(dir.path, { action: 'register', subject: `m${i}@1.0.0` });
+    git('add', '.sovereign/audit.jsonl');
+    git('commit', '-q', '-m', 'three');
+    for (let i = 4; i <= 5; i++) await appendAudit(dir.path, { action: 'register', subject: `m${i}@1.0.0` });
+    git('commit', '-q', '-am', 'five');
+    await appendAudit(dir.path, { action: 'verify', subject: 'm1@1.0.0' }); // seq 6, not committed yet
+  });
+  afterEach(() => dir.cleanup());
+
+  it('an intact log matches every committed version (JSON keeps its fields and adds history)', async () => {
+    const r = await runCli(['audit', 'verify', '--json'], { cwd: dir.path });
+    assert.equal(r.code, 0, r.stderr);
+    const v = JSON.parse(r.stdout);
+    assert.equal(v.ok, true);
+    assert.equal(v.entries, 6);
+    assert.equal(v.head.seq, 6);
+    assert.equal(v.history.ok, true);
+    assert.equal(v.history.checked, 2);
+    assert.equal(v.history.committedHead.seq, 5);
+    const text = await runCli(['audit', 'verify'], { cwd: dir.path });
+    assert.match(text.stdout, /^audit log intact: 6 entries/);
+  });
+
+  it('cutting committed entries off the end is reported with the first missing seq', async () => {
+    const lines = (await readFile(log(), 'utf8')).split('\n');
+    await writeFile(log(), lines.slice(0, 3).join('\n') + '\n'); // seq 1..3 left: the chain alone is intact
+    const r = await runCli(['audit', 'verify'], { cwd: dir.path });
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /entries from seq 4 on are missing: the log was cut after seq 3; the last committed head is seq 5/);
+    const j = JSON.parse((await runCli(['audit', 'verify', '--json'], { cwd: dir.path })).stdout);
+    assert.equal(j.ok, false);
+    assert.equal(j.chainOk, true);
+    assert.equal(j.history.firstMissing, 4);
+  });
+
+  it('removing an entry and recomputing the chain is reported (the committed line changed)', async () => {
+    const entries = (await readFile(log(), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    entries.splice(1, 1); // drop seq 2, then re-chain so the hash chain is valid again
+    await writeFile(log(), rechain(entries));
+    const j = JSON.parse((await runCli(['audit', 'verify', '--json'], { cwd: dir.path })).stdout);
+    assert.equal(j.chainOk, true, 'the recomputed chain verifies on its own');
+    assert.equal(j.ok, false);
+    assert.equal(j.history.firstChanged, 2);
+    const r = await runCli(['audit', 'verify'], { cwd: dir.path });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /committed entry seq 2 was changed or removed/);
   });
 });

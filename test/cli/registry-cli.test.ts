@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { runCli, REPO_ROOT } from '../helpers/cli';
 import { EVIL_PICKLE, makeRepo, runMain, weights, type TestRepo } from '../core/registry/repo';
 
@@ -86,3 +87,71 @@ describe('sovereign registry / lineage (CLI contract)', function () {
     assert.equal((JSON.parse(ok.stdout) as { models: unknown[] }).models.length, 2);
   });
 });
+
+describe('sovereign registry: one writer at a time across processes', function () {
+  this.timeout(120_000);
+  let repo: TestRepo;
+  before(async () => {
+    ensureBundle();
+    repo = await makeRepo();
+    assert.equal((await runMain(['registry', 'init'], repo.root)).code, 0);
+    await writeFile(join(repo.root, '.sovereign/policy.yaml'), 'version: 1\n');
+    repo.git('commit', '-q', '-m', 'policy', '--', '.sovereign/policy.yaml');
+  });
+  after(() => repo.cleanup());
+  const env = (): NodeJS.ProcessEnv => ({ SOVEREIGN_STORE: repo.store });
+
+  it('two `registry add` of the same NAME@VERSION at once: one exits 0, the other 1; git, manifest and audit agree', async () => {
+    const a = await repo.write('../a.bin', weights());
+    const b = await repo.write('../b.bin', weights());
+    const [ra, rb] = await Promise.all([
+      runCli(['registry', 'add', a, '--name', 'race', '--version', '1.0.0'], { cwd: repo.root, env: env() }),
+      runCli(['registry', 'add', b, '--name', 'race', '--version', '1.0.0'], { cwd: repo.root, env: env() }),
+    ]);
+    assert.deepEqual([ra.code, rb.code].sort(), [0, 1], `${ra.stderr}\n${rb.stderr}`);
+    const loser = ra.code === 1 ? ra : rb;
+    assert.match(loser.stderr, /race@1\.0\.0 is already registered/);
+    const commits = repo.git('log', '--format=%s', '--', '.sovereign/models/race').trim().split('\n');
+    assert.equal(commits.length, 1, commits.join('\n'));
+    const manifest = readFileSync(join(repo.root, '.sovereign/models/race/1.0.0.yaml'), 'utf8');
+    const sha = /sha256: ([0-9a-f]{64})/.exec(manifest)![1];
+    assert.match(commits[0], new RegExp(`sha256:${sha.slice(0, 8)}\\)`));
+    const registrations = readFileSync(join(repo.root, '.sovereign/audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; subject: string; details: { digest: string } })
+      .filter((e) => e.action === 'register' && e.subject === 'race@1.0.0');
+    assert.deepEqual(registrations.map((e) => e.details.digest), [`sha256:${sha}`]);
+    // The committed log holds the registration too (the loser's scan entry may follow, uncommitted).
+    assert.match(repo.git('show', 'HEAD:.sovereign/audit.jsonl'), new RegExp(`"action":"register".*"digest":"sha256:${sha}"`));
+    assert.equal(repo.git('status', '--porcelain', '--', '.sovereign/models').trim(), '');
+  });
+
+  it('a held lock: waits, then says who holds it and how to clear it; a dead holder\'s lock is taken over', async () => {
+    const lock = join(repo.root, '.git', 'sovereign-registry.lock');
+    const c = await repo.write('../c.bin', weights());
+    // Held by a live process on this host (this test process).
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), time: '2030-01-01T00:00:00.000Z', command: 'registry add x@1.0.0' }) + '\n');
+    const t0 = Date.now();
+    const busy = await runCli(['registry', 'add', c, '--name', 'held', '--version', '1.0.0'], { cwd: repo.root, env: { ...env(), SOVEREIGN_REGISTRY_LOCK_TIMEOUT: '1' } });
+    assert.equal(busy.code, 2, busy.stderr);
+    assert.ok(Date.now() - t0 >= 1000, 'it waited for the timeout');
+    assert.match(busy.stderr, new RegExp(`another registration is running \\(pid ${process.pid} since 2030-01-01T00:00:00\\.000Z: registry add x@1\\.0\\.0\\)`));
+    assert.match(busy.stderr, /remove .*sovereign-registry\.lock if that process is gone/);
+    assert.equal(existsSync(join(repo.root, '.sovereign/models/held')), false);
+    // Held by a process that has exited: stale, taken over.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(lock, JSON.stringify({ pid: Number(dead), host: hostname(), time: '2030-01-01T00:00:00.000Z' }) + '\n');
+    const ok = await runCli(['registry', 'add', c, '--name', 'held', '--version', '1.0.0'], { cwd: repo.root, env: { ...env(), SOVEREIGN_REGISTRY_LOCK_TIMEOUT: '5' } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(existsSync(lock), false, 'the lock is released');
+  });
+});
+
+/** Rebuilds dist/cli.js when it is older than the registry/audit sources (a lone run of this file). */
+function ensureBundle(): void {
+  const built = statSync(join(REPO_ROOT, 'dist', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const dirs = ['src/core/registry', 'src/core/audit', 'src/cli/commands'];
+  const newest = Math.max(...dirs.flatMap((d) => readdirSync(join(REPO_ROOT, d)).filter((f) => f.endsWith('.ts')).map((f) => statSync(join(REPO_ROOT, d, f)).mtimeMs)));
+  if (built < newest) execFileSync(process.execPath, [join(REPO_ROOT, 'esbuild.mjs')], { cwd: REPO_ROOT });
+}

@@ -19,14 +19,21 @@ async function verifyOrExplain(file: string): Promise<AuditVerification> {
 }
 
 export function describeVerification(v: AuditVerification): string {
-  if (v.ok) {
-    return v.entries === 0 ? `audit log ${v.file} is empty\n` : `audit log intact: ${v.entries} entries, head seq ${v.head?.seq} ${v.head?.hash} (${v.head?.time})\n`;
+  let out: string;
+  const chainOk = v.chainOk ?? v.ok;
+  if (chainOk) {
+    out = v.entries === 0 ? `audit log ${v.file} is empty\n` : `audit log ${v.ok ? 'intact' : 'chain intact'}: ${v.entries} entries, head seq ${v.head?.seq} ${v.head?.hash} (${v.head?.time})\n`;
+  } else {
+    const bad = v.firstBad!;
+    out =
+      `audit log BROKEN: ${v.file} line ${bad.line}${bad.seq !== undefined ? ` (seq ${bad.seq})` : ''}: ${bad.reason}\n` +
+      (v.head ? `  the chain is intact up to seq ${v.head.seq} (${v.head.time}); entries from line ${bad.line} on cannot be trusted\n` : '  no entry before it verifies\n');
   }
-  const bad = v.firstBad!;
-  return (
-    `audit log BROKEN: ${v.file} line ${bad.line}${bad.seq !== undefined ? ` (seq ${bad.seq})` : ''}: ${bad.reason}\n` +
-    (v.head ? `  the chain is intact up to seq ${v.head.seq} (${v.head.time}); entries from line ${bad.line} on cannot be trusted\n` : '  no entry before it verifies\n')
-  );
+  if (v.history && !v.history.ok) out += `audit log TRUNCATED OR REWRITTEN (git history): ${v.history.reason}\n`;
+  else if (v.history?.checked) out += `  matches its ${v.history.checked} committed version(s) in git (last committed head seq ${v.history.committedHead?.seq})\n`;
+  if (v.checkpoint?.present && !v.checkpoint.ok) out += `audit log CHECKPOINT FAILED (${v.checkpoint.file}): ${v.checkpoint.reason}\n`;
+  else if (v.checkpoint?.present) out += `  signed checkpoint at seq ${v.checkpoint.seq} by key ${v.checkpoint.keyId?.slice(0, 16)}... verifies\n`;
+  return out;
 }
 
 function detailsText(details: Record<string, unknown> | undefined): string {
@@ -41,7 +48,7 @@ export function register(program: Command): void {
 
   audit
     .command('verify')
-    .description('check the hash chain: any edited, removed, inserted or reordered entry is reported with its line')
+    .description('check the hash chain (any edited, removed, inserted or reordered entry is reported with its line), that every committed version of the log in git is still its prefix (a cut end is reported with the first missing seq), and the signed checkpoint when there is one')
     .option('--file <file>', 'the log to check (default: .sovereign/audit.jsonl of the workspace)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExit status: 0 intact, 1 broken (the first bad line is named), 2 usage error or no log.')
@@ -72,7 +79,8 @@ export function register(program: Command): void {
       const verification = await verifyOrExplain(file);
       let entries: AuditEntry[] = await readAudit(root, { file, action: opts.action, since });
       if (limit !== undefined) entries = entries.slice(-limit);
-      const badSeqFrom = verification.ok ? Infinity : (verification.head?.seq ?? 0) + 1;
+      // After a break in the chain, or from the first committed entry that was changed, nothing is trusted.
+      const badSeqFrom = verification.ok ? Infinity : verification.chainOk !== false && verification.history?.firstChanged ? verification.history.firstChanged : (verification.head?.seq ?? 0) + 1;
       if (!verification.ok) info(describeVerification(verification).trimEnd());
       if (opts.json) {
         await emit(json({ verification, entries: entries.map((e) => ({ ...e, trusted: e.seq < badSeqFrom })) }));

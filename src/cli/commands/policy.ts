@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { evaluatePolicy, formatViolation } from '../../core/policy/evaluate';
 import { defaultPolicyText } from '../../core/policy/load';
 import { policySarif } from '../../core/policy/sarif';
+import { withRegistryLock } from '../../core/registry/lock';
 import { RegistryTransaction } from '../../core/registry/transaction';
 import { findWorkspaceRoot, POLICY_FILE } from '../../core/registry/workspace';
 import { loadKeyring } from '../../core/signing/keys';
@@ -46,20 +47,23 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }) => {
       const root = await findWorkspaceRoot(process.cwd());
-      const exists = await readFile(join(root, POLICY_FILE)).then(() => true, () => false);
-      if (exists) throw new UsageError(`${POLICY_FILE} already exists`, 'edit it, or delete it first to start again from the default');
-      const tx = new RegistryTransaction(root);
-      try {
-        await tx.write(POLICY_FILE, defaultPolicyText());
-        const commit = await tx.commit('policy: init default policy');
-        if (opts.json) await emit(json({ file: POLICY_FILE, commit }));
-        else {
-          await emit(`${POLICY_FILE}\n`);
-          info(`committed ${commit.slice(0, 8)}; edit the file to tighten it, then run \`sovereign policy check\``);
+      // One registry writer at a time (the same lock as registry add/alias/sign).
+      await withRegistryLock(root, async () => {
+        const exists = await readFile(join(root, POLICY_FILE)).then(() => true, () => false);
+        if (exists) throw new UsageError(`${POLICY_FILE} already exists`, 'edit it, or delete it first to start again from the default');
+        const tx = new RegistryTransaction(root);
+        try {
+          await tx.write(POLICY_FILE, defaultPolicyText());
+          const commit = await tx.commit('policy: init default policy');
+          if (opts.json) await emit(json({ file: POLICY_FILE, commit }));
+          else {
+            await emit(`${POLICY_FILE}\n`);
+            info(`committed ${commit.slice(0, 8)}; edit the file to tighten it, then run \`sovereign policy check\``);
+          }
+        } catch (err) {
+          await tx.rollback();
+          throw err;
         }
-      } catch (err) {
-        await tx.rollback();
-        throw err;
-      }
+      }, { command: 'policy init' });
     });
 }

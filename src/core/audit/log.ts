@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, truncate as truncateFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { redact, redactValue } from '../redact/redact';
@@ -49,10 +49,15 @@ const MAX_STRING = 2048;
 export function appendAudit(
   workspaceRoot: string,
   event: { action: string; subject?: string; details?: Record<string, unknown> },
-): Promise<void> {
+): Promise<AuditEntry> {
   const file = auditFile(workspaceRoot);
+  return queued(file, () => appendLocked(workspaceRoot, file, event));
+}
+
+/** Runs `work` after every earlier call for the same file in this process (they queue per file). */
+function queued<T>(file: string, work: () => Promise<T>): Promise<T> {
   const previous = queues.get(file) ?? Promise.resolve();
-  const next = previous.then(() => appendLocked(workspaceRoot, file, event));
+  const next = previous.then(work);
   // The queue continues after a failure; the caller still sees its own error.
   const settled = next.catch(() => undefined);
   queues.set(file, settled);
@@ -64,7 +69,7 @@ export function appendAudit(
 
 const queues = new Map<string, Promise<unknown>>();
 
-async function appendLocked(workspaceRoot: string, file: string, event: AuditEvent): Promise<void> {
+async function appendLocked(workspaceRoot: string, file: string, event: AuditEvent): Promise<AuditEntry> {
   if (!event || typeof event.action !== 'string' || event.action.trim() === '') {
     throw new IoError('an audit event needs an action', 'pass one of the names in auditActions');
   }
@@ -74,6 +79,26 @@ async function appendLocked(workspaceRoot: string, file: string, event: AuditEve
   } catch (err) {
     throw ioError(err, dirname(file), 'create');
   }
+  return withFileLock(file, () => appendUnlocked(file, event, actor));
+}
+
+/** Appends one entry; the caller holds the file lock. */
+async function appendUnlocked(file: string, event: AuditEvent, actor: string): Promise<AuditEntry> {
+  const last = await lastLine(file);
+  const seq = last ? seqOf(last) + 1 : 1;
+  const entry = buildEntry(event, { seq, actor, prev: last ? sha256Hex(last.text) : GENESIS });
+  const handle = await open(file, 'a');
+  try {
+    // One write of the whole line on an O_APPEND descriptor: readers never see half a line.
+    await handle.write(canonicalJson(entry) + '\n');
+  } finally {
+    await handle.close();
+  }
+  return entry;
+}
+
+/** Holds the audit log's cross-process lock (`audit.jsonl.lock`, stale after 10 s) around `fn`. */
+async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   let release: (() => Promise<void>) | undefined;
   try {
     release = await lockfile.lock(file, {
@@ -90,21 +115,66 @@ async function appendLocked(workspaceRoot: string, file: string, event: AuditEve
     );
   }
   try {
-    const last = await lastLine(file);
-    const seq = last ? seqOf(last) + 1 : 1;
-    const entry = buildEntry(event, { seq, actor, prev: last ? sha256Hex(last.text) : GENESIS });
-    const handle = await open(file, 'a');
-    try {
-      // One write of the whole line on an O_APPEND descriptor: readers never see half a line.
-      await handle.write(canonicalJson(entry) + '\n');
-    } finally {
-      await handle.close();
-    }
+    return await fn();
   } catch (err) {
     throw err instanceof IoError ? err : ioError(err, file, 'write');
   } finally {
     await release().catch(() => undefined);
   }
+}
+
+export interface UndoResult {
+  /** 'removed': our lines were the end of the log and were cut off; 'compensated': others appended after
+   * them, so they stay and a `registration-rolled-back` entry names them; 'none': nothing to undo. */
+  outcome: 'removed' | 'compensated' | 'none';
+  entry?: AuditEntry;
+}
+
+/**
+ * Undoes entries this process appended (a registry transaction that failed), without touching anyone
+ * else's: under the log's lock, when `entries` are exactly the last lines of the log they are cut off
+ * (the file is then byte-for-byte what it was before them; a log that did not exist before is removed
+ * when `removeIfEmpty`). When other processes appended after them, rewriting would delete or re-chain
+ * their lines, so ours stay and one `registration-rolled-back` entry is appended that names them
+ * (seq and hash) and says why: the chain stays intact and the log stays append-only.
+ */
+export function undoAuditEntries(
+  workspaceRoot: string,
+  entries: readonly AuditEntry[],
+  reason: string,
+  options: { removeIfEmpty?: boolean } = {},
+): Promise<UndoResult> {
+  const file = auditFile(workspaceRoot);
+  if (!entries.length) return Promise.resolve({ outcome: 'none' });
+  return queued(file, async () => {
+    const actor = await actorFor(workspaceRoot);
+    return withFileLock(file, async () => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { outcome: 'none' };
+        throw ioError(err, file);
+      }
+      const ours = entries.map((e) => canonicalJson(e) + '\n').join('');
+      if (text.endsWith(ours) && (text.length === ours.length || text[text.length - ours.length - 1] === '\n')) {
+        const keep = Buffer.byteLength(text) - Buffer.byteLength(ours);
+        if (keep === 0 && options.removeIfEmpty) await unlink(file);
+        else await truncateFile(file, keep);
+        return { outcome: 'removed' };
+      }
+      const entry = await appendUnlocked(
+        file,
+        {
+          action: 'registration-rolled-back',
+          subject: entries[0].subject,
+          details: { reason, entries: entries.map((e) => ({ seq: e.seq, action: e.action, hash: e.hash })) },
+        },
+        actor,
+      );
+      return { outcome: 'compensated', entry };
+    });
+  });
 }
 
 function buildEntry(event: AuditEvent, chain: { seq: number; actor: string; prev: string }): AuditEntry {

@@ -1,5 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { policyKeys } from '../policy/evaluate';
+import { loadPolicy } from '../policy/load';
+import type { TrustedKey } from '../signing/keys';
+import { checkCheckpoint, checkGitHistory, type CheckpointAnchor, type HistoryAnchor } from './anchor';
 import { ioError } from '../util/errors';
 import { canonicalJson, GENESIS, sha256Hex } from './canonical';
 
@@ -15,6 +19,19 @@ export interface AuditVerification {
    * disagree): compare `head` with one recorded elsewhere (a commit, an evidence bundle) to catch that.
    */
   head?: { seq: number; hash: string; time: string };
+  /** The log compared with its committed versions in git (see anchor.ts). */
+  history?: HistoryAnchor;
+  /** The signed checkpoint next to the log, when there is one. */
+  checkpoint?: CheckpointAnchor;
+  /** The chain alone (ok also needs history and checkpoint to agree). */
+  chainOk?: boolean;
+}
+
+export interface VerifyAuditOptions {
+  /** Compare with git history and the signed checkpoint (default true). */
+  anchors?: boolean;
+  /** Keys that may sign the checkpoint (default: the policy's trusted keys of the workspace). */
+  trustedKeys?: readonly TrustedKey[];
 }
 
 const FIELDS = ['seq', 'time', 'actor', 'action', 'prev', 'hash'] as const;
@@ -29,7 +46,7 @@ const FIELDS = ['seq', 'time', 'actor', 'action', 'prev', 'hash'] as const;
  * Accepts a workspace root (reads .sovereign/audit.jsonl) or the log file itself. Throws IoError when
  * the file is missing or unreadable.
  */
-export async function verifyAudit(rootOrFile: string): Promise<AuditVerification> {
+export async function verifyAudit(rootOrFile: string, options: VerifyAuditOptions = {}): Promise<AuditVerification> {
   const file = await resolveLogFile(rootOrFile);
   let text: string;
   try {
@@ -37,7 +54,27 @@ export async function verifyAudit(rootOrFile: string): Promise<AuditVerification
   } catch (err) {
     throw ioError(err, file);
   }
-  return verifyAuditText(text, file);
+  const v = verifyAuditText(text, file);
+  if (options.anchors === false) return v;
+  const history = await checkGitHistory(file, text);
+  const checkpoint = await checkCheckpoint(file, text, options.trustedKeys ?? (() => workspaceKeys(file)));
+  const out: AuditVerification = { ...v, ok: v.ok && history.ok && checkpoint.ok, chainOk: v.ok, history, checkpoint };
+  // Readers that only know firstBad (the extension, the evidence report) still see where and why.
+  if (v.ok && !out.ok) {
+    const seq = history.firstMissing ?? history.firstChanged ?? checkpoint.firstMissing ?? checkpoint.seq;
+    const reason = (!history.ok ? history.reason : checkpoint.reason) ?? 'the log does not match its recorded head';
+    out.firstBad = { line: Math.max(1, Math.min(seq ?? v.entries, v.entries)), ...(seq !== undefined ? { seq } : {}), reason };
+  }
+  return out;
+}
+
+/** The trusted keys of the workspace whose .sovereign/ holds the log. */
+async function workspaceKeys(file: string): Promise<readonly TrustedKey[]> {
+  const dir = dirname(file);
+  if (basename(dir) !== '.sovereign') return [];
+  const root = dirname(dir);
+  const { policy } = await loadPolicy(root);
+  return policyKeys(root, policy);
 }
 
 async function resolveLogFile(rootOrFile: string): Promise<string> {

@@ -2,7 +2,6 @@ import type { KeyObject } from 'node:crypto';
 import { chmod, copyFile, lstat, mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { valid as validSemver } from 'semver';
-import { appendAudit } from '../audit/log';
 import { scanPaths, reportBlocks, type FileReport } from '../scan/scanner';
 import { isBlocking, SEVERITIES, worstSeverity, type Finding, type Severity } from '../scan/findings';
 import { collectFiles } from '../scan/scanner';
@@ -17,6 +16,7 @@ import { DERIVATIONS, serializeManifest, type Derivation, type ManifestDataset, 
 import { loadRegistry } from './read';
 import { signVersion } from './signature';
 import { ContentStore, type PutResult } from './store';
+import { withRegistryLock } from './lock';
 import { RegistryTransaction } from './transaction';
 import { AUDIT_FILE, manifestRelPath, resolveStoreRoot, signatureRelPath } from './workspace';
 import { numberFact } from '../policy/gate';
@@ -80,9 +80,7 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
     if (p.derivation && !DERIVATIONS.includes(p.derivation)) throw new UsageError(`unknown derivation "${p.derivation}"`, `use one of: ${DERIVATIONS.join(', ')}`);
   }
   const registry = await loadRegistry(root);
-  if (registry.get(name, version)) {
-    throw new UsageError(`${name}@${version} is already registered`, 'versions are immutable: register a new version (e.g. bump the patch number)');
-  }
+  if (registry.get(name, version)) throw alreadyRegistered(name, version);
   for (const p of options.parents ?? []) {
     if (p.ref.startsWith('sha256:')) {
       if (!/^sha256:[0-9a-f]{64}$/.test(p.ref)) throw new UsageError(`parent "${p.ref}" is not sha256:<64 hex digits>`);
@@ -103,9 +101,17 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
   stage('quarantine', options.input);
   const quarantine = await store.newQuarantine();
   let keepQuarantine = false;
-  const tx = new RegistryTransaction(root);
+  const tx = new RegistryTransaction(root, privateKey);
   await tx.snapshot(AUDIT_FILE);
   const added: string[] = [];
+  let duplicate = false;
+  let undone = false;
+  const undo = async (): Promise<void> => {
+    if (undone) return;
+    undone = true;
+    await tx.rollback();
+    for (const sha of added) await store.removeAdded(sha);
+  };
   try {
     const files = await quarantineCopy(options.input, quarantine);
 
@@ -115,7 +121,7 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
     const relOf = (p: string): string => relative(quarantine, p).split(sep).join('/');
     const all = report.files.flatMap((f) => f.findings);
     const worst = worstSeverity(all);
-    await appendAudit(root, {
+    await tx.audit({
       action: 'scan',
       subject: `${name}@${version}`,
       details: { verdict: reportBlocks(report) ? 'fail' : 'pass', worst: worst ?? 'none', counts: countBySeverity(all), rules: [...new Set(all.map((f) => f.rule))].slice(0, 20), files: files.length },
@@ -159,64 +165,89 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
       if (!keys.some((k) => k.keyId === id)) stage('warning', `the signing key ${id.slice(0, 16)}... is not among the policy's trusted keys`);
     }
 
-    // 4. Store: link (same filesystem) from quarantine; identical bytes are stored once.
-    stage('store');
-    const stored: PutResult[] = [];
-    for (const f of report.files) {
-      const put = await store.put(f.path, f.sha256);
-      if (put.added) added.push(put.sha256);
-      stored.push(put);
-    }
+    // From here on one registry writer at a time: is NAME@VERSION still free, store, write, commit.
+    stage('lock');
+    return await withRegistryLock(
+      root,
+      async () => {
+        if ((await loadRegistry(root)).get(name, version)) {
+          duplicate = true; // a concurrent registration won: a decision, nothing of ours to undo
+          throw alreadyRegistered(name, version, true);
+        }
+        try {
+          return await storeAndCommit();
+        } catch (err) {
+          await undo(); // still holding the lock: no other writer sees our half-written state
+          throw err;
+        }
+      },
+      { command: `registry add ${name}@${version}` },
+    );
 
-    // 5. Manifest, signature, audit, one commit.
-    const manifestFile = manifestRelPath(name, version);
-    let signatureFile: string | undefined;
-    if (privateKey) {
-      signatureFile = signatureRelPath(name, version);
-      manifest.signature = { path: signatureFile, key_id: keyIdOf(createPublicKey(privateKey)), signed_at: now.toISOString() };
+    async function storeAndCommit(): Promise<AddResult> {
+      // 4. Store: link (same filesystem) from quarantine; identical bytes are stored once.
+      stage('store');
+      const stored: PutResult[] = [];
+      for (const f of report.files) {
+        const put = await store.put(f.path, f.sha256);
+        if (put.added) added.push(put.sha256);
+        stored.push(put);
+      }
+
+      // 5. Manifest, signature, audit, one commit.
+      const manifestFile = manifestRelPath(name, version);
+      let signatureFile: string | undefined;
+      if (privateKey) {
+        signatureFile = signatureRelPath(name, version);
+        manifest.signature = { path: signatureFile, key_id: keyIdOf(createPublicKey(privateKey)), signed_at: now.toISOString() };
+      }
+      const text = serializeManifest(manifest);
+      await tx.write(manifestFile, text);
+      if (privateKey && signatureFile) {
+        stage('sign');
+        const bundle = signVersion(manifest, manifestFile, text, privateKey);
+        await tx.write(signatureFile, JSON.stringify(bundle, null, 2) + '\n');
+      }
+      const primary = manifest.artifacts.reduce((a, b) => (b.size > a.size ? b : a));
+      await tx.audit({
+        action: 'register',
+        subject: `${name}@${version}`,
+        details: { digest: `sha256:${primary.sha256}`, format: manifest.format, source: manifest.source?.uri, artifacts: manifest.artifacts.length, parents: manifest.parents?.map((p) => p.ref) },
+      });
+      if (manifest.signature) {
+        await tx.audit({ action: 'sign', subject: `${name}@${version}`, details: { digest: `sha256:${primary.sha256}`, keyId: manifest.signature.key_id } });
+      }
+      for (const w of waived) {
+        await tx.audit({ action: 'policy-exception', subject: `${name}@${version}`, details: { rule: w.raw.rule, reason: w.exception.justification, expires: w.exception.expires, approver: w.exception.approved_by, use: 'register' } });
+      }
+      stage('commit');
+      const commit = await tx.commit(`registry: add ${name}@${version} (sha256:${primary.sha256.slice(0, 8)})\n\n${describeCommit(manifest)}`);
+      return {
+        manifest,
+        manifestFile,
+        signatureFile,
+        commit,
+        stored,
+        waived: waived.map((w) => ({
+          violation: { rule: w.raw.rule, severity: 'error', message: w.raw.message, fix: w.raw.fix, file: manifestFile, line: 1, model: name, version },
+          exception: w.exception,
+        })),
+      };
     }
-    const text = serializeManifest(manifest);
-    await tx.write(manifestFile, text);
-    if (privateKey && signatureFile) {
-      stage('sign');
-      const bundle = signVersion(manifest, manifestFile, text, privateKey);
-      await tx.write(signatureFile, JSON.stringify(bundle, null, 2) + '\n');
-    }
-    const primary = manifest.artifacts.reduce((a, b) => (b.size > a.size ? b : a));
-    await appendAudit(root, {
-      action: 'register',
-      subject: `${name}@${version}`,
-      details: { digest: `sha256:${primary.sha256}`, format: manifest.format, source: manifest.source?.uri, artifacts: manifest.artifacts.length, parents: manifest.parents?.map((p) => p.ref) },
-    });
-    if (manifest.signature) {
-      await appendAudit(root, { action: 'sign', subject: `${name}@${version}`, details: { digest: `sha256:${primary.sha256}`, keyId: manifest.signature.key_id } });
-    }
-    for (const w of waived) {
-      await appendAudit(root, { action: 'policy-exception', subject: `${name}@${version}`, details: { rule: w.raw.rule, reason: w.exception.justification, expires: w.exception.expires, approver: w.exception.approved_by, use: 'register' } });
-    }
-    stage('commit');
-    const commit = await tx.commit(`registry: add ${name}@${version} (sha256:${primary.sha256.slice(0, 8)})\n\n${describeCommit(manifest)}`);
-    return {
-      manifest,
-      manifestFile,
-      signatureFile,
-      commit,
-      stored,
-      waived: waived.map((w) => ({
-        violation: { rule: w.raw.rule, severity: 'error', message: w.raw.message, fix: w.raw.fix, file: manifestFile, line: 1, model: name, version },
-        exception: w.exception,
-      })),
-    };
   } catch (err) {
-    if (!(err instanceof AdmissionRefused)) {
-      // A failure, not a decision: put everything back as it was.
-      await tx.rollback();
-      for (const sha of added) await store.removeAdded(sha);
-    }
+    // A failure, not a decision: put everything back as it was.
+    if (!(err instanceof AdmissionRefused) && !duplicate) await undo();
     throw err;
   } finally {
     if (!keepQuarantine) await rm(quarantine, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+function alreadyRegistered(name: string, version: string, concurrent = false): RefusedError {
+  return new RefusedError(
+    `${name}@${version} is already registered${concurrent ? ' (by a registration that ran at the same time)' : ''}`,
+    'versions are immutable: register a new version (e.g. bump the patch number)',
+  );
 }
 
 /** Copies the input into quarantine (read-only); returns the relative paths. Symbolic links are refused. */

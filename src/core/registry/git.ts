@@ -1,4 +1,4 @@
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { execFile } from 'node:child_process';
 import { IoError } from '../util/errors';
 
 export interface HistoryEntry {
@@ -15,11 +15,7 @@ export interface HistoryEntry {
  * else the user has changed or staged, and an exact undo of the index when a commit fails.
  */
 export class RegistryGit {
-  private readonly git: SimpleGit;
-
-  constructor(readonly root: string) {
-    this.git = simpleGit({ baseDir: root, trimmed: false });
-  }
+  constructor(readonly root: string) {}
 
   /** Index entries (`mode sha stage\tpath`) of these paths, to restore them exactly after a failure. */
   async indexEntries(paths: readonly string[]): Promise<string[]> {
@@ -29,7 +25,9 @@ export class RegistryGit {
 
   /** Puts the index entries of `paths` back to what `indexEntries` saw. */
   async restoreIndex(paths: readonly string[], saved: readonly string[]): Promise<void> {
-    await this.run(['rm', '--cached', '-q', '--ignore-unmatch', '--', ...paths]);
+    // --force-remove drops the entries whatever they hold (`git rm --cached` refuses staged content that
+    // differs from both the file and HEAD, e.g. an audit log another process appended to meanwhile).
+    await this.run(['update-index', '--force-remove', '--', ...paths]);
     for (const line of saved) {
       const [meta, path] = line.split('\t');
       const [mode, sha] = meta.split(' ');
@@ -65,13 +63,18 @@ export class RegistryGit {
       });
   }
 
-  async run(args: string[]): Promise<string> {
-    try {
-      return await this.git.raw(args);
-    } catch (err) {
-      const text = (err as Error).message.trim().split('\n').filter(Boolean).slice(0, 3).join(' / ');
-      throw new IoError(`git ${args[0]} failed: ${text}`, gitHint(text));
-    }
+  /**
+   * Runs git and fails on ANY non-zero exit status. (simple-git's raw() resolved when a command failed
+   * without writing to stderr: a pre-commit hook that exits 1 silently looked like a successful commit.)
+   */
+  run(args: string[]): Promise<string> {
+    return new Promise((resolveRun, reject) => {
+      execFile('git', args, { cwd: this.root, maxBuffer: 256 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
+        if (!err) return resolveRun(stdout);
+        const text = (stderr || stdout || err.message).trim().split('\n').filter(Boolean).slice(0, 3).join(' / ') || `exit status ${String(err.code)}`;
+        reject(new IoError(`git ${args[0]} failed: ${text}`, gitHint(text)));
+      });
+    });
   }
 }
 

@@ -12,6 +12,7 @@ import type { ModelManifest } from './manifest';
 import { loadRegistry, type Registry, type RegistryEntry } from './read';
 import { checkVersionSignature, type VersionSignatureStatus } from './signature';
 import { ContentStore, type ObjectStatus } from './store';
+import { withRegistryLock } from './lock';
 import { RegistryTransaction } from './transaction';
 import { aliasesRelPath, AUDIT_FILE, MODELS_DIR, resolveStoreRoot } from './workspace';
 
@@ -32,6 +33,10 @@ export interface AliasResult {
  */
 export async function setAlias(root: string, ref: string, alias: string, options: { extraKeys?: readonly TrustedKey[]; now?: Date } = {}): Promise<AliasResult> {
   if (!ALIAS_NAME.test(alias)) throw new UsageError(`"${alias}" is not a valid alias name`, 'use a letter then letters, digits, ".", "_" or "-" (e.g. production, staging)');
+  return withRegistryLock(root, () => setAliasLocked(root, ref, alias, options), { command: `registry alias ${ref} ${alias}` });
+}
+
+async function setAliasLocked(root: string, ref: string, alias: string, options: { extraKeys?: readonly TrustedKey[]; now?: Date }): Promise<AliasResult> {
   const registry = await loadRegistry(root);
   const entry = registry.resolve(ref);
   const { name, version } = entry.manifest;
@@ -65,9 +70,9 @@ export async function setAlias(root: string, ref: string, alias: string, options
   await tx.snapshot(AUDIT_FILE);
   try {
     await tx.write(aliasFile, serializeAliases(name, { ...current, [alias]: version }));
-    await appendAudit(root, { action: 'alias', subject: `${name}@${alias}`, details: { from: current[alias] ?? null, to: version, signedBy: status.keyId } });
+    await tx.audit({ action: 'alias', subject: `${name}@${alias}`, details: { from: current[alias] ?? null, to: version, signedBy: status.keyId } });
     for (const w of waived) {
-      await appendAudit(root, { action: 'policy-exception', subject: `${name}@${version}`, details: { rule: w.raw.rule, reason: w.exception.justification, expires: w.exception.expires, approver: w.exception.approved_by, use: `alias ${alias}` } });
+      await tx.audit({ action: 'policy-exception', subject: `${name}@${version}`, details: { rule: w.raw.rule, reason: w.exception.justification, expires: w.exception.expires, approver: w.exception.approved_by, use: `alias ${alias}` } });
     }
     const commit = await tx.commit(`registry: alias ${alias} -> ${name}@${version}${current[alias] ? `\n\nmoved from ${name}@${current[alias]}` : ''}`);
     return { name, alias, version, from: current[alias], changed: true, commit };
@@ -178,6 +183,10 @@ export async function initRegistry(root: string): Promise<InitResult> {
     ['.sovereign/policy.yaml', defaultPolicyText()],
     ['.sovereign/.gitignore', '# Local settings (artifact store location) and caches stay out of git.\nconfig.yaml\n.cache/\n'],
   ];
+  return withRegistryLock(root, () => initLocked(root, wanted), { command: 'registry init' });
+}
+
+async function initLocked(root: string, wanted: [string, string][]): Promise<InitResult> {
   const tx = new RegistryTransaction(root);
   const created: string[] = [];
   for (const [rel, text] of wanted) {

@@ -1,9 +1,9 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { appendAudit } from '../audit/log';
 import { keyIdOf } from '../signing/keys';
 import { serializeManifest } from './manifest';
 import { loadRegistry } from './read';
 import { signVersion } from './signature';
+import { withRegistryLock } from './lock';
 import { RegistryTransaction } from './transaction';
 import { AUDIT_FILE, signatureRelPath } from './workspace';
 
@@ -20,20 +20,24 @@ export interface SignVersionResult {
  * audit entry, and commits exactly those files; any failure restores them.
  */
 export async function signRegisteredVersion(root: string, ref: string, privateKey: KeyObject, now = new Date()): Promise<SignVersionResult> {
+  return withRegistryLock(root, () => signLocked(root, ref, privateKey, now), { command: `registry sign ${ref}` });
+}
+
+async function signLocked(root: string, ref: string, privateKey: KeyObject, now: Date): Promise<SignVersionResult> {
   const registry = await loadRegistry(root);
   const entry = registry.resolve(ref);
   const m = structuredClone(entry.manifest);
   const signatureFile = signatureRelPath(m.name, m.version);
   const keyId = keyIdOf(createPublicKey(privateKey));
   m.signature = { path: signatureFile, key_id: keyId, signed_at: now.toISOString() };
-  const tx = new RegistryTransaction(root);
+  const tx = new RegistryTransaction(root, privateKey);
   await tx.snapshot(AUDIT_FILE);
   try {
     const text = serializeManifest(m);
     await tx.write(entry.file, text);
     await tx.write(signatureFile, JSON.stringify(signVersion(m, entry.file, text, privateKey), null, 2) + '\n');
     const primary = m.artifacts.reduce((a, b) => (b.size > a.size ? b : a));
-    await appendAudit(root, { action: 'sign', subject: `${m.name}@${m.version}`, details: { digest: `sha256:${primary.sha256}`, keyId } });
+    await tx.audit({ action: 'sign', subject: `${m.name}@${m.version}`, details: { digest: `sha256:${primary.sha256}`, keyId } });
   } catch (err) {
     await tx.rollback();
     throw err;

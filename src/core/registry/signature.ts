@@ -6,6 +6,7 @@ import type { TrustedKey } from '../signing/keys';
 import { checkBundle, compareResources, describeChanges, signResources, type VerifyFailure } from '../signing/model';
 import { parseBundle, type Bundle, type Resource, type Serialization } from '../signing/oms';
 import type { ModelManifest } from './manifest';
+import { readSignatureFile, SignaturePathError } from './signature-file';
 import type { ContentStore } from './store';
 
 /**
@@ -32,7 +33,7 @@ export interface VersionSignatureStatus {
   status: 'unsigned' | 'valid' | 'invalid';
   keyId?: string;
   keySource?: string;
-  failure?: VerifyFailure | 'missing-signature-file';
+  failure?: VerifyFailure | 'missing-signature-file' | 'unsafe-signature-path';
   reason?: string;
   changed: string[];
   added: string[];
@@ -55,8 +56,9 @@ export async function checkVersionSignature(
   if (!m.signature) return { status: 'unsigned', ...empty };
   let bundleText: string;
   try {
-    bundleText = await readFile(join(root, m.signature.path), 'utf8');
-  } catch {
+    bundleText = (await readSignatureFile(root, m.signature.path)).toString('utf8');
+  } catch (err) {
+    if (err instanceof SignaturePathError && err.kind === 'unsafe') return { status: 'invalid', failure: 'unsafe-signature-path', reason: err.message, ...empty };
     return { status: 'invalid', failure: 'missing-signature-file', reason: `signature file ${m.signature.path} is missing`, ...empty };
   }
   let bundle: Bundle;

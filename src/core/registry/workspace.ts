@@ -12,12 +12,15 @@ import { UsageError } from '../util/errors';
  *   .sovereign/models/NAME/aliases.yaml   alias -> version for that model (mutable pointers)
  *   .sovereign/policy.yaml                policy-as-code
  *   .sovereign/audit.jsonl                audit log (hash-chained)
+ *   .sovereign/audit.checkpoint.json      its signed head, when a signing key is at hand
  *   .sovereign/config.yaml                local settings such as `store:` (untracked, .gitignored)
  */
 export const SOVEREIGN_DIR = '.sovereign';
 export const MODELS_DIR = `${SOVEREIGN_DIR}/models`;
 export const POLICY_FILE = `${SOVEREIGN_DIR}/policy.yaml`;
 export const AUDIT_FILE = `${SOVEREIGN_DIR}/audit.jsonl`;
+/** The signed head of the audit log (see src/core/audit/anchor.ts). */
+export const AUDIT_CHECKPOINT_FILE = `${SOVEREIGN_DIR}/audit.checkpoint.json`;
 export const CONFIG_FILE = `${SOVEREIGN_DIR}/config.yaml`;
 export const ALIASES_FILE_NAME = 'aliases.yaml';
 

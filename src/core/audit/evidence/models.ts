@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { readSignatureFile, SignaturePathError } from '../../registry/signature-file';
 
 /** One registered model version, as an auditor needs it: identity, digests, signature, scan verdict. */
 export interface ModelEvidence {
@@ -114,10 +115,14 @@ async function readModel(root: string, name: string, version: string, aliases: R
     evidence.signature = { present: true, path: str(sig.path), keyId: str(sig.key_id), signedAt: str(sig.signed_at) };
     if (evidence.signature.path) {
       try {
-        evidence.signature.fileSha256 = createHash('sha256').update(await readFile(join(root, evidence.signature.path))).digest('hex');
-      } catch {
-        evidence.signature.fileMissing = true;
-        evidence.problems.push(`signature file ${evidence.signature.path} is missing`);
+        evidence.signature.fileSha256 = createHash('sha256').update(await readSignatureFile(root, evidence.signature.path)).digest('hex');
+      } catch (err) {
+        if (err instanceof SignaturePathError && err.kind === 'unsafe') {
+          evidence.problems.push(err.message);
+        } else {
+          evidence.signature.fileMissing = true;
+          evidence.problems.push(`signature file ${evidence.signature.path} is missing`);
+        }
       }
     }
   }
