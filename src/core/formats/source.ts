@@ -74,6 +74,11 @@ export class FileSource implements ByteSource {
     return done === n ? buf : buf.subarray(0, done);
   }
 
+  /** The open descriptor (to hash or stat the very file that was analysed). */
+  get fileHandle(): FileHandle {
+    return this.handle;
+  }
+
   async close(): Promise<void> {
     await this.handle.close();
   }
