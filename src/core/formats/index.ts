@@ -10,6 +10,7 @@ import { analyzeNumpy } from './numpy/analyze';
 import { analyzeCompressed } from './compressed/analyze';
 import { analyzeHdf5 } from './hdf5/analyze';
 import { scanPickle } from './pickle/scan';
+import { isBlocking } from '../scan/findings';
 import { describeError } from '../util/errors';
 import { claimFindings, pickleLoaderName } from './claims';
 
@@ -66,8 +67,11 @@ export async function analyzeSource(source: ByteSource, options: AnalyzeOptions 
     // pickle.load reads from the first byte and ignores what follows STOP: a protocol 0/1 pickle with bytes
     // appended escapes detection (its last byte is not STOP) but not a loader that opens it by its name.
     if (detected === 'unknown' && pickleLoaderName(name)) {
+      // Only a pickle that would import or call something counts (random weights may start with "N." by chance).
       const probe = await scanPickle(source, { signal: options.signal });
-      if (probe.walk.pickles > 0) analysis = { format: probe.joblib ? 'joblib' : 'pickle', facts: probe.facts, findings: probe.findings };
+      const w = probe.walk;
+      const acts = w.globals.length > 0 || w.calls > 0 || w.persistentIds > 0 || probe.findings.some((f) => f.rule !== 'pickle/parse-error' && isBlocking(f.severity));
+      if (w.pickles > 0 && acts) analysis = { format: probe.joblib ? 'joblib' : 'pickle', facts: probe.facts, findings: probe.findings };
     }
   } else {
     try {

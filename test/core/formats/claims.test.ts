@@ -131,6 +131,7 @@ describe('a file named like a model must be that model (the name is checked agai
       ['tokenizer.model', noise()],
       ['weights.onnx_data', noise()],
       ['tiny.bin', noise()],
+      ['starts-like-a-pickle.bin', Buffer.concat([Buffer.from('N.'), noise()])], // imports nothing: raw data
       ['blob', noise()],
     ] as [string, Buffer][]) {
       const a = await analyze(name, bytes);
