@@ -21,6 +21,8 @@ import type { Stats } from 'node:fs';
 import { ioError, RefusedError } from '../util/errors';
 
 const CHUNK = 4 * 1024 * 1024;
+/** Bytes kept in memory for a loader that takes a buffer (ONNX protobufs are below 2 GiB). */
+const MAX_KEEP = 2 ** 31 - 1;
 
 /** What identifies the content of a file without reading it. */
 export interface FileIdentity {
@@ -71,7 +73,7 @@ export class ModelChangedError extends RefusedError {
 export interface PinnedModel {
   /** What the native loader should open: `/proc/self/fd/N` (Linux) or the path. */
   loadPath: string;
-  /** The hashed bytes, when asked for (ONNX from memory). */
+  /** The hashed bytes, when asked for and the file is at most 2 GiB (ONNX from memory). */
   bytes?: Buffer;
   /** Throws ModelChangedError when the file changed since it was hashed (call after the native load). */
   verifyUnchanged(loadedFromPath: boolean): Promise<void>;
@@ -97,7 +99,7 @@ export async function pinModelFile(path: string, expectedSha256: string, options
   }
   try {
     const before = await handleIdentity(handle);
-    const { sha256, bytes } = await hashHandle(handle, before.size, { signal: options.signal, keep: options.keepBytes });
+    const { sha256, bytes } = await hashHandle(handle, before.size, { signal: options.signal, keep: options.keepBytes === true && before.size <= MAX_KEEP });
     const after = await handleIdentity(handle);
     if (!sameIdentity(before, after)) throw new ModelChangedError(`refused to load ${path}: the file was being written while the engine checked it; nothing was loaded`);
     if (sha256 !== expectedSha256) {

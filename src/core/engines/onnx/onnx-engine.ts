@@ -108,9 +108,9 @@ export class OnnxEngine {
   static async loadVerified(path: string, sha256: string, options: Omit<OnnxLoadOptions, 'bytes'> = {}): Promise<OnnxEngine> {
     const pinned = await pinModelFile(path, sha256, { keepBytes: true });
     try {
-      let fromPath = false;
+      let fromPath = pinned.bytes === undefined;
       const engine = await OnnxEngine.load(path, { ...options, bytes: pinned.bytes }).catch((err: unknown) => {
-        if (!/external/i.test(String((err as Error)?.message))) throw err;
+        if (fromPath || !/external/i.test(String((err as Error)?.message))) throw err;
         fromPath = true;
         return OnnxEngine.load(path, options);
       });
