@@ -13,6 +13,7 @@ import { postTimed, openTarget } from '../src/core/bench/http';
 import { runLoadTest } from '../src/core/bench/load-test';
 import { latencySummary } from '../src/core/bench/stats';
 import { EngineSupervisor } from '../src/core/engines/supervisor';
+import { sha256File } from '../src/core/hash/sha256';
 import { getLlamaSafely, importNodeLlamaCpp } from '../src/core/engines/gguf/gguf-engine';
 import { OnnxEngine, loadOrt } from '../src/core/engines/onnx/onnx-engine';
 import { resolveThreads } from '../src/core/engines/threads';
@@ -65,7 +66,7 @@ async function bareLlama(path: string, threads: number): Promise<{ tg: () => Pro
 async function ggufRatios(path: string, threads: number): Promise<Record<string, unknown>> {
   const bare = await bareLlama(path, threads);
   const engine = new EngineSupervisor({ healthIntervalMs: 0 });
-  await engine.start({ path, kind: 'gguf', options: { threads, contextSize: 512, sequences: 1, gpu: false } });
+  await engine.start({ path, kind: 'gguf', sha256: await sha256File(path), options: { threads, contextSize: 512, sequences: 1, gpu: false } });
   const runtime = new ServeRuntime(engine, { port: 0, parallel: 1 });
   const { url } = await runtime.listen();
   const target = await openTarget(url, undefined, 1);
@@ -117,7 +118,7 @@ async function onnxRatios(path: string): Promise<Record<string, unknown>> {
   const bare = await ort.InferenceSession.create(path, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const wrapper = await OnnxEngine.load(path, { threads: 1, executionProviders: ['cpu'] });
   const engine = new EngineSupervisor({ healthIntervalMs: 0 });
-  await engine.start({ path, kind: 'onnx' });
+  await engine.start({ path, kind: 'onnx', sha256: await sha256File(path) });
   const row = new Float32Array(FRAUD_FEATURE_COUNT).fill(0.5);
   const feeds = (): Record<string, InstanceType<typeof ort.Tensor>> => ({ features: new ort.Tensor('float32', row, [1, FRAUD_FEATURE_COUNT]) });
   const json = { features: { type: 'float32', dims: [1, FRAUD_FEATURE_COUNT], data: Array.from(row) } };
@@ -172,7 +173,7 @@ function loadTestSeconds(): number {
 
 async function loadTest(path: string): Promise<Record<string, unknown>> {
   const engine = new EngineSupervisor({ healthIntervalMs: 0 });
-  await engine.start({ path, kind: 'gguf', options: { threads: 1, sequences: 2, contextSize: 256 } });
+  await engine.start({ path, kind: 'gguf', sha256: await sha256File(path), options: { threads: 1, sequences: 2, contextSize: 256 } });
   const runtime = new ServeRuntime(engine, { port: 0, parallel: 2, queue: 64 });
   const { url } = await runtime.listen();
   try {

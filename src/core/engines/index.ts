@@ -32,7 +32,7 @@ export interface OpenedEngine {
 export async function openEngine(path: string, options: OpenEngineOptions = {}): Promise<OpenedEngine> {
   const model = await validateModelFile(path, { gate: options.gate, workspaceRoot: options.workspaceRoot, signal: options.signal });
   const engine = new EngineSupervisor(options.supervisor);
-  const description = await engine.start({ path, kind: model.format, options: options.load });
+  const description = await engine.start({ path, kind: model.format, sha256: model.sha256, options: options.load });
   if (options.workspaceRoot) {
     await auditModelLoad(options.workspaceRoot, model.registered ? `${model.registered.name}@${model.registered.version}` : basename(path), model, description);
   }

@@ -19,7 +19,8 @@ import type {
 
 /** Request payloads and their result types, by method. */
 export interface EngineMethods {
-  load: { params: { path: string; kind: EngineKind; options: EngineLoadOptions; fimFamily?: string }; result: ModelDescription };
+  /** `sha256`: the digest validation recorded; the child hashes the file again and refuses a difference. */
+  load: { params: { path: string; kind: EngineKind; options: EngineLoadOptions; fimFamily?: string; sha256: string }; result: ModelDescription };
   complete: { params: CompletionRequest; result: GenerationResult };
   infill: { params: InfillRequest; result: GenerationResult };
   chat: { params: ChatRequest; result: GenerationResult };

@@ -62,6 +62,11 @@ export class EngineRequestError extends SovereignError {
 export interface LoadSpec {
   path: string;
   kind: EngineKind;
+  /**
+   * The sha256 that validation (validateModelFile) recorded. The engine process hashes the file again right
+   * before every native load, the restarts after a crash included, and refuses any other bytes.
+   */
+  sha256: string;
   options?: EngineLoadOptions;
   fimFamily?: string;
 }
@@ -92,6 +97,8 @@ export interface SupervisorEvents {
   exit: [{ code: number | null; signal: NodeJS.Signals | null; expected: boolean }];
   restart: [{ attempt: number; delayMs: number }];
   unhealthy: [{ reason: string }];
+  /** A restart after a crash could not load the model (e.g. the file changed: the engine refused it). */
+  restartFailed: [{ error: Error }];
 }
 
 export interface RequestOptions {
@@ -121,6 +128,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   private healthTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | undefined;
+  private failure: Error | undefined;
   /** Exits of this child, newest last (for reports and tests). */
   readonly exits: { code: number | null; signal: NodeJS.Signals | null; at: number }[] = [];
   private readonly options: Required<Omit<SupervisorOptions, 'host' | 'env' | 'onLog'>> & Pick<SupervisorOptions, 'host' | 'env' | 'onLog'>;
@@ -150,6 +158,11 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Why the engine is 'failed' after a restart that could not load the model (undefined otherwise). */
+  get lastFailure(): Error | undefined {
+    return this.failure;
   }
 
   /** Starts the child and loads the model. Rejects with EngineCrashedError if the child dies while loading. */
@@ -232,6 +245,9 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     // Requests made while the child restarts wait for it (the restart's own load goes through call()).
     if (this.restarting) await this.restarting;
     if (this.stateValue === 'failed' || this.stateValue === 'stopped') {
+      if (this.stateValue === 'failed' && this.failure) {
+        throw new SovereignError(`the engine is failed: its restart after a crash could not load the model: ${this.failure.message}`, (this.failure as SovereignError).hint ?? 'start it again');
+      }
       throw new SovereignError(`the engine is ${this.stateValue}`, 'start it again (sovereign serve restarts it after a crash)');
     }
     return this.call(method, params, options);
@@ -274,7 +290,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
 
   private async spawnAndLoad(spec: LoadSpec): Promise<ModelDescription> {
     await this.spawn();
-    const description = await this.call('load', { path: spec.path, kind: spec.kind, options: spec.options ?? {}, fimFamily: spec.fimFamily }, {});
+    const description = await this.call('load', { path: spec.path, kind: spec.kind, options: spec.options ?? {}, fimFamily: spec.fimFamily, sha256: spec.sha256 }, {});
     this.described = description;
     return description;
   }
@@ -369,11 +385,14 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
             if (this.stateValue === 'restarting') this.setState('ready');
             resolve();
           },
-          () => {
+          (err: unknown) => {
             this.restarting = undefined;
-            // The exit handler of the new child decides what comes next; a child that fails to load is final.
+            // The exit handler of the new child decides what comes next; a child that fails to load is final
+            // (a model file that changed since validation is refused by the child: never loaded, never retried).
             if (this.stateValue === 'restarting') {
+              this.failure = err instanceof Error ? err : new Error(String(err));
               this.setState('failed');
+              this.emit('restartFailed', { error: this.failure });
               void this.killChild();
             }
             resolve();

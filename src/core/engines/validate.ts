@@ -4,10 +4,10 @@
  * Runtime. A refusal names the rule that refused it.
  */
 import { analyzeSource, FileSource } from '../formats';
-import { sha256File } from '../hash/sha256';
 import { checkModelFile } from '../policy/gate';
 import { isBlocking, type Finding } from '../scan/findings';
 import { RefusedError } from '../util/errors';
+import { handleIdentity, hashHandle, sameIdentity } from './pinned';
 import type { EngineKind } from './types';
 
 export interface ValidatedModel {
@@ -56,10 +56,18 @@ export interface ValidateOptions {
 
 /** Validates a model file for an engine; throws RefusedError naming the rule, or IoError. */
 export async function validateModelFile(path: string, options: ValidateOptions = {}): Promise<ValidatedModel> {
+  // One open descriptor for the analysis and the digest: the sha256 is of the bytes that were analysed (a
+  // write in between changes the file's ctime and is refused).
   const source = await FileSource.open(path);
   let analysis;
+  let sha256: string;
   try {
+    const before = await handleIdentity(source.fileHandle);
     analysis = await analyzeSource(source, { signal: options.signal });
+    sha256 = (await hashHandle(source.fileHandle, source.size, { signal: options.signal })).sha256;
+    if (!sameIdentity(before, await handleIdentity(source.fileHandle))) {
+      throw new RefusedError(`refused to load ${path}: the file changed while it was being validated`, 'wait until whatever writes it has finished, then load it again');
+    }
   } finally {
     await source.close();
   }
@@ -81,7 +89,7 @@ export async function validateModelFile(path: string, options: ValidateOptions =
     path,
     format: analysis.format,
     size: source.size,
-    sha256: await sha256File(path, { signal: options.signal }),
+    sha256,
     facts: analysis.facts,
     findings: analysis.findings,
   };

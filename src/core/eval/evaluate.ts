@@ -39,7 +39,8 @@ export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
   const validated = await validateModelFile(options.model, { workspaceRoot: options.workspaceRoot });
   if (validated.format !== 'onnx') throw new RefusedError(`${options.model} is a ${validated.format} model: eval runs ONNX classifiers`, 'use `sovereign bench` for GGUF models');
   const data = await readDataset(options.data, options.label, options.features);
-  const engine = await OnnxEngine.load(options.model, { threads: 1 });
+  // Exactly the validated bytes (hashed again through the descriptor ONNX Runtime's input is read from).
+  const engine = await OnnxEngine.loadVerified(options.model, validated.sha256, { threads: 1 });
   try {
     const inputs = engine.description.inputs ?? [];
     if (inputs.length !== 1) throw new UsageError(`eval needs a model with one input; this one has ${inputs.length}`);

@@ -9,11 +9,15 @@ import { analyzeZip } from './zip/analyze';
 import { analyzeNumpy } from './numpy/analyze';
 import { analyzeCompressed } from './compressed/analyze';
 import { analyzeHdf5 } from './hdf5/analyze';
+import { scanPickle } from './pickle/scan';
+import { isBlocking } from '../scan/findings';
 import { describeError } from '../util/errors';
+import { claimFindings, pickleLoaderName } from './claims';
 
 export type { ModelFormat, FormatAnalysis, Analyzer, AnalyzeOptions } from './types';
 export { FileSource, BufferSource, ByteCursor, type ByteSource } from './source';
 export { detectFormat } from './detect';
+export { claimOf, claimFindings } from './claims';
 
 /** One analyzer per detected format. Containers (zip, gzip...) refine the format they report. */
 const ANALYZERS: Partial<Record<ModelFormat, Analyzer>> = {
@@ -52,19 +56,37 @@ export async function analyzeSource(source: ByteSource, options: AnalyzeOptions 
       findings: [{ rule: 'scan/nesting-too-deep', severity: 'high', message: `containers nested more than ${MAX_NESTING} deep`, location: source.path }],
     };
   }
-  const format = await detectSource(source);
-  const analyzer = ANALYZERS[format];
+  const head = await source.readAt(0, DETECT_HEAD_BYTES);
+  const tail = await source.readAt(Math.max(0, source.size - DETECT_TAIL_BYTES), DETECT_TAIL_BYTES);
+  const detected = detectFormat(head, tail, source.size);
+  const name = source.claimedName ?? source.path;
+  const analyzer = ANALYZERS[detected];
+  let analysis: FormatAnalysis;
   if (!analyzer) {
-    return { format, facts: {}, findings: [] };
+    analysis = { format: detected, facts: {}, findings: [] };
+    // pickle.load reads from the first byte and ignores what follows STOP: a protocol 0/1 pickle with bytes
+    // appended escapes detection (its last byte is not STOP) but not a loader that opens it by its name.
+    if (detected === 'unknown' && pickleLoaderName(name)) {
+      // Only a pickle that would import or call something counts (random weights may start with "N." by chance).
+      const probe = await scanPickle(source, { signal: options.signal });
+      const w = probe.walk;
+      const acts = w.globals.length > 0 || w.calls > 0 || w.persistentIds > 0 || probe.findings.some((f) => f.rule !== 'pickle/parse-error' && isBlocking(f.severity));
+      if (w.pickles > 0 && acts) analysis = { format: probe.joblib ? 'joblib' : 'pickle', facts: probe.facts, findings: probe.findings };
+    }
+  } else {
+    try {
+      analysis = await analyzer(source, options);
+    } catch (err) {
+      if ((err as Error)?.name === 'AbortError') throw err;
+      analysis = {
+        format: detected,
+        facts: {},
+        findings: [{ rule: 'scan/analyzer-error', severity: 'high', message: `the ${detected} reader failed: ${describeError(err)}`, location: source.path }],
+      };
+    }
   }
-  try {
-    return await analyzer(source, options);
-  } catch (err) {
-    if ((err as Error)?.name === 'AbortError') throw err;
-    return {
-      format,
-      facts: {},
-      findings: [{ rule: 'scan/analyzer-error', severity: 'high', message: `the ${format} reader failed: ${describeError(err)}`, location: source.path }],
-    };
-  }
+  // The name a loader would go by against what the bytes are (fail closed on "named like a model, is not").
+  const claimed = claimFindings(name, analysis.format, source.path);
+  if (claimed.length > 0) analysis.findings = [...claimed, ...analysis.findings];
+  return analysis;
 }

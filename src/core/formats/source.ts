@@ -14,6 +14,11 @@ export interface ByteSource {
   readAt(offset: number, length: number): Promise<Buffer>;
   /** How deep in nested containers this source is (0 for a file on disk). */
   readonly depth: number;
+  /**
+   * The file name the bytes go by when it is not the last part of `path` (the content of `model.pkl.gz` is
+   * `model.pkl`): what a loader would be told the file is. See claims.ts.
+   */
+  readonly claimedName?: string;
 }
 
 /** Bytes in memory, e.g. a decompressed member, seen as a ByteSource. */
@@ -22,6 +27,7 @@ export class BufferSource implements ByteSource {
     readonly path: string,
     private readonly data: Buffer,
     readonly depth = 1,
+    readonly claimedName?: string,
   ) {}
 
   get size(): number {
@@ -66,6 +72,11 @@ export class FileSource implements ByteSource {
       done += bytesRead;
     }
     return done === n ? buf : buf.subarray(0, done);
+  }
+
+  /** The open descriptor (to hash or stat the very file that was analysed). */
+  get fileHandle(): FileHandle {
+    return this.handle;
   }
 
   async close(): Promise<void> {

@@ -54,7 +54,8 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
   options.onListening?.(address.url);
   let description: ModelDescription;
   try {
-    description = await engine.start({ path: source.path, kind: model.format, options: { ...options.load, sequences: model.format === 'gguf' ? parallel : undefined } });
+    // The engine process loads only these validated bytes (it hashes the file again before every load).
+    description = await engine.start({ path: source.path, kind: model.format, sha256: model.sha256, options: { ...options.load, sequences: model.format === 'gguf' ? parallel : undefined } });
   } catch (err) {
     await runtime.close();
     await engine.stop();

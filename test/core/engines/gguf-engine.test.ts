@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEngine, validateModelFile, EngineCrashedError, EngineSupervisor, type OpenedEngine } from '../../../src/core/engines';
 import { RefusedError } from '../../../src/core/util/errors';
+import { sha256File } from '../../../src/core/hash/sha256';
 import { writeTinyLlama, TINY_LLAMA_IDS, type TinyLlamaInfo } from '../../fixtures/gguf/tiny-llama';
 import { writeAbortingLlama } from './abort-model';
 
@@ -161,7 +162,7 @@ describe('GGUF models that must not reach llama.cpp, or that kill it', function 
     const engine = new EngineSupervisor({ restartDelayMs: 10 });
     let restarts = 0;
     engine.on('restart', () => restarts++);
-    await assert.rejects(engine.start({ path, kind: 'gguf', options: { threads: 1, contextSize: 64 } }), (err: Error) => {
+    await assert.rejects(engine.start({ path, kind: 'gguf', sha256: await sha256File(path), options: { threads: 1, contextSize: 64 } }), (err: Error) => {
       assert.ok(err instanceof EngineCrashedError, String(err));
       assert.match(err.message, /during the model load/);
       assert.match(err.message, /SIGABRT|134/);

@@ -59,7 +59,8 @@ export class GgufEngine {
     private readonly threads: number,
   ) {}
 
-  static async load(path: string, threads: number, options: EngineLoadOptions, fimFamily?: string): Promise<GgufEngine> {
+  /** `path` is what llama.cpp opens (e.g. `/proc/self/fd/N`, see pinned.ts); `shownPath` names the model. */
+  static async load(path: string, threads: number, options: EngineLoadOptions, fimFamily?: string, shownPath = path): Promise<GgufEngine> {
     const started = performance.now();
     const module = await importNodeLlamaCpp();
     const llama = await getLlamaSafely(options.gpu ?? 'auto');
@@ -80,7 +81,7 @@ export class GgufEngine {
     });
     const pool = new SequencePool(Array.from({ length: sequences }, () => context.getSequence()));
     const metadata = model.fileInfo.metadata as unknown as { general?: { name?: string; basename?: string; architecture?: string }; tokenizer?: { chat_template?: string } };
-    const name = metadata.general?.name ?? basename(path);
+    const name = metadata.general?.name ?? basename(shownPath);
     const nativeInfill = model.tokens.infill.prefix != null && model.tokens.infill.suffix != null && model.tokens.infill.middle != null;
     const hasToken = (text: string): boolean => {
       const tokens = model.tokenize(text, true);
@@ -88,11 +89,11 @@ export class GgufEngine {
     };
     const fimTemplate = nativeInfill
       ? undefined
-      : (fimFamily ? getFimTemplate(fimFamily) : findFimTemplate({ names: [metadata.general?.name, metadata.general?.basename, basename(path)], hasToken }));
+      : (fimFamily ? getFimTemplate(fimFamily) : findFimTemplate({ names: [metadata.general?.name, metadata.general?.basename, basename(shownPath)], hasToken }));
     const release = llama.llamaCppRelease;
     const description: ModelDescription = {
       kind: 'gguf',
-      path,
+      path: shownPath,
       name,
       loadMs: performance.now() - started,
       threads,

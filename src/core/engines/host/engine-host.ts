@@ -6,6 +6,7 @@
 import { describeError, SovereignError } from '../../util/errors';
 import { GgufEngine } from '../gguf/gguf-engine';
 import { OnnxEngine } from '../onnx/onnx-engine';
+import { pinModelFile } from '../pinned';
 import type { ChildMessage, EngineMethods, ParentMessage } from '../protocol';
 import { resolveThreads } from '../threads';
 
@@ -34,16 +35,27 @@ type Handlers = { [M in keyof EngineMethods]: (params: EngineMethods[M]['params'
 const stream = (id: number) => (text: string): void => send({ type: 'token', id, text });
 
 const handlers: Handlers = {
-  load: async ({ path, kind, options, fimFamily }) => {
+  load: async ({ path, kind, options, fimFamily, sha256 }) => {
     if (engine) throw new SovereignError('a model is already loaded in this engine', 'start another engine for another model');
     const threads = resolveThreads(options.threads);
+    // The bytes validated by the parent, and no others: hashed here, right before the native load, on every
+    // (re)start; the loader then reads the descriptor that was hashed (see pinned.ts).
     if (kind === 'gguf') {
-      const gguf = await GgufEngine.load(path, threads, options, fimFamily);
-      engine = { kind, gguf };
-      return gguf.description;
+      const pinned = await pinModelFile(path, sha256);
+      try {
+        const gguf = await GgufEngine.load(pinned.loadPath, threads, options, fimFamily, path);
+        await pinned.verifyUnchanged(pinned.loadPath === path).catch(async (err: unknown) => {
+          await gguf.dispose();
+          throw err;
+        });
+        engine = { kind, gguf };
+        return gguf.description;
+      } finally {
+        await pinned.close();
+      }
     }
-    // ONNX: threads means intra-op threads, 1 unless asked (see onnx-engine.ts).
-    const onnx = await OnnxEngine.load(path, { threads: options.threads ?? 1 });
+    // ONNX: threads means intra-op threads, 1 unless asked (see onnx-engine.ts). From the hashed bytes.
+    const onnx = await OnnxEngine.loadVerified(path, sha256, { threads: options.threads ?? 1 });
     engine = { kind, onnx };
     return onnx.description;
   },

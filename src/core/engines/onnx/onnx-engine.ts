@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { pinModelFile } from '../pinned';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UsageError } from '../../util/errors';
 import type { JsonTensor, ModelDescription, PredictResult, TensorDescription } from '../types';
@@ -40,6 +41,8 @@ export function availableExecutionProviders(): string[] {
 export interface OnnxLoadOptions {
   threads?: number;
   executionProviders?: string[];
+  /** The model's bytes, already read (and hashed) by the caller: ONNX Runtime reads them, not `path`. */
+  bytes?: Uint8Array;
 }
 
 const ELEMENT_TYPES: Record<string, (n: number) => Tensor.DataType> = {
@@ -69,15 +72,17 @@ export class OnnxEngine {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
     });
+    const bytes = options.bytes;
+    const create = (o: InferenceSession.SessionOptions): Promise<InferenceSession> => (bytes ? runtime.InferenceSession.create(bytes, o) : runtime.InferenceSession.create(path, o));
     let providers = wanted;
     let session: InferenceSession;
     try {
-      session = await runtime.InferenceSession.create(path, sessionOptions(providers));
+      session = await create(sessionOptions(providers));
     } catch (err) {
       if (!providers.includes('cuda')) throw err;
       // A CUDA provider that fails to start (driver mismatch) must not stop CPU inference.
       providers = providers.filter((p) => p !== 'cuda');
-      session = await runtime.InferenceSession.create(path, sessionOptions(providers));
+      session = await create(sessionOptions(providers));
     }
     const describe = (meta: readonly InferenceSession.ValueMetadata[]): TensorDescription[] =>
       meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] }));
@@ -93,6 +98,30 @@ export class OnnxEngine {
       executionProviders: providers,
     };
     return new OnnxEngine(session, description);
+  }
+
+  /**
+   * Loads exactly the bytes validation hashed (`sha256`): read and hashed through one open descriptor, then
+   * handed to ONNX Runtime from memory. A model with external data files is loaded by its path (they are
+   * found next to it), and the path must still name the hashed file afterwards (see pinned.ts).
+   */
+  static async loadVerified(path: string, sha256: string, options: Omit<OnnxLoadOptions, 'bytes'> = {}): Promise<OnnxEngine> {
+    const pinned = await pinModelFile(path, sha256, { keepBytes: true });
+    try {
+      let fromPath = pinned.bytes === undefined;
+      const engine = await OnnxEngine.load(path, { ...options, bytes: pinned.bytes }).catch((err: unknown) => {
+        if (fromPath || !/external/i.test(String((err as Error)?.message))) throw err;
+        fromPath = true;
+        return OnnxEngine.load(path, options);
+      });
+      await pinned.verifyUnchanged(fromPath).catch(async (err: unknown) => {
+        await engine.dispose();
+        throw err;
+      });
+      return engine;
+    } finally {
+      await pinned.close();
+    }
   }
 
   /** Runs one batch given as ORT tensors (the zero-copy path for in-process callers). */

@@ -1,5 +1,6 @@
 import type { Finding } from '../../scan/findings';
 import { analyzeSource } from '../index';
+import { baseName, innerName } from '../claims';
 import { BufferSource } from '../source';
 import type { Analyzer, FormatAnalysis, ModelFormat } from '../types';
 import { decompress, type Codec } from './decompress';
@@ -59,7 +60,9 @@ export const analyzeCompressed: Analyzer = async (source, options) => {
   if (out.error) {
     findings.push({ rule: 'compressed/corrupt', severity: 'high', message: `the ${wrapper.codec} stream is corrupt after ${out.data.length} bytes (${out.error}): loaders may see other content`, location: source.path });
   }
-  const inner: FormatAnalysis = await analyzeSource(new BufferSource(`${source.path}!${wrapper.codec}`, out.data, source.depth + 1), options);
+  // The content goes by the outer name without its compression suffix (model.pkl.gz holds model.pkl).
+  const outerName = baseName(source.claimedName ?? source.path);
+  const inner: FormatAnalysis = await analyzeSource(new BufferSource(`${source.path}!${wrapper.codec}`, out.data, source.depth + 1, innerName(outerName) ?? outerName), options);
   findings.push(...inner.findings);
   const innerSummary = (inner.facts.summary && typeof inner.facts.summary === 'object' ? inner.facts.summary : {}) as Record<string, unknown>;
   const format: ModelFormat = wrapper.format === 'joblib' || inner.format === 'joblib' ? 'joblib' : wrapper.format;
