@@ -1,8 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { allowedEndpoints, parsePolicy } from '../policy/load';
-import { POLICY_FILE, SOVEREIGN_DIR } from '../registry/workspace';
-import { recordEgress, refusalMessage, type EndpointCheck } from './egress';
+import type { EndpointCheck } from './egress';
 import { compileRules, DEFAULT_ALLOWED_ENDPOINTS, REFUSAL_HINT, stripBrackets, type EndpointRule } from './endpoints';
 import { installSocketGuard, type SocketViolation } from './socket-guard';
 
@@ -19,6 +17,17 @@ import { installSocketGuard, type SocketViolation } from './socket-guard';
  * child a dependency forks is guarded too. Never in the VS Code extension host's own thread: it would
  * govern every other extension's sockets.
  */
+
+// The policy parser (ajv, yaml) and the audit log are loaded when first needed, not at start: every Node
+// child of a guarded process loads this module through the preload, and most never open a socket.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const policyModule = (): typeof import('../policy/load') => require('../policy/load') as typeof import('../policy/load');
+const egressModule = (): typeof import('./egress') => require('./egress') as typeof import('./egress');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** As in src/core/registry/workspace.ts (not imported: it would load yaml at start). */
+const SOVEREIGN_DIR = '.sovereign';
+const POLICY_FILE = `${SOVEREIGN_DIR}/policy.yaml`;
 
 export interface ProcessEgressRules {
   /** Endpoints allowed beyond loopback (loopback is always allowed). */
@@ -78,6 +87,7 @@ export function processEgressRules(cwd: string = process.cwd(), env: NodeJS.Proc
     return { allowed: withDocker([]), workspace, source: 'invalid workspace policy: loopback only', dockerHost };
   }
   try {
+    const { allowedEndpoints, parsePolicy } = policyModule();
     const parsed = parsePolicy(text, POLICY_FILE);
     if (!parsed.policy) return { allowed: withDocker([]), workspace, source: 'invalid workspace policy: loopback only', dockerHost };
     return { allowed: withDocker(allowedEndpoints(parsed.policy)), workspace, source: 'workspace policy', dockerHost };
@@ -154,6 +164,7 @@ function onRefused(v: SocketViolation, via: string, rules: ProcessEgressRules, s
   const host = v.host ?? v.address ?? 'unknown';
   const hostPart = host.includes(':') ? `[${host}]` : host;
   const origin = `${v.kind}://${hostPart}${v.port ? `:${v.port}` : ''}`;
+  const { recordEgress, refusalMessage } = egressModule();
   const check: EndpointCheck = {
     allowed: false,
     reason: refusalMessage(origin, v.address),
