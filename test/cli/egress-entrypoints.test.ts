@@ -6,6 +6,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyLlama } from '../fixtures/gguf/tiny-llama';
+import { call } from '../core/serve/http-client';
 import { CLI, REPO_ROOT } from '../helpers/cli';
 
 /**
@@ -159,8 +160,9 @@ describe('egress guard in every shipped entry point (no test preload in the chil
     const cwd = join(dir, 'serve');
     await mkdir(cwd);
     const model = await writeTinyLlama(join(cwd, 'tiny.gguf'));
+    await writeFile(join(cwd, 'admin.token'), 'admin-secret-123456\n', { mode: 0o600 });
     const { env, out, ledger } = productEnv('serve');
-    const child = spawn(process.execPath, [CLI, 'serve', '--model', model.path, '--port', '0', '--threads', '1', '--ctx', '256'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--model', model.path, '--port', '0', '--threads', '1', '--ctx', '256', '--admin-token-file', 'admin.token'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -187,6 +189,12 @@ describe('egress guard in every shipped entry point (no test preload in the chil
       const refusedBy = (pid: number) => records.filter((x) => x.pid === pid && !x.allowed).map((x) => [x.origin, x.via]);
       assert.deepEqual(refusedBy(cli.pid), [['tcp://203.0.113.1:9101', 'socket:cli']]);
       assert.deepEqual(refusedBy(engine.pid), [['tcp://203.0.113.1:9102', 'socket:engine']]);
+
+      // The runtime's own outbound path: a shadow-mirror target outside the allowed endpoints is refused.
+      const { url } = JSON.parse(stdout.split('\n')[0]) as { url: string };
+      const mirror = await call(url, 'PUT', '/admin/mirror', { target: 'http://203.0.113.1:9', share: 1 }, { authorization: 'Bearer admin-secret-123456' });
+      assert.equal(mirror.status, 400, mirror.text);
+      assert.match(mirror.text, /refused: endpoint http:\/\/203\.0\.113\.1:9 is outside the allowed endpoints/);
     } finally {
       child.kill('SIGTERM');
       await exited;
