@@ -150,7 +150,13 @@ export function installProcessEgressGuard(via: string, options: ProcessGuardOpti
   installed = state;
   installSocketGuard({
     allowed: () => rules().allowed,
-    onViolation: (v) => onRefused(v, state.via, rules(), options.stderr ?? true),
+    onViolation: (v) => {
+      try {
+        onRefused(v, state.via, rules(), options.stderr ?? true);
+      } catch {
+        // Recording must never turn a refusal into a crash: the connection is refused all the same.
+      }
+    },
   });
   if (options.propagate ?? true) propagateToChildren();
 }
