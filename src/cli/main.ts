@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { installProcessEgressGuard } from '../core/net/process-guard';
+import { EgressViolationError } from '../core/net/socket-guard';
 import { describeError, SovereignError } from '../core/util/errors';
 import { VERSION } from '../core/version';
 import * as scan from './commands/scan';
@@ -48,13 +50,33 @@ export async function main(argv: string[]): Promise<number> {
       // help and version are "errors" to commander; they exit 0.
       return err.exitCode === 0 ? 0 : 2;
     }
+    // A connection the egress guard refused, however deep a library wrapped it (fetch failed, dockerode):
+    // the refusal itself is what the person needs to read, exit 1.
+    const refused = egressRefusal(err);
+    if (refused) {
+      process.stderr.write(`sovereign: ${refused.describe()}\n`);
+      return refused.exitCode;
+    }
     process.stderr.write(`sovereign: ${describeError(err)}\n`);
     return err instanceof SovereignError ? err.exitCode : 2;
   }
 }
 
-/** Entry point for bin/sovereign.js and `node dist/cli.js`. */
+/** The EgressViolationError in an error's cause chain, if any. */
+function egressRefusal(err: unknown): EgressViolationError | undefined {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof EgressViolationError) return e;
+  }
+  return undefined;
+}
+
+/**
+ * Entry point for bin/sovereign.js and `node dist/cli.js`: every command, `sovereign serve` included (in a
+ * terminal, as the extension's supervised child, in the staging container), runs under the process-wide
+ * egress guard, installed before anything else runs. Not in main(): tests call main() in their own process.
+ */
 export function run(): void {
+  installProcessEgressGuard('cli');
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

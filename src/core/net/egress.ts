@@ -7,12 +7,13 @@ import {
   compileRules,
   effectiveRules,
   hostAllowed,
-  loopbackOnly,
+  REFUSAL_HINT,
   stripBrackets,
   type CompiledRules,
   type EndpointRule,
 } from './endpoints';
 import { egressLedger } from './ledger';
+import { pinnedFetch } from './pinned-fetch';
 
 export interface EndpointCheck {
   allowed: boolean;
@@ -47,7 +48,7 @@ function compiled(allowed?: readonly EndpointRule[]): CompiledRules {
   return c;
 }
 
-export const REFUSAL_HINT = 'add it to `endpoints.allowed` in .sovereign/policy.yaml if it is yours';
+export { REFUSAL_HINT };
 
 export function refusalMessage(origin: string, address: string | undefined): string {
   const where = address && address !== stripBrackets(new URL(origin).hostname) ? `${origin} (resolves to ${address})` : origin;
@@ -61,9 +62,10 @@ async function defaultLookup(host: string): Promise<string[]> {
 
 /**
  * Decides whether a URL may be contacted under the policy's allowed endpoints (default: loopback and
- * private networks; loopback is always allowed). IP literals and localhost are decided without DNS; a
- * host name no rule names is resolved and allowed only when EVERY address it resolves to is allowed
- * (a client may connect to any of them). A name that cannot be resolved is refused (fail closed).
+ * private networks; loopback is always allowed). IP literals are decided without DNS; every host name a
+ * policy rule does not name, `localhost` and `*.localhost` included, is resolved and allowed only when
+ * EVERY address it resolves to is allowed (a client may connect to any of them). A name that cannot be
+ * resolved is refused (fail closed). `addresses` are what guardedFetch then connects to, and nothing else.
  */
 export async function checkEndpoint(
   url: string | URL,
@@ -89,9 +91,8 @@ export async function checkEndpoint(
     const ok = addressAllowed(rules, host);
     return { ...base, allowed: ok, address: host, addresses: [host], reason: ok ? `${host} is in an allowed range` : refusalMessage(origin, host) };
   }
-  if (hostAllowed(loopbackOnly(), host)) {
-    return { ...base, allowed: true, addresses: [], reason: `${host} is loopback` };
-  }
+  // No name is trusted for being a loopback name: `localhost` and `*.localhost` are resolved and checked
+  // like any other (a resolver that answers a public address for attacker.localhost is not followed).
   if (hostAllowed(rules, host)) {
     return { ...base, allowed: true, addresses: [], reason: `host name ${host} is allowed by the policy` };
   }
@@ -138,6 +139,7 @@ export async function recordEgress(check: EndpointCheck, options: EgressRecordOp
     allowed: check.allowed,
     reason: check.reason,
     via: options.via ?? 'fetch',
+    pid: process.pid,
   });
   const root = options.audit?.root;
   if (!root) return;
@@ -181,9 +183,11 @@ export interface GuardedFetchOptions extends CheckOptions, EgressRecordOptions {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /**
- * The global fetch, behind the egress guard: the URL is checked BEFORE any connection is opened, and so
- * is every redirect (fetch would otherwise follow a redirect to any host). Refused endpoints throw
- * RefusedError and are recorded in the ledger and, with `audit`, in the workspace's audit log.
+ * fetch, behind the egress guard: the URL is checked BEFORE any connection is opened, and so is every
+ * redirect (fetch would otherwise follow a redirect to any host). The request is then sent to the
+ * addresses the check resolved and approved (pinnedFetch), so a name that resolves elsewhere the second
+ * time (DNS rebinding) is not followed. Refused endpoints throw RefusedError and are recorded in the
+ * ledger and, with `audit`, in the workspace's audit log.
  */
 export async function guardedFetch(url: string | URL, init: RequestInit = {}, options: GuardedFetchOptions = {}): Promise<Response> {
   const follow = (init.redirect ?? 'follow') === 'follow';
@@ -191,8 +195,9 @@ export async function guardedFetch(url: string | URL, init: RequestInit = {}, op
   let current = new URL(String(url));
   let currentInit: RequestInit = { ...init, redirect: 'manual' };
   for (let hop = 0; ; hop++) {
-    await assertEndpointAllowed(current, options.allowed, options);
-    const response = await fetch(current, currentInit);
+    const check = await assertEndpointAllowed(current, options.allowed, options);
+    // Connect to the addresses that were checked, never to what a second resolution would answer.
+    const response = await pinnedFetch(current, currentInit, check.addresses);
     const location = response.headers.get('location');
     if (!REDIRECTS.has(response.status) || !location) return response;
     if (init.redirect === 'error') throw new RefusedError(`${current.origin} answered with a redirect`, 'call the final URL directly');

@@ -9,11 +9,17 @@ import { UsageError } from '../util/errors';
  *   "*.corp.example"                any subdomain of corp.example (not corp.example itself)
  * A host name rule trusts the NAME, whatever it resolves to (the policy owner says it is theirs). A name
  * no rule names is allowed only when every address it resolves to is allowed.
+ * `localhost` and `*.localhost` rules are accepted but trust no name: a loopback name is allowed when it
+ * RESOLVES to loopback (always allowed), like any other name; `attacker.localhost` resolving to a public
+ * address is refused.
  */
 export type EndpointRule = string;
 
-/** Loopback: always allowed, whatever the policy says; the product talks to its own local runtime. */
-export const LOOPBACK_RULES: readonly EndpointRule[] = ['127.0.0.0/8', '::1/128', 'localhost', '*.localhost'];
+/**
+ * Loopback: always allowed, whatever the policy says; the product talks to its own local runtime. Only
+ * addresses: a name (even `localhost`) is resolved and allowed when what it resolves to is loopback.
+ */
+export const LOOPBACK_RULES: readonly EndpointRule[] = ['127.0.0.0/8', '::1/128'];
 
 /**
  * The default allowed endpoints: loopback and the private ranges of RFC 1918 and RFC 4193.
@@ -30,6 +36,9 @@ export const DEFAULT_ALLOWED_ENDPOINTS: readonly EndpointRule[] = [
   '192.168.0.0/16',
   'fc00::/7',
 ];
+
+/** What to do about a refused endpoint, in every refusal message. */
+export const REFUSAL_HINT = 'add it to `endpoints.allowed` in .sovereign/policy.yaml if it is yours';
 
 export interface CompiledRules {
   /** The rules as given (for messages). */
@@ -59,14 +68,24 @@ export function compileRules(rules: readonly EndpointRule[]): CompiledRules {
       const address = stripBrackets(rule);
       addresses.addAddress(address, isIP(address) === 4 ? 'ipv4' : 'ipv6');
     } else if (/^\*\.[a-z0-9-]+(\.[a-z0-9-]+)*$/i.test(rule)) {
-      suffixes.push(rule.slice(1).toLowerCase());
+      if (!isLocalhostName(rule.slice(2))) suffixes.push(rule.slice(1).toLowerCase());
     } else if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i.test(rule)) {
-      hosts.add(rule.replace(/\.$/, '').toLowerCase());
+      if (!isLocalhostName(rule)) hosts.add(rule.replace(/\.$/, '').toLowerCase());
     } else {
       throw badRule(rule);
     }
   }
   return { rules, addresses, hosts, suffixes };
+}
+
+/**
+ * `localhost` and names under `.localhost` (RFC 6761): never trusted by name. Resolvers are SUPPOSED to
+ * answer loopback for them, but a resolver (or /etc/hosts, or a DNS server) that answers otherwise would
+ * make `http://attacker.localhost` reach anywhere; they are resolved and checked like any other name.
+ */
+export function isLocalhostName(host: string): boolean {
+  const name = host.replace(/\.$/, '').toLowerCase();
+  return name === 'localhost' || name.endsWith('.localhost');
 }
 
 function badRule(rule: string): UsageError {

@@ -11,6 +11,8 @@ export interface EgressRecord {
   reason: string;
   /** The code path: fetch, socket, or a component's name. */
   via: string;
+  /** The process that made the attempt (one ledger file can be shared by a CLI and its children). */
+  pid?: number;
   /** Set when the audit log could not record an allowed connection. */
   auditError?: string;
 }

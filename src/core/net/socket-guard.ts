@@ -2,7 +2,8 @@ import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import { addressAllowed, compileRules, effectiveRules, hostAllowed, stripBrackets, type EndpointRule } from './endpoints';
+import { RefusedError } from '../util/errors';
+import { addressAllowed, compileRules, effectiveRules, hostAllowed, REFUSAL_HINT, stripBrackets, type CompiledRules, type EndpointRule } from './endpoints';
 
 /** A connection (or name resolution) the guard saw going outside the allowed endpoints. */
 export interface SocketViolation {
@@ -18,8 +19,11 @@ export interface SocketViolation {
 }
 
 export interface SocketGuardOptions {
-  /** Allowed endpoints beyond loopback (loopback is always allowed). Default: private networks too. */
-  allowed?: readonly EndpointRule[];
+  /**
+   * Allowed endpoints beyond loopback (loopback is always allowed). Default: private networks too. A
+   * function is asked at each connection (a process learns its workspace policy lazily); it should cache.
+   */
+  allowed?: readonly EndpointRule[] | (() => readonly EndpointRule[] | undefined);
   /** Fail the connection at once, before any packet is sent (default true). */
   refuse?: boolean;
   /**
@@ -31,11 +35,14 @@ export interface SocketGuardOptions {
   onViolation?: (v: SocketViolation) => void;
 }
 
-export class EgressViolationError extends Error {
+/** A connection the guard refused: exit 1 in the CLI, with the hint that says how to allow it. */
+export class EgressViolationError extends RefusedError {
   readonly code = 'EGRESS_REFUSED';
   constructor(what: string) {
-    super(`${what} is outside the allowed endpoints (loopback and the policy's endpoints.allowed): connection refused before it was opened`);
-    this.name = 'EgressViolationError';
+    super(
+      `endpoint ${what} is outside the allowed endpoints (loopback, plus endpoints.allowed of the workspace policy, or private networks by default): the connection was refused before it was opened`,
+      REFUSAL_HINT,
+    );
   }
 }
 
@@ -50,7 +57,17 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address?: unknown, fam
  * would govern every other extension's sockets). Returns a function that uninstalls it.
  */
 export function installSocketGuard(options: SocketGuardOptions = {}): () => void {
-  const rules = compileRules(effectiveRules(options.allowed));
+  const compiledFor = new Map<readonly EndpointRule[] | undefined, CompiledRules>();
+  const rulesNow = (): CompiledRules => {
+    const given = typeof options.allowed === 'function' ? options.allowed() : options.allowed;
+    let c = compiledFor.get(given);
+    if (!c) {
+      c = compileRules(effectiveRules(given));
+      compiledFor.set(given, c);
+    }
+    return c;
+  };
+  if (typeof options.allowed !== 'function') rulesNow(); // a malformed rule fails the install, not a connection
   const refuse = options.refuse ?? true;
   const localNames = new Set(['localhost', osHostname().toLowerCase()]);
 
@@ -58,8 +75,8 @@ export function installSocketGuard(options: SocketGuardOptions = {}): () => void
     const violation: SocketViolation = { time: new Date().toISOString(), ...v, stack: callerStack(), pid: process.pid };
     options.onViolation?.(violation);
   };
-  const addrOk = (a: string): boolean => addressAllowed(rules, stripBrackets(a).replace(/%.*$/, ''));
-  const nameOk = (h: string): boolean => net.isIP(h) !== 0 || localNames.has(h.toLowerCase()) || hostAllowed(rules, h);
+  const addrOk = (a: string): boolean => addressAllowed(rulesNow(), stripBrackets(a).replace(/%.*$/, ''));
+  const nameOk = (h: string): boolean => net.isIP(h) !== 0 || localNames.has(h.toLowerCase()) || hostAllowed(rulesNow(), h);
 
   // --- TCP (net, tls, http, https, fetch) ---
   const originalConnect = net.Socket.prototype.connect as unknown as AnyFn;
@@ -83,7 +100,7 @@ export function installSocketGuard(options: SocketGuardOptions = {}): () => void
         if (err) return cb(err, address, family);
         const list = Array.isArray(address) ? (address as Array<{ address: string }>).map((a) => a.address) : [String(address)];
         const bad = list.find((a) => !addrOk(a));
-        if (bad !== undefined && !hostAllowed(rules, name)) {
+        if (bad !== undefined && !hostAllowed(rulesNow(), name)) {
           report({ kind: 'tcp', host: name, address: bad, port });
           if (refuse) return cb(new EgressViolationError(`${name}:${port} (resolves to ${bad})`));
         }

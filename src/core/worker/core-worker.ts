@@ -1,4 +1,5 @@
 /** Worker-thread entry (bundled to dist/core-worker.js). Serves WorkerMethods to a WorkerClient. */
+import '../net/guard-worker-thread'; // first: the egress guard of this thread (docs/egress.md)
 import { parentPort } from 'node:worker_threads';
 import { sha256File } from '../hash/sha256';
 import { scanPaths } from '../scan/scanner';
