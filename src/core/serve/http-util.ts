@@ -38,7 +38,7 @@ export function isJsonContentType(value: string | undefined): boolean {
  * A client that stops sending for `idleMs` gets 408 (the whole request is also bounded by the server's
  * request timeout).
  */
-export async function readJsonBody(req: IncomingMessage, limit: number, idleMs = 0): Promise<Record<string, unknown>> {
+export async function readJsonBody(req: IncomingMessage, limit: number, idleMs = 0, onDropped?: (bytes: number) => void): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit}`);
   const raw = await new Promise<Buffer>((resolve, reject) => {
@@ -55,6 +55,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number, idleMs =
         // Nothing more is read: the answer closes the connection.
         req.pause();
         chunks.length = 0;
+        onDropped?.(size);
         reject(err);
       } else resolve(value!);
     };

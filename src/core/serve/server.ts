@@ -11,6 +11,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { EngineCrashedError, EngineRequestError, type EngineSupervisor } from '../engines/supervisor';
 import { UsageError } from '../util/errors';
 import { AdmissionQueue, QueueFullError, type AdmissionTicket } from './admission';
@@ -82,6 +84,7 @@ export class ServeRuntime {
   private readonly startedAt = Math.floor(Date.now() / 1000);
   private readonly options: Required<Omit<ServeOptions, 'token' | 'adminToken' | 'mirror' | 'allowedHosts' | 'corsOrigins'>> & Pick<ServeOptions, 'token' | 'adminToken'>;
   private readonly guard: RequestGuard;
+  private readonly reclaimer = new BodyReclaimer();
 
   constructor(
     readonly engine: EngineSupervisor,
@@ -138,6 +141,7 @@ export class ServeRuntime {
 
   /** Stops accepting connections and closes the open ones (the engine is stopped by its owner). */
   async close(): Promise<void> {
+    this.reclaimer.cancel();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -213,7 +217,7 @@ export class ServeRuntime {
     let release: (() => void) | undefined;
     try {
       continueIfExpected(req, res);
-      const body = await readJsonBody(req, this.options.maxBodyBytes, this.options.idleTimeoutMs);
+      const body = await readJsonBody(req, this.options.maxBodyBytes, this.options.idleTimeoutMs, (bytes) => this.reclaimer.dropped(bytes));
       release = await ticket.acquire(signal);
       answered.body = body;
       answered.kind = model.kind;
@@ -315,6 +319,51 @@ export function bearerMatches(req: IncomingMessage, token: string): boolean {
 /** Sends `100 Continue` to a client that waits for it (only once its request has been admitted). */
 function continueIfExpected(req: IncomingMessage, res: ServerResponse): void {
   if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+}
+
+/**
+ * Gives the memory of abandoned request bodies back soon. Bodies of slow clients that time out (up to
+ * `(parallel + queue) x max-body`) become garbage, but V8 collects external memory only under pressure, so an
+ * idle server would keep it indefinitely. Once at least 4 MiB of abandoned bodies have piled up, a full
+ * collection runs 500 ms after the last one (at most every 5 s). It never runs for requests that succeed.
+ */
+class BodyReclaimer {
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private last = 0;
+
+  dropped(bytes: number): void {
+    this.bytes += bytes;
+    if (this.bytes < 4 << 20) return;
+    clearTimeout(this.timer);
+    const wait = Math.max(200, this.last + 2000 - Date.now());
+    this.timer = setTimeout(() => {
+      this.bytes = 0;
+      this.last = Date.now();
+      fullGc()?.();
+    }, wait);
+    this.timer.unref();
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+let gcFunction: (() => void) | null | undefined;
+
+/** V8's full collection (`gc()`), exposed at run time for this purpose; null where that is not possible. */
+function fullGc(): (() => void) | null {
+  if (gcFunction !== undefined) return gcFunction;
+  try {
+    const existing = (globalThis as { gc?: () => void }).gc;
+    if (typeof existing === 'function') return (gcFunction = existing);
+    setFlagsFromString('--expose-gc');
+    gcFunction = runInNewContext('gc') as () => void;
+  } catch {
+    gcFunction = null;
+  }
+  return gcFunction;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
