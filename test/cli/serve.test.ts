@@ -77,7 +77,8 @@ describe('sovereign serve (the CLI, bundled)', function () {
   it('bounds what 150 stalled 1 MB bodies take: they are disconnected, RSS stays within the bound of the queue of the baseline and a second wave does not grow it', async function () {
     if (process.platform !== 'linux') this.skip();
     const info = await writeTinyLlama(join(dir, 'mem.gguf'));
-    const run = runCli(['serve', '--model', info.path, '--port', '0', '--threads', '1', '--ctx', '256', '--request-timeout', '2', '--idle-timeout', '1']);
+    // --queue 8: at most 1 + 8 bodies are ever read (9 MiB), whatever the number of clients.
+    const run = runCli(['serve', '--model', info.path, '--port', '0', '--threads', '1', '--ctx', '256', '--queue', '8', '--request-timeout', '2', '--idle-timeout', '1']);
     try {
       const { url, port } = await ready(run);
       const pid = run.child.pid!;
@@ -106,9 +107,9 @@ describe('sovereign serve (the CLI, bundled)', function () {
       const first = await wave();
       const second = await wave();
       process.stderr.write(`      server RSS: baseline ${baseline.toFixed(0)} MiB; wave 1 peak ${first.peak.toFixed(0)}, after ${first.after.toFixed(0)}; wave 2 peak ${second.peak.toFixed(0)}, after ${second.after.toFixed(0)} MiB\n`);
-      // At most (parallel 1 + queue 32) bodies are ever read: 33 MiB, not 150.
-      assert.ok(first.peak < baseline + 60, `RSS peaked at ${first.peak.toFixed(0)} MiB from a baseline of ${baseline.toFixed(0)} MiB`);
-      assert.ok(first.after < baseline + 48, `RSS ${first.after.toFixed(0)} MiB after the clients left; baseline ${baseline.toFixed(0)} MiB`);
+      // At most (parallel 1 + queue 8) bodies are read: 9 MiB (plus the connections' own memory), not 150.
+      assert.ok(first.peak < baseline + 45, `RSS peaked at ${first.peak.toFixed(0)} MiB from a baseline of ${baseline.toFixed(0)} MiB`);
+      assert.ok(first.after < baseline + 36, `RSS ${first.after.toFixed(0)} MiB after the clients left; baseline ${baseline.toFixed(0)} MiB`);
       assert.ok(second.after < first.after + 10, `a second wave grew RSS from ${first.after.toFixed(0)} to ${second.after.toFixed(0)} MiB`);
     } finally {
       await stop(run);
