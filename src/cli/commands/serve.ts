@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace';
+import { SERVE_LIMIT_DEFAULTS } from '../../core/serve/server';
 import { startServe } from '../../core/serve/start';
 import { ioError, UsageError } from '../../core/util/errors';
 import { info } from '../output';
@@ -31,6 +32,19 @@ export async function workspaceOrUndefined(): Promise<string | undefined> {
   }
 }
 
+/** Seconds (decimals allowed) within bounds, as milliseconds. */
+export function secondsOption(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name} must be a number of seconds from ${min} to ${max}, got "${value}"`);
+    return Math.round(n * 1000);
+  };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function register(program: Command): void {
@@ -40,23 +54,39 @@ export function register(program: Command): void {
     .requiredOption('-m, --model <file-or-manifest>', 'a .gguf or .onnx file, or a registry manifest (.sovereign/models/NAME/VERSION.yaml)')
     .option('--host <address>', 'address to bind (loopback by default)', '127.0.0.1')
     .option('--port <n>', 'port; 0 picks a free one', intOption('--port', 0, 65535), 8080)
-    .option('--token <token>', 'require Authorization: Bearer TOKEN (or set SOVEREIGN_SERVE_TOKEN)')
+    .option('--token-file <file>', 'require Authorization: Bearer TOKEN, with TOKEN the first line of FILE (or set SOVEREIGN_SERVE_TOKEN)')
+    .option('--token <token>', 'the same with the token on the command line (visible to every user in `ps`: prefer --token-file or SOVEREIGN_SERVE_TOKEN)')
     .option('--threads <n>', 'CPU threads for the engine (default: physical cores, never oversubscribed; SOVEREIGN_THREADS)', intOption('--threads', 1, 1024))
     .option('--ctx <n>', 'context size in tokens per request (GGUF)', intOption('--ctx', 16, 1 << 20))
     .option('--parallel <n>', 'requests served at once (GGUF sequences)', intOption('--parallel', 1, 64), 1)
     .option('--queue <n>', 'requests that may wait; more get 503', intOption('--queue', 0, 10000), 32)
     .option('--max-body <bytes>', 'largest request body', intOption('--max-body', 1024, 1 << 30), 1 << 20)
     .option('--no-gpu', 'never offload to a GPU')
+    .option('--allowed-host <name>', 'a name the Host header may carry besides loopback addresses, localhost and the bound address (repeatable; .example.com allows its subdomains)', collect)
+    .option('--cors-origin <origin>', 'let web pages of ORIGIN (scheme://host[:port]) call this server: CORS headers for exactly that origin (repeatable; none by default)', collect)
+    .option('--request-timeout <seconds>', 'the whole request (headers and body) must arrive within this time, else 408', secondsOption('--request-timeout', 0.05, 3600), SERVE_LIMIT_DEFAULTS.requestTimeoutMs)
+    .option('--headers-timeout <seconds>', 'the request headers must arrive within this time, else 408', secondsOption('--headers-timeout', 0.05, 3600), SERVE_LIMIT_DEFAULTS.headersTimeoutMs)
+    .option('--idle-timeout <seconds>', 'a request body that stops arriving this long gets 408; idle keep-alive connections close after at most 5 s', secondsOption('--idle-timeout', 0.05, 3600), SERVE_LIMIT_DEFAULTS.idleTimeoutMs)
+    .option('--max-connections <n>', 'open connections at most; more are closed at once', intOption('--max-connections', 1, 1_000_000), SERVE_LIMIT_DEFAULTS.maxConnections)
     .option('--admin-token-file <file>', 'enable the admin routes (/admin/mirror: shadow traffic) with the token in FILE (or set SOVEREIGN_ADMIN_TOKEN); without one they do not exist')
     .addHelpText('after', [
       '',
       'Once the model is loaded, one JSON line goes to stdout: {"url", "host", "port", "model", "kind", "loadMs"}.',
       'GET /health answers 503 while the model loads and 200 once it is ready. Stop with Ctrl-C or SIGTERM.',
+      'Web pages cannot call it: the Host header must name this server, cross-origin browser requests are refused',
+      '(unless --cors-origin), POST bodies must be application/json. See docs/serve.md.',
       'Exit status: 0 stopped cleanly, 1 model refused (validation or policy) or engine failure, 2 usage or I/O error.',
     ].join('\n'))
-    .action(async (opts: { model: string; host: string; port: number; token?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string }) => {
-      const token = opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined);
-      const adminToken = await readAdminToken(opts.adminTokenFile);
+    .action(async (opts: {
+      model: string; host: string; port: number; token?: string; tokenFile?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string;
+      allowedHost?: string[]; corsOrigin?: string[]; requestTimeout: number; headersTimeout: number; idleTimeout: number; maxConnections: number;
+    }) => {
+      if (opts.token !== undefined && opts.tokenFile !== undefined) throw new UsageError('give the token once: --token or --token-file, not both');
+      if (opts.token !== undefined) {
+        info('warning: --token puts the token on the command line, where every user of this machine can read it (ps, /proc); use --token-file FILE or SOVEREIGN_SERVE_TOKEN instead');
+      }
+      const token = opts.token ?? (opts.tokenFile !== undefined ? await readTokenFile(opts.tokenFile, 'token') : process.env.SOVEREIGN_SERVE_TOKEN || undefined);
+      const adminToken = opts.adminTokenFile === undefined ? process.env.SOVEREIGN_ADMIN_TOKEN || undefined : await readTokenFile(opts.adminTokenFile, 'admin token');
       if (!LOOPBACK.has(opts.host) && !token) {
         info(`warning: serving on ${opts.host} without --token: anyone who can reach this address can use the model`);
       }
@@ -71,6 +101,12 @@ export function register(program: Command): void {
         queue: opts.queue,
         maxBodyBytes: opts.maxBody,
         adminToken,
+        allowedHosts: opts.allowedHost,
+        corsOrigins: opts.corsOrigin,
+        requestTimeoutMs: opts.requestTimeout,
+        headersTimeoutMs: opts.headersTimeout,
+        idleTimeoutMs: opts.idleTimeout,
+        maxConnections: opts.maxConnections,
         workspaceRoot,
         load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false },
         supervisor: { onLog: (line) => info(`[engine] ${line}`) },
@@ -96,9 +132,8 @@ export function register(program: Command): void {
     });
 }
 
-/** The admin token: from --admin-token-file (first line), else SOVEREIGN_ADMIN_TOKEN; none disables the admin routes. */
-async function readAdminToken(file: string | undefined): Promise<string | undefined> {
-  if (file === undefined) return process.env.SOVEREIGN_ADMIN_TOKEN || undefined;
+/** A token from the first line of FILE (kept out of argv, which every user can read in `ps`). */
+async function readTokenFile(file: string, what: string): Promise<string> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -106,6 +141,6 @@ async function readAdminToken(file: string | undefined): Promise<string | undefi
     throw ioError(err, file);
   }
   const token = text.split(/\r?\n/)[0].trim();
-  if (!token) throw new UsageError(`${file} holds no admin token`, 'write the token on its first line');
+  if (!token) throw new UsageError(`${file} holds no ${what}`, 'write the token on its first line');
   return token;
 }

@@ -55,13 +55,20 @@ function common(i: K8sExportInput): { name: string; labels: Record<string, strin
   };
 }
 
+/** The names the cluster's DNS gives the Service: NAME in its namespace, NAME.NS.svc[.cluster.local] anywhere. */
+function serviceHosts(name: string, namespace: string | undefined): string[] {
+  return namespace ? [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`] : [name];
+}
+
 function podParts(i: K8sExportInput): { container: Record<string, unknown>; volumes: unknown[]; securityContext: Record<string, unknown> } {
   const file = `${MODEL_DIR}/model.${i.format}`;
   const container = {
     name: 'serve',
     image: i.image,
     imagePullPolicy: 'IfNotPresent',
-    args: ['--model', file, '--host', '0.0.0.0', '--port', String(SERVE_PORT)],
+    // The runtime answers only Host headers that name it: IP literals (pod and cluster IPs) always when
+    // bound to 0.0.0.0; the Service's DNS names are listed here (an Ingress host needs its own --allowed-host).
+    args: ['--model', file, '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...serviceHosts(k8sName(i.name, i.version), i.namespace).flatMap((h) => ['--allowed-host', h])],
     ports: [{ name: 'http', containerPort: SERVE_PORT, protocol: 'TCP' }],
     env: [
       { name: 'NODE_ENV', value: 'production' },

@@ -12,8 +12,10 @@ export interface ServeProcessOptions {
   cliPath: string;
   /** A model file or a registry manifest, as `sovereign serve --model` takes it. */
   model: string;
-  /** Extra `sovereign serve` arguments (threads, context size, token...). */
+  /** Extra `sovereign serve` arguments (threads, context size...). A `--token` here is moved to the environment. */
   args?: string[];
+  /** Bearer token the child requires; handed over in its environment (SOVEREIGN_SERVE_TOKEN), never in argv (`ps`). */
+  token?: string;
   env?: NodeJS.ProcessEnv;
   /** Working folder: the workspace, so the serving runtime finds its registry and policy. */
   cwd?: string;
@@ -106,11 +108,12 @@ export class ServeProcess extends EventEmitter {
 
   private spawnAndWait(): Promise<string> {
     const o = this.options;
-    const args = ['serve', '--model', o.model, '--host', '127.0.0.1', '--port', '0', ...(o.args ?? [])];
+    const { args: extra, token } = tokenOutOfArgs(o.args ?? [], o.token);
+    const args = ['serve', '--model', o.model, '--host', '127.0.0.1', '--port', '0', ...extra];
     // fork runs the host's own binary as Node (Electron in VS Code desktop): never assume `node` on PATH.
     const child = fork(o.cliPath, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, ...o.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...process.env, ...o.env, ...(token !== undefined ? { SOVEREIGN_SERVE_TOKEN: token } : {}), ELECTRON_RUN_AS_NODE: '1' },
       cwd: o.cwd,
       execArgv: [],
     });
@@ -199,6 +202,22 @@ export class ServeProcess extends EventEmitter {
     this.state = state;
     this.emit('state', state);
   }
+}
+
+/** Takes `--token T` / `--token=T` out of the arguments: the token travels in the environment, out of `ps`. */
+export function tokenOutOfArgs(args: readonly string[], token?: string): { args: string[]; token?: string } {
+  const out: string[] = [];
+  let found = token;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--token' && i + 1 < args.length) {
+      found ??= args[++i];
+    } else if (args[i].startsWith('--token=')) {
+      found ??= args[i].slice('--token='.length);
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return { args: out, token: found };
 }
 
 /**

@@ -2,19 +2,24 @@
  * The serving runtime behind `sovereign serve`: one model in a supervised engine process, served over HTTP
  * (node:http). The same runtime runs on a developer's machine, inside the extension, and in the Docker image.
  *
- * Loopback by default; optional bearer token; request bodies capped (413); a bounded queue in front of the
- * engine (503 when full); a client that disconnects cancels its generation; Prometheus metrics.
+ * Loopback by default; optional bearer token; Host, Origin and Content-Type checks against web pages
+ * (request-guard.ts); timeouts for slow clients and a connection cap; request bodies capped (413) and read
+ * only after the request has a place in the bounded queue in front of the engine (503 when full, before any
+ * body byte is read); a client that disconnects cancels its generation; Prometheus metrics.
  * With an admin token, `/admin/mirror` switches shadow traffic on and off (see mirror.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { EngineCrashedError, EngineRequestError, type EngineSupervisor } from '../engines/supervisor';
 import { UsageError } from '../util/errors';
-import { AdmissionQueue, QueueFullError } from './admission';
-import { HttpError, optionalNumber, readJsonBody, sendError, sendJson } from './http-util';
+import { AdmissionQueue, QueueFullError, type AdmissionTicket } from './admission';
+import { checkJsonRequest, HttpError, optionalNumber, readJsonBody, sendError, sendJson } from './http-util';
 import { ServeMetrics } from './metrics';
 import { Mirror, SHADOW_HEADER, type MirrorOptions } from './mirror';
+import { RequestGuard } from './request-guard';
 import { chatCompletions, completions, embeddings, infill, modelsList, predict, type RouteContext } from './routes';
 
 export interface ServeOptions {
@@ -37,7 +42,25 @@ export interface ServeOptions {
   adminToken?: string;
   /** Where a mirror target may be (the policy's allowed endpoints) and which audit log records the egress. */
   mirror?: MirrorOptions;
+  /**
+   * Names the Host header may carry besides loopback addresses, `localhost` and the bound address (and any IP
+   * literal when bound to a non-loopback address). A leading dot allows a domain and its subdomains.
+   */
+  allowedHosts?: string[];
+  /** Web origins allowed to call this server from a browser (CORS); none by default. */
+  corsOrigins?: string[];
+  /** The whole request (headers and body) must arrive within this many ms (else 408, connection closed). Default 30 000. */
+  requestTimeoutMs?: number;
+  /** The headers must arrive within this many ms of the connection or of the previous request. Default 10 000. */
+  headersTimeoutMs?: number;
+  /** A request body that stops arriving for this many ms gets 408; also the keep-alive idle time (at most 5 s). Default 10 000. */
+  idleTimeoutMs?: number;
+  /** Open connections at most; more are closed at once. Default 256. */
+  maxConnections?: number;
 }
+
+/** Defaults of the slow-client limits (also what `sovereign serve` documents). */
+export const SERVE_LIMIT_DEFAULTS = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, idleTimeoutMs: 10_000, maxConnections: 256 } as const;
 
 /** Admin tokens shorter than this are refused: they guard the switch that copies live traffic elsewhere. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -59,14 +82,22 @@ export class ServeRuntime {
   readonly mirror: Mirror;
   private readonly server: Server;
   private readonly startedAt = Math.floor(Date.now() / 1000);
-  private readonly options: Required<Omit<ServeOptions, 'token' | 'adminToken' | 'mirror'>> & Pick<ServeOptions, 'token' | 'adminToken'>;
+  private readonly options: Required<Omit<ServeOptions, 'token' | 'adminToken' | 'mirror' | 'allowedHosts' | 'corsOrigins'>> & Pick<ServeOptions, 'token' | 'adminToken'>;
+  private readonly guard: RequestGuard;
+  private readonly reclaimer = new BodyReclaimer();
 
   constructor(
     readonly engine: EngineSupervisor,
     options: ServeOptions = {},
   ) {
-    const { mirror, ...rest } = options;
-    this.options = { host: '127.0.0.1', port: 8080, parallel: 1, queue: 32, maxBodyBytes: 1 << 20, ...rest };
+    const { mirror, allowedHosts, corsOrigins, ...rest } = options;
+    this.options = { host: '127.0.0.1', port: 8080, parallel: 1, queue: 32, maxBodyBytes: 1 << 20, ...SERVE_LIMIT_DEFAULTS, ...definedOnly(rest) };
+    for (const key of ['requestTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs'] as const) {
+      const v = this.options[key];
+      if (!(Number.isFinite(v) && v >= 10)) throw new UsageError(`${key} must be at least 10 ms, got ${v}`);
+    }
+    if (!(Number.isInteger(this.options.maxConnections) && this.options.maxConnections >= 1)) throw new UsageError(`maxConnections must be a whole number of at least 1, got ${this.options.maxConnections}`);
+    this.guard = new RequestGuard({ bound: this.options.host, allowedHosts, corsOrigins });
     if (options.adminToken !== undefined) {
       if (options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) throw new UsageError(`the admin token must have at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
       if (options.adminToken === options.token) throw new UsageError('the admin token must differ from the client token (--token)');
@@ -78,11 +109,20 @@ export class ServeRuntime {
       this.metrics.queueDepth.set(waiting);
     });
     engine.on('restart', () => this.metrics.engineRestarts.inc());
-    this.server = createServer((req, res) => void this.handle(req, res));
-    // A slow client must not hold a connection forever; generation itself may take minutes.
-    this.server.headersTimeout = 30_000;
-    this.server.requestTimeout = 0;
-    this.server.keepAliveTimeout = 5_000;
+    // A slow client must not hold a connection (or memory) for long: the headers, then the whole request,
+    // must arrive in bounded time (Node answers 408 and closes). These clocks stop once the request is in:
+    // generation itself may take minutes. Node checks them every `connectionsCheckingInterval`.
+    const { requestTimeoutMs, idleTimeoutMs } = this.options;
+    const headersTimeoutMs = Math.min(this.options.headersTimeoutMs, requestTimeoutMs);
+    this.server = createServer(
+      { requestTimeout: requestTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))) },
+      (req, res) => void this.handle(req, res),
+    );
+    // `Expect: 100-continue` is answered only once the request has a place in the queue.
+    this.server.on('checkContinue', (req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = Math.min(5_000, idleTimeoutMs);
+    // Beyond the cap, Node closes new connections at once.
+    this.server.maxConnections = this.options.maxConnections;
   }
 
   /** Starts listening; resolves with the URL (port 0 gives a free port). */
@@ -101,6 +141,7 @@ export class ServeRuntime {
 
   /** Stops accepting connections and closes the open ones (the engine is stopped by its owner). */
   async close(): Promise<void> {
+    this.reclaimer.cancel();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -126,7 +167,7 @@ export class ServeRuntime {
       await this.dispatch(req, res, path, controller.signal, answered);
       ok = true;
     } catch (err) {
-      this.fail(res, route, err, controller.signal);
+      this.fail(req, res, route, err, controller.signal);
     } finally {
       const status = String(res.statusCode);
       const ms = performance.now() - started;
@@ -140,6 +181,8 @@ export class ServeRuntime {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, path: string, signal: AbortSignal, answered: Answered): Promise<void> {
+    // Host, Origin, Sec-Fetch-Site first: a web page gets nothing, not even /health.
+    if (this.guard.check(req, res)) return;
     if (path === '/health') {
       const state = this.engine.state;
       const status = state === 'ready' ? 'ok' : state === 'starting' || state === 'idle' ? 'loading' : state === 'restarting' ? 'restarting' : 'error';
@@ -167,15 +210,21 @@ export class ServeRuntime {
     const handler = ENGINE_ROUTES[path];
     if (!handler) throw new HttpError(404, `no route ${path}`);
     if (req.method !== 'POST') throw new HttpError(405, `use POST ${path}`);
-    const body = await readJsonBody(req, this.options.maxBodyBytes);
+    // Everything that can refuse the request does so before a byte of the body is read.
+    checkJsonRequest(req, this.options.maxBodyBytes);
     if (!model || this.engine.state === 'starting') throw new HttpError(503, 'the model is loading', 'server_error', { 'Retry-After': '1' });
-    const release = await this.queue.acquire(signal);
+    const ticket: AdmissionTicket = this.queue.reserve();
+    let release: (() => void) | undefined;
     try {
+      continueIfExpected(req, res);
+      const body = await readJsonBody(req, this.options.maxBodyBytes, this.options.idleTimeoutMs, (bytes) => this.reclaimer.dropped(bytes));
+      release = await ticket.acquire(signal);
       answered.body = body;
       answered.kind = model.kind;
       await handler({ engine: this.engine, model, body, res, signal, onGeneration: (r) => this.metrics.recordGeneration(r), onOutput: (o) => (answered.output = o) });
     } finally {
-      release();
+      if (release) release();
+      else ticket.cancel();
     }
   }
 
@@ -188,13 +237,14 @@ export class ServeRuntime {
     const wanted = this.options.adminToken;
     if (!wanted) throw new HttpError(404, `no route ${ADMIN_MIRROR}`);
     if (!bearerMatches(req, wanted)) {
-      req.resume();
       throw new HttpError(401, 'the admin routes need the admin token (Authorization: Bearer ADMIN_TOKEN)', 'authentication_error', { 'WWW-Authenticate': 'Bearer' });
     }
     if (req.method === 'GET') return sendJson(res, 200, this.mirror.stats());
     if (req.method === 'DELETE') return sendJson(res, 200, this.mirror.stop());
     if (req.method !== 'PUT') throw new HttpError(405, `use GET, PUT or DELETE ${ADMIN_MIRROR}`);
-    const body = await readJsonBody(req, 16 * 1024);
+    checkJsonRequest(req, 16 * 1024);
+    continueIfExpected(req, res);
+    const body = await readJsonBody(req, 16 * 1024, this.options.idleTimeoutMs);
     const stats = await this.mirror.configure({
       target: body.target as string,
       share: body.share as number,
@@ -214,7 +264,7 @@ export class ServeRuntime {
     }
   }
 
-  private fail(res: ServerResponse, route: string, err: unknown, signal: AbortSignal): void {
+  private fail(req: IncomingMessage, res: ServerResponse, route: string, err: unknown, signal: AbortSignal): void {
     if (signal.aborted) {
       // The client went away: nobody to answer; the generation was cancelled through the signal.
       this.metrics.cancelled.inc({ route });
@@ -241,6 +291,10 @@ export class ServeRuntime {
       kind = 'engine';
     }
     this.metrics.errors.inc({ route, kind });
+    // A refused request whose body was not read (or a wrong token, a foreign page, a slow client) does not
+    // keep its connection: the answer says `Connection: close` and Node closes the socket once it is sent,
+    // without reading what the client may still be sending.
+    if (!req.complete || [401, 403, 408, 413, 415].includes(http.status)) res.shouldKeepAlive = false;
     sendError(res, http);
   }
 }
@@ -254,11 +308,66 @@ interface Answered {
   output?: string;
 }
 
-function bearerMatches(req: IncomingMessage, token: string): boolean {
-  const header = req.headers.authorization ?? '';
-  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-  const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+/** `Authorization: Bearer TOKEN`, the scheme in any case (RFC 7235); compared in constant time. */
+export function bearerMatches(req: IncomingMessage, token: string): boolean {
+  const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]), digest(token));
+}
+
+/** Sends `100 Continue` to a client that waits for it (only once its request has been admitted). */
+function continueIfExpected(req: IncomingMessage, res: ServerResponse): void {
+  if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+}
+
+/**
+ * Gives the memory of abandoned request bodies back soon. Bodies of slow clients that time out (up to
+ * `(parallel + queue) x max-body`) become garbage, but V8 collects external memory only under pressure, so an
+ * idle server would keep it indefinitely. Once at least 4 MiB of abandoned bodies have piled up, a full
+ * collection runs 500 ms after the last one (at most every 5 s). It never runs for requests that succeed.
+ */
+class BodyReclaimer {
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private last = 0;
+
+  dropped(bytes: number): void {
+    this.bytes += bytes;
+    if (this.bytes < 4 << 20) return;
+    clearTimeout(this.timer);
+    const wait = Math.max(200, this.last + 2000 - Date.now());
+    this.timer = setTimeout(() => {
+      this.bytes = 0;
+      this.last = Date.now();
+      fullGc()?.();
+    }, wait);
+    this.timer.unref();
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+let gcFunction: (() => void) | null | undefined;
+
+/** V8's full collection (`gc()`), exposed at run time for this purpose; null where that is not possible. */
+function fullGc(): (() => void) | null {
+  if (gcFunction !== undefined) return gcFunction;
+  try {
+    const existing = (globalThis as { gc?: () => void }).gc;
+    if (typeof existing === 'function') return (gcFunction = existing);
+    setFlagsFromString('--expose-gc');
+    gcFunction = runInNewContext('gc') as () => void;
+  } catch {
+    gcFunction = null;
+  }
+  return gcFunction;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function intOrUndefined(n: number | undefined): number | undefined {

@@ -78,7 +78,12 @@ describe('deploy: Kubernetes export', () => {
     };
     for (const [path, value] of Object.entries(expect)) assert.deepEqual(get(dep, path), value, path);
     assert.deepEqual(get(dep, `${c}.securityContext.capabilities.drop`), ['ALL']);
-    assert.deepEqual(get(dep, `${c}.args`), ['--model', '/models/model.gguf', '--host', '0.0.0.0', '--port', '8080']);
+    // The Service's DNS names are allowed Host headers (the runtime refuses other names: DNS rebinding).
+    const svc = k8sName(INPUT.name, INPUT.version);
+    assert.deepEqual(get(dep, `${c}.args`), [
+      '--model', '/models/model.gguf', '--host', '0.0.0.0', '--port', '8080',
+      ...[svc, `${svc}.models`, `${svc}.models.svc`, `${svc}.models.svc.cluster.local`].flatMap((h) => ['--allowed-host', h]),
+    ]);
     // Values too long for labels travel as annotations.
     const ann = (dep.metadata as { annotations: Record<string, string> }).annotations;
     assert.equal(ann['sovereign.sha256'], INPUT.sha256);
