@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace';
 import { startServe } from '../../core/serve/start';
+import { policyGate } from '../../core/engines/validate';
+import { allowedEndpoints, loadPolicyFile } from '../../core/policy/load';
 import { ioError, UsageError } from '../../core/util/errors';
 import { info } from '../output';
 
@@ -47,6 +49,7 @@ export function register(program: Command): void {
     .option('--queue <n>', 'requests that may wait; more get 503', intOption('--queue', 0, 10000), 32)
     .option('--max-body <bytes>', 'largest request body', intOption('--max-body', 1024, 1 << 30), 1 << 20)
     .option('--no-gpu', 'never offload to a GPU')
+    .option('--policy <file>', 'gate the model with this policy.yaml instead of the workspace\'s (deployment images ship theirs at /policy/policy.yaml)')
     .option('--admin-token-file <file>', 'enable the admin routes (/admin/mirror: shadow traffic) with the token in FILE (or set SOVEREIGN_ADMIN_TOKEN); without one they do not exist')
     .addHelpText('after', [
       '',
@@ -54,14 +57,15 @@ export function register(program: Command): void {
       'GET /health answers 503 while the model loads and 200 once it is ready. Stop with Ctrl-C or SIGTERM.',
       'Exit status: 0 stopped cleanly, 1 model refused (validation or policy) or engine failure, 2 usage or I/O error.',
     ].join('\n'))
-    .action(async (opts: { model: string; host: string; port: number; token?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string }) => {
+    .action(async (opts: { model: string; host: string; port: number; token?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string; policy?: string }) => {
       const token = opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined);
       const adminToken = await readAdminToken(opts.adminTokenFile);
       if (!LOOPBACK.has(opts.host) && !token) {
         info(`warning: serving on ${opts.host} without --token: anyone who can reach this address can use the model`);
       }
       const workspaceRoot = await workspaceOrUndefined();
-      info(`validating ${opts.model}...`);
+      const policy = opts.policy === undefined ? undefined : await loadPolicyFile(opts.policy);
+      info(`validating ${opts.model}${policy ? ` under the policy ${opts.policy}` : ''}...`);
       const server = await startServe({
         model: opts.model,
         host: opts.host,
@@ -72,6 +76,7 @@ export function register(program: Command): void {
         maxBodyBytes: opts.maxBody,
         adminToken,
         workspaceRoot,
+        ...(policy ? { gate: policyGate(workspaceRoot, policy), mirror: { allowed: allowedEndpoints(policy.policy), auditRoot: workspaceRoot } } : {}),
         load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false },
         supervisor: { onLog: (line) => info(`[engine] ${line}`) },
         onListening: (url) => info(`listening on ${url}; loading the model...`),

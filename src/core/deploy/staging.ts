@@ -8,6 +8,7 @@ import type { ResourceLimits } from './isolation';
 import type { ModelMode } from './labels';
 import { resolveDeployableModel } from './model-ref';
 import { appContainerName, liveContainerName } from './names';
+import { checkExistingNetworks } from './network';
 import { startVersion } from './start-version';
 import { switchTraffic } from './traffic';
 
@@ -75,6 +76,7 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
   const cache = await FileFactCache.open();
   const model = await resolveDeployableModel(o.root, o.ref, cache);
   const mode = o.mode ?? 'mount';
+  await checkExistingNetworks(docker, model.name);
   const images = await prepareImages(docker, { model, mode, baseImage: o.baseImage, cache, log: o.log });
 
   const before = await listDeployments({ docker, model: model.name });
@@ -130,6 +132,7 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
     modelMode: mode,
     previous: current && current.version !== model.version ? current.version : null,
     isolation: 'internal network, 127.0.0.1 gateway, non-root, read-only rootfs, no-new-privileges, cap-drop ALL, limits',
+    policy: { file: model.policy.exists ? model.policy.file : 'default', sha256: model.policy.sha256 },
     timings,
   });
   return result;

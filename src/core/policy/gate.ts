@@ -5,7 +5,7 @@ import { worstSeverity, type Finding } from '../scan/findings';
 import { loadRegistry, type RegistryEntry } from '../registry/read';
 import { checkVersionSignature } from '../registry/signature';
 import { applyExceptions, policyKeys, revokedKeys, signatureViolations, type PolicyViolation, type WaivedViolation } from './evaluate';
-import { loadPolicy, parseSize } from './load';
+import { loadPolicy, parseSize, type LoadedPolicy } from './load';
 import { exceedsCeiling, formatAllowed, manifestViolations, type RawViolation } from './rules';
 
 /** What a loader already knows about the file (saves a re-scan). */
@@ -32,8 +32,9 @@ export interface PolicyDecision {
  * ceiling) always; manifest rules (license, source, required fields, signatures) when the file is a
  * registered artifact. Outside a workspace the default policy applies. Exception use is audited.
  */
-export async function checkModelFile(workspaceRoot: string | undefined, filePath: string, facts: ModelFileFacts = {}): Promise<PolicyDecision> {
-  const { policy, file: policyFile } = await loadPolicy(workspaceRoot);
+export async function checkModelFile(workspaceRoot: string | undefined, filePath: string, facts: ModelFileFacts = {}, loaded?: LoadedPolicy): Promise<PolicyDecision> {
+  // `loaded`: a policy given explicitly (`serve --policy FILE`) instead of the workspace's.
+  const { policy, file: policyFile } = loaded ?? (await loadPolicy(workspaceRoot));
   let f = facts;
   if (!f.sha256 || !f.format || f.size === undefined || !f.findings) {
     const report = await scanFile(filePath);
