@@ -360,7 +360,7 @@ export function register(program: Command): void {
     .action(async (ref: string, opts: LimitOpts & { kserve?: boolean; image: string; storeClaim: string; namespace?: string; replicas?: string; output?: string; json?: boolean }) => {
       const root = await findWorkspaceRoot(process.cwd());
       const cache = await FileFactCache.open();
-      const m = await resolveDeployableModel(root, ref, cache);
+      const m = await resolveDeployableModel(root, ref, cache, 'export-k8s');
       await cache.save();
       const manifests = exportKubernetes(
         {
@@ -374,6 +374,7 @@ export function register(program: Command): void {
           storeClaim: opts.storeClaim,
           namespace: opts.namespace,
           replicas: number(opts.replicas, '--replicas', 0),
+          policy: m.policy,
         },
         { kserve: opts.kserve },
       );
