@@ -81,6 +81,7 @@ function stagingText(r: StagingResult): string {
     `  image       ${r.image}${r.imageReused ? ' (reused)' : ' (built)'}`,
     `  sha256      ${r.sha256}`,
     `  manifest    commit ${r.manifestCommit}`,
+    `  policy      sha256 ${r.policySha256.slice(0, 12)}… checked, shipped and applied in the container`,
     r.previous ? `  previous    ${r.previous} (stopped, kept for rollback)` : undefined,
     `  cold start  image ${t.imageBuildMs} ms, container ${t.containerStartMs} ms, model load ${t.modelLoadMs} ms, ready ${t.readyMs} ms, first token ${t.firstTokenMs ?? '-'} ms, gateway ${t.gatewayMs} ms, total ${t.totalMs} ms`,
     r.auditError ? `  warning: ${r.auditError}` : undefined,

@@ -243,6 +243,7 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
     shadow: shadowReport ? { ...shadowReport, mismatches: undefined } : undefined,
     notes,
     digest: model.sha256,
+    policy: { file: model.policy.exists ? model.policy.file : 'default', sha256: model.policy.sha256 },
   });
   if (report.verdict === 'promoted') {
     report.promotion = await promote({ root: o.root, model: model.name, alias: o.alias, reason: 'canary within thresholds' });

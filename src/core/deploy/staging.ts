@@ -57,6 +57,8 @@ export interface StagingResult {
   sha256: string;
   format: string;
   manifestCommit: string;
+  /** sha256 of the workspace policy the version was checked against, shipped in the image and applied there. */
+  policySha256: string;
   modelMode: ModelMode;
   role: 'stable';
   /** The version that served before (kept running as a warm standby for rollback). */
@@ -118,6 +120,7 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
     sha256: model.sha256,
     format: model.format,
     manifestCommit: model.manifestCommit,
+    policySha256: model.policy.sha256,
     modelMode: mode,
     role: 'stable',
     previous: current && current.version !== model.version ? current.version : undefined,

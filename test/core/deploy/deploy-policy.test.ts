@@ -117,6 +117,7 @@ describe('deploy: the workspace policy and the networks (real Docker engine)', f
     const cmd = info.Config.Cmd;
     assert.equal(cmd[cmd.indexOf('--policy') + 1], '/policy/policy.yaml', cmd.join(' '));
     assert.equal(info.Config.Labels[LABEL.policySha256], createHash('sha256').update(policyText).digest('hex'));
+    assert.equal(r.policySha256, info.Config.Labels[LABEL.policySha256]);
     // The very bytes that were checked are in the running container.
     const inside = await execOut(docker, d.containerId, ['node', '-e', "process.stdout.write(require('crypto').createHash('sha256').update(require('fs').readFileSync('/policy/policy.yaml')).digest('hex'))"]);
     assert.match(inside, new RegExp(createHash('sha256').update(policyText).digest('hex')));
