@@ -6,6 +6,7 @@ import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace'
 import { startServe } from '../../core/serve/start';
 import { policyGate } from '../../core/engines/validate';
 import { allowedEndpoints, loadPolicyFile } from '../../core/policy/load';
+import { parseModelRef } from '../../core/registry/manifest';
 import { ioError, UsageError } from '../../core/util/errors';
 import { info } from '../output';
 
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option('--max-body <bytes>', 'largest request body', intOption('--max-body', 1024, 1 << 30), 1 << 20)
     .option('--no-gpu', 'never offload to a GPU')
     .option('--policy <file>', 'gate the model with this policy.yaml instead of the workspace\'s (deployment images ship theirs at /policy/policy.yaml)')
+    .option('--policy-model <name@version>', 'with --policy: the registry version the model is, so that the policy\'s exceptions for it apply')
     .option('--admin-token-file <file>', 'enable the admin routes (/admin/mirror: shadow traffic) with the token in FILE (or set SOVEREIGN_ADMIN_TOKEN); without one they do not exist')
     .addHelpText('after', [
       '',
@@ -57,7 +59,7 @@ export function register(program: Command): void {
       'GET /health answers 503 while the model loads and 200 once it is ready. Stop with Ctrl-C or SIGTERM.',
       'Exit status: 0 stopped cleanly, 1 model refused (validation or policy) or engine failure, 2 usage or I/O error.',
     ].join('\n'))
-    .action(async (opts: { model: string; host: string; port: number; token?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string; policy?: string }) => {
+    .action(async (opts: { model: string; host: string; port: number; token?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string; policy?: string; policyModel?: string }) => {
       const token = opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined);
       const adminToken = await readAdminToken(opts.adminTokenFile);
       if (!LOOPBACK.has(opts.host) && !token) {
@@ -76,7 +78,7 @@ export function register(program: Command): void {
         maxBodyBytes: opts.maxBody,
         adminToken,
         workspaceRoot,
-        ...(policy ? { gate: policyGate(workspaceRoot, policy), mirror: { allowed: allowedEndpoints(policy.policy), auditRoot: workspaceRoot } } : {}),
+        ...(policy ? { gate: policyGate(workspaceRoot, policy, opts.policyModel ? parseModelRef(opts.policyModel) : undefined), mirror: { allowed: allowedEndpoints(policy.policy), auditRoot: workspaceRoot } } : {}),
         load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false },
         supervisor: { onLog: (line) => info(`[engine] ${line}`) },
         onListening: (url) => info(`listening on ${url}; loading the model...`),

@@ -72,7 +72,7 @@ function podParts(i: K8sExportInput): { container: Record<string, unknown>; volu
     name: 'serve',
     image: i.image,
     imagePullPolicy: 'IfNotPresent',
-    args: ['--model', file, ...(i.policy ? ['--policy', `${POLICY_DIR}/policy.yaml`] : []), '--host', '0.0.0.0', '--port', String(SERVE_PORT)],
+    args: ['--model', file, ...(i.policy ? ['--policy', `${POLICY_DIR}/policy.yaml`, '--policy-model', `${i.name}@${i.version}`] : []), '--host', '0.0.0.0', '--port', String(SERVE_PORT)],
     ports: [{ name: 'http', containerPort: SERVE_PORT, protocol: 'TCP' }],
     env: [
       { name: 'NODE_ENV', value: 'production' },

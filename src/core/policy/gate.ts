@@ -32,8 +32,16 @@ export interface PolicyDecision {
  * ceiling) always; manifest rules (license, source, required fields, signatures) when the file is a
  * registered artifact. Outside a workspace the default policy applies. Exception use is audited.
  */
-export async function checkModelFile(workspaceRoot: string | undefined, filePath: string, facts: ModelFileFacts = {}, loaded?: LoadedPolicy): Promise<PolicyDecision> {
-  // `loaded`: a policy given explicitly (`serve --policy FILE`) instead of the workspace's.
+export async function checkModelFile(
+  workspaceRoot: string | undefined,
+  filePath: string,
+  facts: ModelFileFacts = {},
+  loaded?: LoadedPolicy,
+  subject?: { name: string; version?: string },
+): Promise<PolicyDecision> {
+  // `loaded`: a policy given explicitly (`serve --policy FILE`) instead of the workspace's; `subject`: the
+  // registry version the file is, when no registry is at hand (a deployment), for the policy's exceptions.
+
   const { policy, file: policyFile } = loaded ?? (await loadPolicy(workspaceRoot));
   let f = facts;
   if (!f.sha256 || !f.format || f.size === undefined || !f.findings) {
@@ -75,8 +83,8 @@ export async function checkModelFile(workspaceRoot: string | undefined, filePath
       }
     }
   }
-  const name = entry?.manifest.name ?? '';
-  const version = entry?.manifest.version;
+  const name = entry?.manifest.name ?? subject?.name ?? '';
+  const version = entry?.manifest.version ?? subject?.version;
   const { standing, waived } = applyExceptions(policy, raw, name, version, new Date());
   const at = entry ? entry.file : policyFile;
   const toViolation = (v: RawViolation): PolicyViolation => ({

@@ -13,6 +13,7 @@ import { ensureInternalNetwork } from '../../../src/core/deploy/network';
 import { addModel } from '../../../src/core/registry/admission';
 import { initRegistry, setAlias } from '../../../src/core/registry/ops';
 import { RefusedError } from '../../../src/core/util/errors';
+import { readAudit } from '../../../src/core/audit/log';
 import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
 import { makeRepo, type TestRepo } from '../registry/repo';
 import { requireDocker } from './docker-gate';
@@ -22,7 +23,7 @@ import { requireDocker } from './docker-gate';
  * .sovereign/policy.yaml before anything is built or started, the checked policy ships into the container,
  * and the runtime there applies it. Networks that carry our names but are not ours are refused.
  */
-const MODELS = ['pgood', 'pnet', 'pnet2'];
+const MODELS = ['pgood', 'pnet', 'pnet2', 'pbig'];
 
 /** Registered under a permissive policy, then the workspace tightens it (licence, size, signed production). */
 const STRICT_POLICY = [
@@ -89,6 +90,7 @@ describe('deploy: the workspace policy and the networks (real Docker engine)', f
     await setAlias(repo.root, 'pgood@3.0.0', 'production');
     await addModel(repo.root, { input: join(repo.base, 'good.gguf'), name: 'pnet', version: '1.0.0', license: 'mit' });
     await addModel(repo.root, { input: join(repo.base, 'good.gguf'), name: 'pnet2', version: '1.0.0', license: 'mit' });
+    await addModel(repo.root, { input: bigFile, name: 'pbig', version: '1.0.0', license: 'mit' });
     await writeFile(join(repo.root, '.sovereign/policy.yaml'), STRICT_POLICY);
   });
 
@@ -140,6 +142,22 @@ describe('deploy: the workspace policy and the networks (real Docker engine)', f
       assert.match(logs, /refused to load \/models\/model\.gguf: policy rule max-file-size: .* above the limit of 500KB/);
     } finally {
       await c.remove({ force: true }).catch(() => undefined);
+    }
+  });
+
+  it('an active exception waives a rule on the host and in the container (its use audited); without it the version is refused', async () => {
+    await assert.rejects(deployStaging({ root: repo.root, ref: 'pbig@1.0.0', log: () => undefined }), refusedBy(/\[max-file-size\]/));
+    const exception = ['exceptions:', '  - model: pbig@1.0.0', '    rule: max-file-size', '    justification: "test: the F32 file until the F16 one is validated"', '    expires: 2999-12-31', ''].join('\n');
+    await writeFile(join(repo.root, '.sovereign/policy.yaml'), STRICT_POLICY + exception);
+    try {
+      // The container's runtime sees the same exception (--policy-model): it loads the model and serves.
+      const r = await deployStaging({ root: repo.root, ref: 'pbig@1.0.0', log: () => undefined });
+      assert.equal((await fetch(`${r.url}/health`)).status, 200);
+      const used = (await readAudit(repo.root)).filter((e) => e.action === 'policy-exception' && e.subject === 'pbig@1.0.0');
+      assert.deepEqual(used.map((e) => [(e.details as { rule: string }).rule, (e.details as { use: string }).use]), [['max-file-size', 'deploy']]);
+    } finally {
+      await writeFile(join(repo.root, '.sovereign/policy.yaml'), STRICT_POLICY);
+      await removeModelDeployments({ model: 'pbig' }).catch(() => undefined);
     }
   });
 
