@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addModel } from '../../src/core/registry/admission';
 import { initRegistry } from '../../src/core/registry/ops';
@@ -23,10 +23,12 @@ describe('sovereign deploy (CLI, real Docker engine)', function () {
     await writeFile(join(repo.root, '.sovereign/policy.yaml'), 'version: 1\n');
     await writeTinyLlama(join(repo.base, 't.gguf'), { name: 'cli-tiny' });
     await addModel(repo.root, { input: join(repo.base, 't.gguf'), name: 'clitiny', version: '2.0.0' });
+    await addModel(repo.root, { input: join(repo.base, 't.gguf'), name: 'clibad', version: '1.0.0', license: 'proprietary' });
   });
 
   after(async () => {
     await removeModelDeployments({ model: 'clitiny' }).catch(() => undefined);
+    await removeModelDeployments({ model: 'clibad' }).catch(() => undefined);
     await repo?.cleanup();
   });
 
@@ -66,10 +68,30 @@ describe('sovereign deploy (CLI, real Docker engine)', function () {
     assert.deepEqual(JSON.parse(after.stdout), []);
   });
 
-  it('export-k8s writes Deployment, Service and NetworkPolicy (no engine needed)', async () => {
+  it('export-k8s writes the policy ConfigMap, Deployment, Service and NetworkPolicy (no engine needed)', async () => {
     const out = join(repo.base, 'k8s');
     const r = await runCli(['deploy', 'export-k8s', 'clitiny@2.0.0', '--output', out, '--json'], { cwd: repo.root, env: env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((JSON.parse(r.stdout) as { files: string[] }).files, ['deployment.yaml', 'service.yaml', 'networkpolicy.yaml']);
+    assert.deepEqual((JSON.parse(r.stdout) as { files: string[] }).files, ['policy-configmap.yaml', 'deployment.yaml', 'service.yaml', 'networkpolicy.yaml']);
+    // The workspace policy ships with the pod, and the runtime is told to apply it.
+    assert.match(await readFile(join(out, 'policy-configmap.yaml'), 'utf8'), /policy\.yaml: \|\s+version: 1/);
+    assert.match(await readFile(join(out, 'deployment.yaml'), 'utf8'), /- --policy\n\s+- \/policy\/policy\.yaml/);
+  });
+
+  it('deploy staging, canary and export-k8s refuse a version the workspace policy refuses: exit 1 with the reason', async () => {
+    await writeFile(join(repo.root, '.sovereign/policy.yaml'), 'version: 1\nlicenses:\n  allowed: [mit, apache-2.0]\n');
+    try {
+      for (const args of [['deploy', 'staging', 'clibad@1.0.0'], ['deploy', 'canary', 'clibad@1.0.0'], ['deploy', 'export-k8s', 'clibad@1.0.0']]) {
+        const r = await runCli(args, { cwd: repo.root, env: env(), timeoutMs: 120_000 });
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, /clibad@1\.0\.0 refused by the workspace policy/);
+        assert.match(r.stderr, /\[license\] license "proprietary" is not on the allowlist \(mit, apache-2\.0\)/);
+        assert.equal(r.stdout, '');
+      }
+      const s = await runCli(['deploy', 'status', 'clibad', '--json'], { cwd: repo.root, env: env() });
+      assert.deepEqual(JSON.parse(s.stdout), [], 'nothing was started');
+    } finally {
+      await writeFile(join(repo.root, '.sovereign/policy.yaml'), 'version: 1\n');
+    }
   });
 });

@@ -81,6 +81,7 @@ function stagingText(r: StagingResult): string {
     `  image       ${r.image}${r.imageReused ? ' (reused)' : ' (built)'}`,
     `  sha256      ${r.sha256}`,
     `  manifest    commit ${r.manifestCommit}`,
+    `  policy      sha256 ${r.policySha256.slice(0, 12)}… checked, shipped and applied in the container`,
     r.previous ? `  previous    ${r.previous} (stopped, kept for rollback)` : undefined,
     `  cold start  image ${t.imageBuildMs} ms, container ${t.containerStartMs} ms, model load ${t.modelLoadMs} ms, ready ${t.readyMs} ms, first token ${t.firstTokenMs ?? '-'} ms, gateway ${t.gatewayMs} ms, total ${t.totalMs} ms`,
     r.auditError ? `  warning: ${r.auditError}` : undefined,
@@ -360,7 +361,7 @@ export function register(program: Command): void {
     .action(async (ref: string, opts: LimitOpts & { kserve?: boolean; image: string; storeClaim: string; namespace?: string; replicas?: string; output?: string; json?: boolean }) => {
       const root = await findWorkspaceRoot(process.cwd());
       const cache = await FileFactCache.open();
-      const m = await resolveDeployableModel(root, ref, cache);
+      const m = await resolveDeployableModel(root, ref, cache, 'export-k8s');
       await cache.save();
       const manifests = exportKubernetes(
         {
@@ -374,6 +375,7 @@ export function register(program: Command): void {
           storeClaim: opts.storeClaim,
           namespace: opts.namespace,
           replicas: number(opts.replicas, '--replicas', 0),
+          policy: m.policy,
         },
         { kserve: opts.kserve },
       );

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace';
 import { SERVE_LIMIT_DEFAULTS } from '../../core/serve/server';
 import { startServe } from '../../core/serve/start';
+import { policyGate } from '../../core/engines/validate';
+import { allowedEndpoints, loadPolicyFile } from '../../core/policy/load';
+import { parseModelRef } from '../../core/registry/manifest';
 import { ioError, UsageError } from '../../core/util/errors';
 import { info } from '../output';
 
@@ -68,6 +71,8 @@ export function register(program: Command): void {
     .option('--headers-timeout <seconds>', 'the request headers must arrive within this time, else 408', secondsOption('--headers-timeout', 0.05, 3600), SERVE_LIMIT_DEFAULTS.headersTimeoutMs)
     .option('--idle-timeout <seconds>', 'a request body that stops arriving this long gets 408; idle keep-alive connections close after at most 5 s', secondsOption('--idle-timeout', 0.05, 3600), SERVE_LIMIT_DEFAULTS.idleTimeoutMs)
     .option('--max-connections <n>', 'open connections at most; more are closed at once', intOption('--max-connections', 1, 1_000_000), SERVE_LIMIT_DEFAULTS.maxConnections)
+    .option('--policy <file>', 'gate the model with this policy.yaml instead of the workspace\'s (deployment images ship theirs at /policy/policy.yaml)')
+    .option('--policy-model <name@version>', 'with --policy: the registry version the model is, so that the policy\'s exceptions for it apply')
     .option('--admin-token-file <file>', 'enable the admin routes (/admin/mirror: shadow traffic) with the token in FILE (or set SOVEREIGN_ADMIN_TOKEN); without one they do not exist')
     .addHelpText('after', [
       '',
@@ -79,7 +84,7 @@ export function register(program: Command): void {
     ].join('\n'))
     .action(async (opts: {
       model: string; host: string; port: number; token?: string; tokenFile?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string;
-      allowedHost?: string[]; corsOrigin?: string[]; requestTimeout: number; headersTimeout: number; idleTimeout: number; maxConnections: number;
+      allowedHost?: string[]; policy?: string; policyModel?: string; corsOrigin?: string[]; requestTimeout: number; headersTimeout: number; idleTimeout: number; maxConnections: number;
     }) => {
       if (opts.token !== undefined && opts.tokenFile !== undefined) throw new UsageError('give the token once: --token or --token-file, not both');
       if (opts.token !== undefined) {
@@ -91,7 +96,8 @@ export function register(program: Command): void {
         info(`warning: serving on ${opts.host} without --token: anyone who can reach this address can use the model`);
       }
       const workspaceRoot = await workspaceOrUndefined();
-      info(`validating ${opts.model}...`);
+      const policy = opts.policy === undefined ? undefined : await loadPolicyFile(opts.policy);
+      info(`validating ${opts.model}${policy ? ` under the policy ${opts.policy}` : ''}...`);
       const server = await startServe({
         model: opts.model,
         host: opts.host,
@@ -108,6 +114,7 @@ export function register(program: Command): void {
         idleTimeoutMs: opts.idleTimeout,
         maxConnections: opts.maxConnections,
         workspaceRoot,
+        ...(policy ? { gate: policyGate(workspaceRoot, policy, opts.policyModel ? parseModelRef(opts.policyModel) : undefined), mirror: { allowed: allowedEndpoints(policy.policy), auditRoot: workspaceRoot } } : {}),
         load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false },
         supervisor: { onLog: (line) => info(`[engine] ${line}`) },
         onListening: (url) => info(`listening on ${url}; loading the model...`),

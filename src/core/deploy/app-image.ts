@@ -8,7 +8,8 @@ import { APP_UID, inspectImage } from './base-image';
 import type { FileFactCache } from './digest-cache';
 import { followStream, type Docker } from './engine';
 import { LABEL } from './labels';
-import { APP_IMAGE_REPO, MODEL_IMAGE_REPO, SERVE_PORT } from './names';
+import { APP_IMAGE_REPO, MODEL_IMAGE_REPO, POLICY_IMAGE_REPO, SERVE_PORT } from './names';
+import { POLICY_PATH_IN_CONTAINER, type ShippedPolicy } from './policy';
 import type { RuntimeFileSet } from './runtime-files';
 
 export interface ImageResult {
@@ -78,7 +79,41 @@ export async function ensureAppImage(
   return { tag, id: built.Id, reused: false, buildMs: Date.now() - started };
 }
 
-/** `--copy`: the model as an image layer on the app image (a self-contained image, e.g. to export). */
+/**
+ * The workspace policy as one small layer on the app image, at POLICY_PATH_IN_CONTAINER: the runtime in the
+ * container gates the model with it (`sovereign serve --policy`). Tagged by the app image and the policy's
+ * digest, so an unchanged policy is never rebuilt, and the big app image is shared by every policy.
+ */
+export async function ensurePolicyImage(
+  docker: Docker,
+  options: { appImage: string; appImageId: string; policy: ShippedPolicy; log?: (line: string) => void },
+): Promise<ImageResult> {
+  const started = Date.now();
+  const tag = `${POLICY_IMAGE_REPO}:${options.policy.sha256.slice(0, 12)}-${options.appImageId.replace(/^sha256:/, '').slice(0, 12)}`;
+  const existing = await inspectImage(docker, tag);
+  if (existing) return { tag, id: existing.Id, reused: true, buildMs: Date.now() - started };
+  options.log?.(`building ${tag}: the workspace policy at ${POLICY_PATH_IN_CONTAINER}`);
+  const ctx = await mkdtemp(join(tmpdir(), 'sovereign-build-'));
+  try {
+    const dockerfile = [
+      `FROM ${options.appImage}`,
+      `COPY policy.yaml ${POLICY_PATH_IN_CONTAINER}`,
+      `LABEL ${LABEL.managed}="true" ${LABEL.kind}="policy-image" ${LABEL.contentHash}="${options.policy.sha256}" ${LABEL.policySha256}="${options.policy.sha256}"`,
+      '',
+    ].join('\n');
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    // World-readable, owned by root: the runtime user reads it and cannot change it (the root fs is read-only too).
+    await writeFile(join(ctx, 'policy.yaml'), options.policy.text, { mode: 0o644 });
+    await build(docker, ctx, ['Dockerfile', 'policy.yaml'], tag, options.log);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+  const built = await inspectImage(docker, tag);
+  if (!built) throw new SovereignError(`the image ${tag} was not created`, 'see the build output above');
+  return { tag, id: built.Id, reused: false, buildMs: Date.now() - started };
+}
+
+/** `--copy`: the model as an image layer on the policy image (a self-contained image, e.g. to export). */
 export async function ensureModelImage(
   docker: Docker,
   options: { appImage: string; appImageId: string; modelFile: string; sha256: string; format?: string; log?: (line: string) => void },

@@ -12,6 +12,7 @@ import type { ModelMode } from './labels';
 import { promote, type SwitchOutcome } from './lifecycle';
 import { resolveDeployableModel } from './model-ref';
 import { canaryContainerName } from './names';
+import { checkExistingNetworks } from './network';
 import { startVersion } from './start-version';
 
 /** One replayed request: a completion prompt (GGUF) or a /v1/predict body (ONNX). */
@@ -125,7 +126,7 @@ export const DEFAULT_SHADOW_SECONDS = 30;
 export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
   const docker = await connectDocker();
   const cache = await FileFactCache.open();
-  const model = await resolveDeployableModel(o.root, o.ref, cache);
+  const model = await resolveDeployableModel(o.root, o.ref, cache, 'canary');
   const before = await listDeployments({ docker, model: model.name });
   const stable = before.find((d) => d.role === 'stable' && d.running);
   if (!stable?.directUrl) throw new UsageError(`${model.name} has no running stable deployment to compare with`, `deploy one first: sovereign deploy staging ${model.name}@VERSION`);
@@ -145,6 +146,7 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
   }
   const timeoutMs = o.requestTimeoutMs ?? 30_000;
 
+  await checkExistingNetworks(docker, model.name);
   const images = await prepareImages(docker, { model, mode: o.mode ?? 'mount', baseImage: o.baseImage, cache, log: o.log });
   o.log?.(`starting ${model.name}@${model.version} as canary beside ${stable.version}`);
   const canary = await startVersion(docker, { name: canaryContainerName(model.name), model, image: images.image, modelPath: images.modelPath, role: 'canary', mode: o.mode ?? 'mount', limits: o.limits, serveArgs: o.serveArgs, root: o.root });
@@ -241,6 +243,7 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
     shadow: shadowReport ? { ...shadowReport, mismatches: undefined } : undefined,
     notes,
     digest: model.sha256,
+    policy: { file: model.policy.exists ? model.policy.file : 'default', sha256: model.policy.sha256 },
   });
   if (report.verdict === 'promoted') {
     report.promotion = await promote({ root: o.root, model: model.name, alias: o.alias, reason: 'canary within thresholds' });

@@ -1,4 +1,4 @@
-import { ensureAppImage, ensureModelImage, modelPathInContainer } from './app-image';
+import { ensureAppImage, ensureModelImage, ensurePolicyImage, modelPathInContainer } from './app-image';
 import { ensureBaseImage, inspectImage } from './base-image';
 import type { FileFactCache } from './digest-cache';
 import type { Docker } from './engine';
@@ -20,8 +20,8 @@ export interface PreparedImages {
 }
 
 /**
- * Base (host node + libs, or a configured image), app (runtime, content-hashed) and, with --copy, model
- * images: each built only when missing.
+ * Base (host node + libs, or a configured image), app (runtime, content-hashed), policy (the workspace
+ * policy.yaml on the app image) and, with --copy, model images: each built only when missing.
  */
 export async function prepareImages(
   docker: Docker,
@@ -44,9 +44,12 @@ export async function prepareImages(
   }
   const app = await ensureAppImage(docker, { repoRoot: root, runtime, baseImage: baseTag, cache: o.cache, log: o.log });
   reused &&= app.reused;
-  let image = app.tag;
+  // The policy the version was checked against, in the image: the runtime applies it again before loading.
+  const withPolicy = await ensurePolicyImage(docker, { appImage: app.tag, appImageId: app.id, policy: o.model.policy, log: o.log });
+  reused &&= withPolicy.reused;
+  let image = withPolicy.tag;
   if (o.mode === 'copy') {
-    const withModel = await ensureModelImage(docker, { appImage: app.tag, appImageId: app.id, modelFile: o.model.file, sha256: o.model.sha256, format: o.model.format, log: o.log });
+    const withModel = await ensureModelImage(docker, { appImage: withPolicy.tag, appImageId: withPolicy.id, modelFile: o.model.file, sha256: o.model.sha256, format: o.model.format, log: o.log });
     reused &&= withModel.reused;
     image = withModel.tag;
   }

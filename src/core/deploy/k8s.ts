@@ -23,6 +23,11 @@ export interface K8sExportInput {
   storeClaim: string;
   namespace?: string;
   replicas?: number;
+  /**
+   * The workspace policy the version was checked against: shipped as a ConfigMap mounted read-only at
+   * /policy/policy.yaml, and the runtime gates the model with it (`--policy`), as in the Docker deployment.
+   */
+  policy?: { text: string; sha256: string };
 }
 
 export interface K8sManifest {
@@ -60,15 +65,19 @@ function serviceHosts(name: string, namespace: string | undefined): string[] {
   return namespace ? [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`] : [name];
 }
 
+const POLICY_DIR = '/policy';
+
+function policyConfigMapName(i: K8sExportInput): string {
+  return `${k8sName(i.name, i.version).slice(0, 56).replace(/-+$/, '')}-policy`;
+}
+
 function podParts(i: K8sExportInput): { container: Record<string, unknown>; volumes: unknown[]; securityContext: Record<string, unknown> } {
   const file = `${MODEL_DIR}/model.${i.format}`;
   const container = {
     name: 'serve',
     image: i.image,
     imagePullPolicy: 'IfNotPresent',
-    // The runtime answers only Host headers that name it: IP literals (pod and cluster IPs) always when
-    // bound to 0.0.0.0; the Service's DNS names are listed here (an Ingress host needs its own --allowed-host).
-    args: ['--model', file, '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...serviceHosts(k8sName(i.name, i.version), i.namespace).flatMap((h) => ['--allowed-host', h])],
+    args: ['--model', file, ...(i.policy ? ['--policy', `${POLICY_DIR}/policy.yaml`, '--policy-model', `${i.name}@${i.version}`] : []), '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...serviceHosts(k8sName(i.name, i.version), i.namespace).flatMap((h) => ['--allowed-host', h])],
     ports: [{ name: 'http', containerPort: SERVE_PORT, protocol: 'TCP' }],
     env: [
       { name: 'NODE_ENV', value: 'production' },
@@ -97,11 +106,13 @@ function podParts(i: K8sExportInput): { container: Record<string, unknown>; volu
       // The store object by its digest, read-only: the same bytes the registry pins.
       { name: 'model-store', mountPath: file, subPath: `sha256/${i.sha256.slice(0, 2)}/${i.sha256.slice(2)}`, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
+      ...(i.policy ? [{ name: 'policy', mountPath: POLICY_DIR, readOnly: true }] : []),
     ],
   };
   const volumes = [
     { name: 'model-store', persistentVolumeClaim: { claimName: i.storeClaim, readOnly: true } },
     { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: `${ISOLATION.tmpfsSizeMb}Mi` } },
+    ...(i.policy ? [{ name: 'policy', configMap: { name: policyConfigMapName(i), defaultMode: 0o444 } }] : []),
   ];
   const securityContext = {
     runAsNonRoot: true,
@@ -135,13 +146,32 @@ function networkPolicy(i: K8sExportInput, c: ReturnType<typeof common>): K8sMani
   };
 }
 
+/** The shipped policy, immutable (a changed policy is a new export). */
+function policyConfigMap(i: K8sExportInput, c: ReturnType<typeof common>): K8sManifest[] {
+  if (!i.policy) return [];
+  return [
+    {
+      file: 'policy-configmap.yaml',
+      object: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: policyConfigMapName(i), labels: c.labels, annotations: c.annotations, ...(i.namespace ? { namespace: i.namespace } : {}) },
+        immutable: true,
+        data: { 'policy.yaml': i.policy.text },
+      },
+    },
+  ];
+}
+
 export function exportKubernetes(i: K8sExportInput, options: { kserve?: boolean } = {}): K8sManifest[] {
   const c = common(i);
+  if (i.policy) c.annotations['sovereign.policy-sha256'] = i.policy.sha256;
   const pod = podParts(i);
   const meta = { name: c.name, labels: c.labels, annotations: c.annotations, ...(i.namespace ? { namespace: i.namespace } : {}) };
   const podSpecExtras = { automountServiceAccountToken: false, enableServiceLinks: false, securityContext: pod.securityContext, volumes: pod.volumes };
   if (options.kserve) {
     return [
+      ...policyConfigMap(i, c),
       {
         file: 'inferenceservice.yaml',
         object: {
@@ -155,6 +185,7 @@ export function exportKubernetes(i: K8sExportInput, options: { kserve?: boolean 
     ];
   }
   return [
+    ...policyConfigMap(i, c),
     {
       file: 'deployment.yaml',
       object: {

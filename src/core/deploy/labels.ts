@@ -22,6 +22,8 @@ export const LABEL = {
   modelMode: 'sovereign.model-mode',
   /** On a gateway: the container name it forwards to (`sov-NAME-live`). */
   target: 'sovereign.target',
+  /** sha256 of the policy.yaml shipped in the image and applied by the runtime (images and app containers). */
+  policySha256: 'sovereign.policy-sha256',
   /** On images: the content hash the tag was derived from. */
   contentHash: 'sovereign.content-hash',
 } as const;

@@ -8,6 +8,7 @@ import { waitReady } from './health';
 import { LABEL } from './labels';
 import { internalNetworkName } from './names';
 import { removeNetworkIfUnused } from './network';
+import { checkDeployedVersion } from './policy';
 import { containerUrl } from './start-version';
 import { switchTraffic } from './traffic';
 
@@ -61,6 +62,8 @@ export async function promote(o: { root: string; model: string; alias?: string; 
   if (!stable) {
     throw new UsageError(`${o.model} has a canary (${canary.version}) but no stable deployment to replace`, `deploy it as stable: sovereign deploy staging ${o.model}@${canary.version}`);
   }
+  // The policy may have changed since the canary started (`--no-promote`, then a manual promote).
+  await checkDeployedVersion(o.root, o.model, canary.version, 'promote');
   const image = await gatewayImageOf(docker, stable);
   const sw = await switchTraffic(docker, { model: o.model, containerId: canary.containerId, gatewayImage: image, root: o.root });
   const alias = await moveAlias(o.root, o.model, canary.version, o.alias);
@@ -85,6 +88,8 @@ export async function rollback(o: { root: string; model: string; alias?: string;
   if (!previous) {
     throw new UsageError(`${o.model} has no previous version to roll back to`, '`sovereign deploy status` lists its deployments; deploy the version you want with `sovereign deploy staging`');
   }
+  // Before it is started or takes traffic: the policy may have changed since it was deployed.
+  await checkDeployedVersion(o.root, o.model, previous.version, 'rollback');
   const image = stable ? await gatewayImageOf(docker, stable) : undefined;
   const wasRunning = previous.running;
   if (!wasRunning) await docker.getContainer(previous.containerId).start();

@@ -4,8 +4,10 @@ import { analyzeSource, FileSource } from '../formats';
 import { loadRegistry } from '../registry/read';
 import { ContentStore } from '../registry/store';
 import { resolveStoreRoot } from '../registry/workspace';
+import type { Finding } from '../scan/findings';
 import { IoError, RefusedError, UsageError } from '../util/errors';
 import type { FileFactCache } from './digest-cache';
+import { checkDeployPolicy, type DeployUse, type ShippedPolicy } from './policy';
 
 /** A registered model version, resolved to what a deployment needs. */
 export interface DeployableModel {
@@ -22,16 +24,19 @@ export interface DeployableModel {
   manifestFile: string;
   /** Last commit of the manifest file; `-dirty` when the working tree differs, `uncommitted` when never committed. */
   manifestCommit: string;
+  /** The workspace policy this version was checked against: shipped into the container, which applies it again. */
+  policy: ShippedPolicy;
 }
 
 const SERVABLE = new Set(['gguf', 'onnx']);
 
 /**
  * NAME, NAME@VERSION or NAME@ALIAS -> the store object, checked before anything is created: its bytes
- * still match the manifest's digest, and the format reader finds nothing high or critical in it (a
- * malformed GGUF can abort llama.cpp; it must be refused here, not crash in a container).
+ * still match the manifest's digest, the format reader finds nothing high or critical in it (a
+ * malformed GGUF can abort llama.cpp; it must be refused here, not crash in a container), and the
+ * workspace policy admits the version (license, signatures, scan ceiling, exceptions: see policy.ts).
  */
-export async function resolveDeployableModel(root: string, ref: string, cache: FileFactCache): Promise<DeployableModel> {
+export async function resolveDeployableModel(root: string, ref: string, cache: FileFactCache, use: DeployUse = 'deploy'): Promise<DeployableModel> {
   const registry = await loadRegistry(root);
   const entry = registry.resolve(ref);
   const m = entry.manifest;
@@ -53,9 +58,11 @@ export async function resolveDeployableModel(root: string, ref: string, cache: F
   const source = await FileSource.open(file);
   let format: string;
   let blocking: string[];
+  let findings: Finding[];
   try {
     const analysis = await analyzeSource(source);
     format = analysis.format;
+    findings = analysis.findings;
     blocking = analysis.findings.filter((f) => f.severity === 'high' || f.severity === 'critical').map((f) => `${f.rule}: ${f.message}`);
   } finally {
     await source.close();
@@ -66,6 +73,7 @@ export async function resolveDeployableModel(root: string, ref: string, cache: F
   if (blocking.length) {
     throw new RefusedError(`${m.name}@${m.version} is not safe to load: ${blocking.slice(0, 3).join('; ')}`, 'run `sovereign scan` on it; deploy a version without high or critical findings');
   }
+  const policy = await checkDeployPolicy(root, entry, { use, findings });
   return {
     name: m.name,
     version: m.version,
@@ -76,6 +84,7 @@ export async function resolveDeployableModel(root: string, ref: string, cache: F
     size,
     manifestFile: entry.file,
     manifestCommit: await manifestCommit(root, entry.file),
+    policy,
   };
 }
 

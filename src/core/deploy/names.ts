@@ -46,4 +46,6 @@ export const SERVE_PORT = 8080;
 
 export const APP_IMAGE_REPO = 'sovereign-app';
 export const MODEL_IMAGE_REPO = 'sovereign-model';
+/** The app image plus the workspace policy (one small layer per policy). */
+export const POLICY_IMAGE_REPO = 'sovereign-policy';
 export const BASE_IMAGE_REPO = 'sovereign-base';

@@ -10,7 +10,7 @@ import { LABEL, managedFilter } from './labels';
  * only those carrying the `sovereign.managed` label.
  */
 
-export type ImageKind = 'base-image' | 'app-image' | 'model-image' | 'other';
+export type ImageKind = 'base-image' | 'app-image' | 'policy-image' | 'model-image' | 'other';
 
 export interface PrunedImage {
   id: string;
@@ -43,8 +43,8 @@ interface ImageInfo {
   ParentId?: string;
 }
 
-/** Children before parents: a model image is built FROM an app image, which the engine cannot remove first. */
-const REMOVAL_ORDER: Record<ImageKind, number> = { 'model-image': 0, other: 1, 'app-image': 2, 'base-image': 3 };
+/** Children before parents: a model image is built FROM a policy image FROM an app image, which the engine cannot remove first. */
+const REMOVAL_ORDER: Record<ImageKind, number> = { 'model-image': 0, 'policy-image': 1, other: 2, 'app-image': 3, 'base-image': 4 };
 
 export async function pruneImages(o: { docker?: Docker; dryRun?: boolean; all?: boolean } = {}): Promise<PruneResult> {
   const docker = o.docker ?? (await connectDocker());
@@ -110,7 +110,7 @@ export async function pruneImages(o: { docker?: Docker; dryRun?: boolean; all?: 
 
 function kindOf(i: ImageInfo): ImageKind {
   const kind = i.Labels?.[LABEL.kind];
-  return kind === 'base-image' || kind === 'app-image' || kind === 'model-image' ? kind : 'other';
+  return kind === 'base-image' || kind === 'app-image' || kind === 'policy-image' || kind === 'model-image' ? kind : 'other';
 }
 
 function describe(i: ImageInfo, ownBytes: number): PrunedImage {

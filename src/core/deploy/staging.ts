@@ -8,6 +8,7 @@ import type { ResourceLimits } from './isolation';
 import type { ModelMode } from './labels';
 import { resolveDeployableModel } from './model-ref';
 import { appContainerName, liveContainerName } from './names';
+import { checkExistingNetworks } from './network';
 import { startVersion } from './start-version';
 import { switchTraffic } from './traffic';
 
@@ -56,6 +57,8 @@ export interface StagingResult {
   sha256: string;
   format: string;
   manifestCommit: string;
+  /** sha256 of the workspace policy the version was checked against, shipped in the image and applied there. */
+  policySha256: string;
   modelMode: ModelMode;
   role: 'stable';
   /** The version that served before (kept running as a warm standby for rollback). */
@@ -75,6 +78,7 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
   const cache = await FileFactCache.open();
   const model = await resolveDeployableModel(o.root, o.ref, cache);
   const mode = o.mode ?? 'mount';
+  await checkExistingNetworks(docker, model.name);
   const images = await prepareImages(docker, { model, mode, baseImage: o.baseImage, cache, log: o.log });
 
   const before = await listDeployments({ docker, model: model.name });
@@ -116,6 +120,7 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
     sha256: model.sha256,
     format: model.format,
     manifestCommit: model.manifestCommit,
+    policySha256: model.policy.sha256,
     modelMode: mode,
     role: 'stable',
     previous: current && current.version !== model.version ? current.version : undefined,
@@ -130,6 +135,7 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
     modelMode: mode,
     previous: current && current.version !== model.version ? current.version : null,
     isolation: 'internal network, 127.0.0.1 gateway, non-root, read-only rootfs, no-new-privileges, cap-drop ALL, limits',
+    policy: { file: model.policy.exists ? model.policy.file : 'default', sha256: model.policy.sha256 },
     timings,
   });
   return result;

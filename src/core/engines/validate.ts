@@ -5,6 +5,7 @@
  */
 import { analyzeSource, FileSource } from '../formats';
 import { checkModelFile } from '../policy/gate';
+import type { LoadedPolicy } from '../policy/load';
 import { isBlocking, type Finding } from '../scan/findings';
 import { RefusedError } from '../util/errors';
 import { handleIdentity, hashHandle, sameIdentity } from './pinned';
@@ -27,7 +28,7 @@ export interface ValidatedModel {
 export type ModelGate = (model: ValidatedModel) => Promise<void | { name: string; version: string }>;
 
 /** The policy gate (src/core/policy): the workspace's policy, or the default policy outside a workspace. */
-export function policyGate(workspaceRoot: string | undefined): ModelGate {
+export function policyGate(workspaceRoot: string | undefined, loaded?: LoadedPolicy, subject?: { name: string; version?: string }): ModelGate {
   return async (model) => {
     const decision = await checkModelFile(workspaceRoot, model.path, {
       sha256: model.sha256,
@@ -35,7 +36,7 @@ export function policyGate(workspaceRoot: string | undefined): ModelGate {
       size: model.size,
       findings: model.findings,
       parameterCount: typeof model.facts.parameterCount === 'number' ? model.facts.parameterCount : undefined,
-    });
+    }, loaded, subject);
     if (!decision.allowed) {
       const first = decision.violations[0];
       throw new RefusedError(

@@ -5,7 +5,7 @@ import { worstSeverity, type Finding } from '../scan/findings';
 import { loadRegistry, type RegistryEntry } from '../registry/read';
 import { checkVersionSignature } from '../registry/signature';
 import { applyExceptions, policyKeys, revokedKeys, signatureViolations, type PolicyViolation, type WaivedViolation } from './evaluate';
-import { loadPolicy, parseSize } from './load';
+import { loadPolicy, parseSize, type LoadedPolicy } from './load';
 import { exceedsCeiling, formatAllowed, manifestViolations, type RawViolation } from './rules';
 
 /** What a loader already knows about the file (saves a re-scan). */
@@ -32,8 +32,17 @@ export interface PolicyDecision {
  * ceiling) always; manifest rules (license, source, required fields, signatures) when the file is a
  * registered artifact. Outside a workspace the default policy applies. Exception use is audited.
  */
-export async function checkModelFile(workspaceRoot: string | undefined, filePath: string, facts: ModelFileFacts = {}): Promise<PolicyDecision> {
-  const { policy, file: policyFile } = await loadPolicy(workspaceRoot);
+export async function checkModelFile(
+  workspaceRoot: string | undefined,
+  filePath: string,
+  facts: ModelFileFacts = {},
+  loaded?: LoadedPolicy,
+  subject?: { name: string; version?: string },
+): Promise<PolicyDecision> {
+  // `loaded`: a policy given explicitly (`serve --policy FILE`) instead of the workspace's; `subject`: the
+  // registry version the file is, when no registry is at hand (a deployment), for the policy's exceptions.
+
+  const { policy, file: policyFile } = loaded ?? (await loadPolicy(workspaceRoot));
   let f = facts;
   if (!f.sha256 || !f.format || f.size === undefined || !f.findings) {
     const report = await scanFile(filePath);
@@ -74,8 +83,8 @@ export async function checkModelFile(workspaceRoot: string | undefined, filePath
       }
     }
   }
-  const name = entry?.manifest.name ?? '';
-  const version = entry?.manifest.version;
+  const name = entry?.manifest.name ?? subject?.name ?? '';
+  const version = entry?.manifest.version ?? subject?.version;
   const { standing, waived } = applyExceptions(policy, raw, name, version, new Date());
   const at = entry ? entry.file : policyFile;
   const toViolation = (v: RawViolation): PolicyViolation => ({

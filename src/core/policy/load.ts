@@ -100,6 +100,19 @@ export async function loadPolicy(workspaceRoot: string | undefined): Promise<Loa
   return { policy: parsed.policy, file: POLICY_FILE, exists: true, yaml: parsed.yaml };
 }
 
+/** A policy file given by path (`sovereign serve --policy FILE`: the policy a deployment image ships). */
+export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw ioError(err, path);
+  }
+  const parsed = parsePolicy(text, path);
+  if (!parsed.policy) throw new PolicyFileError(parsed.problems);
+  return { policy: parsed.policy, file: path, exists: true, yaml: parsed.yaml };
+}
+
 /** A malformed policy file: every problem as `file:line:col: what; how to fix`. Exit 2. */
 export class PolicyFileError extends UsageError {
   constructor(readonly problems: YamlProblem[]) {

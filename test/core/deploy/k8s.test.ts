@@ -114,6 +114,32 @@ describe('deploy: Kubernetes export', () => {
     new m.NetworkPolicy(np.object).validate();
   });
 
+  it('ships the workspace policy: an immutable ConfigMap mounted read-only at /policy, applied with --policy', async () => {
+    const core = (await import('kubernetes-models/v1')) as unknown as { ConfigMap: ModelCtor; PodSpec: ModelCtor };
+    const m = await models();
+    const text = 'version: 1\nlicenses:\n  allowed: [mit]\n';
+    const list = exportKubernetes({ ...INPUT, policy: { text, sha256: 'cd'.repeat(32) } });
+    assert.deepEqual(list.map((x) => x.file), ['policy-configmap.yaml', 'deployment.yaml', 'service.yaml', 'networkpolicy.yaml']);
+    const [cm, dep] = list.map((x) => x.object);
+    new core.ConfigMap(cm).validate();
+    new m.Deployment(dep).validate();
+    assert.equal((cm.data as Record<string, string>)['policy.yaml'], text);
+    assert.equal(cm.immutable, true);
+    assert.equal(get(cm, 'metadata.namespace'), 'models');
+    const pod = 'spec.template.spec';
+    const c = `${pod}.containers.0`;
+    assert.deepEqual((get(dep, `${c}.args`) as string[]).slice(0, 10), ['--model', '/models/model.gguf', '--policy', '/policy/policy.yaml', '--policy-model', 'Tiny_Llama@1.2.0-rc.1', '--host', '0.0.0.0', '--port', '8080']);
+    const mount = (get(dep, `${c}.volumeMounts`) as Array<{ name: string; mountPath: string; readOnly?: boolean }>).find((v) => v.name === 'policy');
+    assert.deepEqual(mount, { name: 'policy', mountPath: '/policy', readOnly: true });
+    const volume = (get(dep, `${pod}.volumes`) as Array<{ name: string; configMap?: { name: string } }>).find((v) => v.name === 'policy');
+    assert.equal(volume?.configMap?.name, get(cm, 'metadata.name'));
+    assert.equal((get(dep, 'metadata.annotations') as Record<string, string>)['sovereign.policy-sha256'], 'cd'.repeat(32));
+    // KServe gets the same ConfigMap and mount.
+    const [kcm, isvc] = exportKubernetes({ ...INPUT, policy: { text, sha256: 'cd'.repeat(32) } }, { kserve: true });
+    assert.equal(kcm.file, 'policy-configmap.yaml');
+    assert.ok((get(isvc.object, 'spec.predictor.containers.0.args') as string[]).includes('--policy'));
+  });
+
   it('names are DNS-1123 labels; the YAML round-trips', () => {
     assert.equal(k8sName('Tiny_Llama', '1.2.0-rc.1'), 'sovereign-tiny-llama-1-2-0-rc-1');
     assert.ok(k8sName('x'.repeat(100), '1.0.0').length <= 63);
