@@ -7,6 +7,7 @@ import type { ExtensionServices } from '../context';
 import type { RegistryState } from '../registry/registry-state';
 import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
+import { POLICY_PARAMS } from '../../../webview/policy/schema';
 
 /** The quick fixes the view may offer for a violation: the same ones the diagnostics offer. */
 export function toViolationRow(v: PolicyViolation): ViolationRow {
@@ -63,7 +64,7 @@ export class PolicyPanel extends ViewPanel<PolicyContract> {
   }
 
   private constructor(services: ExtensionServices, private readonly registry: RegistryState, origin: PanelOrigin) {
-    super(services, { viewType: VIEW_TYPES.policy, bundle: 'policy', title: 'Policy Violations' }, origin);
+    super(services, { viewType: VIEW_TYPES.policy, bundle: 'policy', title: 'Policy Violations' }, POLICY_PARAMS, origin);
     this.rpc
       .handle('openLocation', ({ file, line, column }) => {
         const root = this.registry.snapshot?.root;
