@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { isIpcMessage, READY, ReadyGate, RemoteError, RpcEndpoint, type IpcMessage, type MethodMap, type NotificationMap } from '../../webview/shared/ipc';
+import { isIpcMessage, READY, ReadyGate, RemoteError, RpcEndpoint, RpcError, type IpcMessage, type MethodMap, type NotificationMap, type ResponseMessage } from '../../webview/shared/ipc';
 
 type HostMethods = { add: (p: { a: number; b: number }) => number; fail: (p: undefined) => never; slow: (p: { ms: number }) => string };
 type HostSends = { state: { n: number } };
@@ -121,5 +121,108 @@ describe('webview IPC: ready handshake (ReadyGate)', () => {
     const got = new Promise<{ n: number }>((resolve) => view.on('state', resolve));
     view.notify(READY, undefined);
     assert.deepEqual(await got, { n: 7 });
+  });
+});
+
+describe('webview IPC: a request from the webview is not trusted', () => {
+  /** A host endpoint fed raw messages, as `webview.onDidReceiveMessage` feeds it; its replies are collected. */
+  function host(options: ConstructorParameters<typeof RpcEndpoint>[1] = {}): { endpoint: RpcEndpoint<HostMethods, MethodMap, { [READY]: undefined }, HostSends>; calls: string[]; ask: (method: string, params?: unknown) => Promise<ResponseMessage> } {
+    const calls: string[] = [];
+    const replies = new Map<number, (r: ResponseMessage) => void>();
+    const endpoint = new RpcEndpoint<HostMethods, MethodMap, { [READY]: undefined }, HostSends>((m) => {
+      if (m.kind === 'response') replies.get(m.id)?.(m);
+    }, options);
+    endpoint.handle('add', (p) => (calls.push('add'), p.a + p.b));
+    endpoint.handle('fail', () => {
+      calls.push('fail');
+      throw new RpcError('cancelled', 'signing x@1 was cancelled by the user');
+    });
+    let id = 0;
+    const ask = (method: string, params?: unknown): Promise<ResponseMessage> =>
+      new Promise((resolve) => {
+        replies.set(++id, resolve);
+        assert.equal(endpoint.receive({ kind: 'request', id, method, params }), true);
+      });
+    return { endpoint, calls, ask };
+  }
+  const PROTOTYPE_NAMES = ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__', 'toLocaleString'];
+  const checks = {
+    add: (p: unknown) => (typeof p === 'object' && p !== null && typeof (p as { a?: unknown }).a === 'number' && typeof (p as { b?: unknown }).b === 'number' ? undefined : 'params must be {a: number, b: number}'),
+    fail: (p: unknown) => (p === undefined ? undefined : 'it takes no params'),
+  };
+
+  for (const withChecks of [false, true]) {
+    it(`answers Object.prototype names (${PROTOTYPE_NAMES.join(', ')}) as unknown methods and runs nothing (${withChecks ? 'host with schemas' : 'endpoint without schemas'})`, async () => {
+      const refused: string[] = [];
+      const { ask, calls } = host(withChecks ? { checks, onRefused: (method, code) => refused.push(`${method}:${code}`) } : {});
+      for (const method of PROTOTYPE_NAMES) {
+        const reply = await ask(method, { a: 1, b: 2 });
+        assert.equal(reply.ok, false, `${method} must not be answered with a result: ${JSON.stringify(reply)}`);
+        assert.ok(!reply.ok && reply.error.code === 'method-not-found', `${method}: ${JSON.stringify(reply)}`);
+        assert.ok(!reply.ok && reply.error.message.includes(`"${method}"`), `the error names the method: ${JSON.stringify(reply)}`);
+      }
+      assert.deepEqual(calls, []);
+      if (withChecks) assert.deepEqual(refused, PROTOTYPE_NAMES.map((m) => `${m}:method-not-found`));
+      // The endpoint still works afterwards.
+      const ok = await ask('add', { a: 2, b: 3 });
+      assert.deepEqual(ok, { kind: 'response', id: PROTOTYPE_NAMES.length + 1, ok: true, result: 5 });
+    });
+  }
+
+  it('answers params of the wrong shape with invalid-params naming the method and the problem; the handler is not called', async () => {
+    const refused: string[] = [];
+    const { ask, calls } = host({ checks, onRefused: (method, code, problem) => refused.push(`${method} ${code} ${problem}`) });
+    for (const params of [undefined, null, 'a', [1, 2], { a: 1 }, { a: '1', b: 2 }]) {
+      const reply = await ask('add', params);
+      assert.ok(!reply.ok, JSON.stringify(params));
+      assert.equal(reply.error.code, 'invalid-params');
+      assert.match(reply.error.message, /^invalid params for "add": params must be \{a: number, b: number\}$/);
+    }
+    const reply = await ask('fail', { sneaky: true });
+    assert.ok(!reply.ok && reply.error.code === 'invalid-params' && /"fail": it takes no params/.test(reply.error.message), JSON.stringify(reply));
+    assert.deepEqual(calls, []);
+    assert.equal(refused.length, 7);
+    assert.match(refused[0], /^add invalid-params invalid params for "add"/);
+  });
+
+  it('refuses a served method that has no schema (fail closed), and a check that throws, without throwing', async () => {
+    const { ask, calls } = host({
+      checks: {
+        add: () => {
+          throw new Error('boom');
+        },
+      },
+      onRefused: () => {
+        throw new Error('a broken logger');
+      },
+    });
+    const noSchema = await ask('fail');
+    assert.ok(!noSchema.ok && noSchema.error.code === 'method-not-found' && /"fail" has no params schema/.test(noSchema.error.message), JSON.stringify(noSchema));
+    const throwing = await ask('add', { a: 1, b: 2 });
+    assert.ok(!throwing.ok && throwing.error.code === 'invalid-params' && /could not be checked: boom/.test(throwing.error.message), JSON.stringify(throwing));
+    assert.deepEqual(calls, []);
+  });
+
+  it('carries a handler error code (RpcError) to the caller: a cancel is a RemoteError with code "cancelled"', async () => {
+    const { host: h, view } = pair();
+    h.handle('fail', () => {
+      throw new RpcError('cancelled', 'signing x@1 was cancelled by the user');
+    });
+    await assert.rejects(view.request('fail', undefined), (err: unknown) => err instanceof RemoteError && err.code === 'cancelled' && /cancelled by the user/.test(err.message));
+  });
+
+  it('serve() answers like a posted request, without posting', async () => {
+    const posted: IpcMessage[] = [];
+    const endpoint = new RpcEndpoint<HostMethods, MethodMap, NotificationMap, NotificationMap>((m) => posted.push(m), { checks });
+    endpoint.handle('add', ({ a, b }) => a + b);
+    assert.deepEqual(await endpoint.serve({ kind: 'request', id: 7, method: 'add', params: { a: 1, b: 1 } }), { kind: 'response', id: 7, ok: true, result: 2 });
+    const bad = await endpoint.serve({ kind: 'request', id: 8, method: 'constructor', params: {} });
+    assert.equal(!bad.ok && bad.error.code, 'method-not-found');
+    assert.deepEqual(posted, []);
+  });
+
+  it('accepts only known error codes in a reply', () => {
+    assert.equal(isIpcMessage({ kind: 'response', id: 1, ok: false, error: { message: 'x', code: 'cancelled' } }), true);
+    assert.equal(isIpcMessage({ kind: 'response', id: 1, ok: false, error: { message: 'x', code: 'toString' } }), false);
   });
 });

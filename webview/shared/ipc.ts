@@ -7,6 +7,10 @@
  * - Notifications carry no id and get no reply (state pushed by the host, `ready` from the webview).
  * - The host sends nothing before the webview says `ready` (as vscode-dvc waits for INITIALIZED): a
  *   message posted to a webview that has not loaded its script yet is lost.
+ * - A webview is not trusted (it shows model-supplied text): the host serves only the methods it
+ *   registered (looked up as own entries, never through the prototype: `toString`, `constructor`,
+ *   `__proto__` are unknown methods), and checks each request's params against the method's schema
+ *   (`checks`) before the handler runs. Refusals are error replies with a code, never a throw.
  */
 
 /** The notification a webview sends once its script runs and its listener is installed. */
@@ -19,9 +23,21 @@ export interface RequestMessage {
   params: unknown;
 }
 
+/**
+ * Why a request was answered with an error: `method-not-found` (no such method is served),
+ * `invalid-params` (the params do not match the method's schema), `cancelled` (the person said no),
+ * `failed` (the handler threw). A plain throw from a handler carries no code.
+ */
+export type RpcErrorCode = 'method-not-found' | 'invalid-params' | 'cancelled' | 'failed';
+
+export interface RpcErrorBody {
+  message: string;
+  code?: RpcErrorCode;
+}
+
 export type ResponseMessage =
   | { kind: 'response'; id: number; ok: true; result: unknown }
-  | { kind: 'response'; id: number; ok: false; error: { message: string } };
+  | { kind: 'response'; id: number; ok: false; error: RpcErrorBody };
 
 export interface NotificationMessage {
   kind: 'notification';
@@ -56,8 +72,12 @@ export function isIpcMessage(value: unknown): value is IpcMessage {
   switch (m.kind) {
     case 'request':
       return Number.isSafeInteger(m.id) && typeof m.method === 'string';
-    case 'response':
-      return Number.isSafeInteger(m.id) && typeof m.ok === 'boolean' && (m.ok || typeof (m.error as { message?: unknown })?.message === 'string');
+    case 'response': {
+      if (!Number.isSafeInteger(m.id) || typeof m.ok !== 'boolean') return false;
+      if (m.ok) return true;
+      const error = m.error as { message?: unknown; code?: unknown } | undefined;
+      return typeof error?.message === 'string' && (error.code === undefined || (typeof error.code === 'string' && ERROR_CODES.includes(error.code)));
+    }
     case 'notification':
       return typeof m.method === 'string';
     default:
@@ -67,11 +87,36 @@ export function isIpcMessage(value: unknown): value is IpcMessage {
 
 /** An error that crossed the channel: the other side's message, thrown where the request was made. */
 export class RemoteError extends Error {
-  constructor(message: string, readonly method: string) {
+  constructor(
+    message: string,
+    readonly method: string,
+    readonly code?: RpcErrorCode,
+  ) {
     super(message);
     this.name = 'RemoteError';
   }
 }
+
+/** Thrown by a handler to answer with a code (e.g. `cancelled` when the person declined a confirmation). */
+export class RpcError extends Error {
+  constructor(
+    readonly code: RpcErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+}
+
+/** Checks one method's params: undefined when they are valid, otherwise what is wrong with them. */
+export type ParamsCheck = (params: unknown) => string | undefined;
+/** One check for every method a side serves (the host: its contract's `host` methods). */
+export type ParamsChecks<M extends MethodMap> = { readonly [K in keyof M & string]-?: ParamsCheck };
+
+const ERROR_CODES: readonly string[] = ['method-not-found', 'invalid-params', 'cancelled', 'failed'] satisfies RpcErrorCode[];
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+/** A method name as it may appear in a message or a log line: quoted, control characters escaped, bounded. */
+export const quoteMethod = (method: string): string => JSON.stringify(method.length > 80 ? `${method.slice(0, 80)}…` : method);
 
 interface Pending {
   method: string;
@@ -83,6 +128,14 @@ interface Pending {
 export interface RpcOptions {
   /** A request without a reply after this long is rejected (default 60 s; 0 = never). */
   timeoutMs?: number;
+  /**
+   * The params check of each method this end serves (the host passes its contract's schemas). When
+   * given, a request is answered only if its method has a check and its params pass it; a served
+   * method without a check is refused too (fail closed). Without it, params are not checked.
+   */
+  checks?: { readonly [method: string]: ParamsCheck };
+  /** Told about each refused request (unknown method, invalid params): the host logs them. */
+  onRefused?: (method: string, code: RpcErrorCode, problem: string) => void;
 }
 
 /**
@@ -92,7 +145,8 @@ export interface RpcOptions {
 export class RpcEndpoint<Serves extends MethodMap, Calls extends MethodMap, Receives extends NotificationMap, Sends extends NotificationMap> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly handlers: Partial<{ [K in keyof Serves]: (params: ParamsOf<Serves, K>) => unknown }> = {};
+  // A Map, not an object: a method name from the other side is never looked up through a prototype.
+  private readonly handlers = new Map<string, (params: unknown) => unknown>();
   private readonly listeners = new Map<string, ((params: unknown) => void)[]>();
   private disposed = false;
 
@@ -103,7 +157,7 @@ export class RpcEndpoint<Serves extends MethodMap, Calls extends MethodMap, Rece
 
   /** Serves a method; the handler's value (or promise) becomes the reply, a throw becomes an error reply. */
   handle<K extends keyof Serves & string>(method: K, handler: (params: ParamsOf<Serves, K>) => ResultOf<Serves, K> | Promise<ResultOf<Serves, K>>): this {
-    this.handlers[method] = handler;
+    this.handlers.set(method, handler as (params: unknown) => unknown);
     return this;
   }
 
@@ -149,7 +203,7 @@ export class RpcEndpoint<Serves extends MethodMap, Calls extends MethodMap, Rece
         this.pending.delete(message.id);
         clearTimeout(p.timer);
         if (message.ok) p.resolve(message.result);
-        else p.reject(new RemoteError(message.error.message, p.method));
+        else p.reject(new RemoteError(message.error.message, p.method, message.error.code));
         return true;
       }
       case 'request':
@@ -171,17 +225,45 @@ export class RpcEndpoint<Serves extends MethodMap, Calls extends MethodMap, Rece
     this.pending.clear();
   }
 
-  private async answer(message: RequestMessage): Promise<void> {
-    const handler = this.handlers[message.method as keyof Serves] as ((params: unknown) => unknown) | undefined;
-    let reply: ResponseMessage;
-    if (!handler) reply = { kind: 'response', id: message.id, ok: false, error: { message: `unknown method "${message.method}"` } };
-    else {
+  /**
+   * Answers one request as a message from the other side would be answered (the same lookup, checks and
+   * handler), without posting the reply. Never throws.
+   */
+  async serve(request: RequestMessage): Promise<ResponseMessage> {
+    const { id, method } = request;
+    const refuse = (code: RpcErrorCode, problem: string): ResponseMessage => {
       try {
-        reply = { kind: 'response', id: message.id, ok: true, result: await handler(message.params) };
-      } catch (err) {
-        reply = { kind: 'response', id: message.id, ok: false, error: { message: err instanceof Error ? err.message : String(err) } };
+        this.options.onRefused?.(method, code, problem);
+      } catch {
+        // a failing logger must not turn a refusal into a throw
       }
+      return { kind: 'response', id, ok: false, error: { message: problem, code } };
+    };
+    const handler = typeof method === 'string' ? this.handlers.get(method) : undefined;
+    if (!handler) return refuse('method-not-found', `unknown method ${quoteMethod(String(method))}`);
+    const checks = this.options.checks;
+    if (checks) {
+      const check = hasOwn(checks, method) ? checks[method] : undefined;
+      if (typeof check !== 'function') return refuse('method-not-found', `method ${quoteMethod(method)} has no params schema: refused`);
+      let problem: string | undefined;
+      try {
+        problem = check(request.params);
+      } catch (err) {
+        problem = `the params could not be checked: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      if (problem !== undefined) return refuse('invalid-params', `invalid params for ${quoteMethod(method)}: ${problem}`);
     }
+    try {
+      return { kind: 'response', id, ok: true, result: await handler(request.params) };
+    } catch (err) {
+      const error: RpcErrorBody = { message: err instanceof Error ? err.message : String(err) };
+      if (err instanceof RpcError) error.code = err.code;
+      return { kind: 'response', id, ok: false, error };
+    }
+  }
+
+  private async answer(message: RequestMessage): Promise<void> {
+    const reply = await this.serve(message);
     if (!this.disposed) this.post(reply);
   }
 }

@@ -46,6 +46,7 @@ export class WorkerClient {
     if (this.worker) return this.worker;
     const worker = new Worker(this.workerScript);
     worker.on('message', (reply: WorkerReply) => {
+      if (typeof reply !== 'object' || reply === null || typeof reply.id !== 'number') return;
       const p = this.pending.get(reply.id);
       if (!p) return;
       if (reply.kind === 'progress') p.onProgress?.(reply.message, reply.fraction);

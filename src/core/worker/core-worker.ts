@@ -4,19 +4,18 @@ import { parentPort } from 'node:worker_threads';
 import { sha256File } from '../hash/sha256';
 import { scanPaths } from '../scan/scanner';
 import { analyzeSource, FileSource } from '../formats';
-import { describeError } from '../util/errors';
 import { checkModelFile } from '../policy/gate';
 import { writeEvidenceBundle } from '../audit/evidence/write';
 import { aliasVersion, registerModel, registrySnapshot, signVersionWithPem, verifyAudit, verifyRegistryVersion } from './registry-methods';
 import { benchmarkRuns, lineageLayout } from './webview-methods';
-import type { WorkerMethod, WorkerMethods, WorkerReply, WorkerRequest } from './protocol';
-
-type Impl = { [M in WorkerMethod]: (id: number, ...args: Parameters<WorkerMethods[M]>) => Promise<ReturnType<WorkerMethods[M]>> };
+import type { WorkerReply } from './protocol';
+import { methodTable, serveWorkerRequest } from './serve';
 
 const progress = (id: number, message: string, fraction?: number): void =>
   parentPort?.postMessage({ id, kind: 'progress', message, fraction } satisfies WorkerReply);
 
-const methods: Impl = {
+// Looked up as own entries only (serveWorkerRequest): a method name is never found through the prototype.
+const methods = methodTable({
   hash: (id, path) => sha256File(path, { onProgress: (b, t) => progress(id, path, t ? b / t : undefined) }),
   scan: (id, paths) => scanPaths(paths, { onFile: (p, i, n) => progress(id, p, i / n) }),
   checkModelFile: (_id, root, path) => checkModelFile(root, path),
@@ -40,12 +39,6 @@ const methods: Impl = {
       await source.close();
     }
   },
-};
-
-parentPort?.on('message', (req: WorkerRequest) => {
-  const fn = methods[req.method] as (id: number, ...args: unknown[]) => Promise<unknown>;
-  fn(req.id, ...req.args).then(
-    (result) => parentPort?.postMessage({ id: req.id, kind: 'result', result } satisfies WorkerReply),
-    (err) => parentPort?.postMessage({ id: req.id, kind: 'error', message: describeError(err) } satisfies WorkerReply),
-  );
 });
+
+parentPort?.on('message', (request: unknown) => void serveWorkerRequest(methods, request, (reply) => parentPort?.postMessage(reply)));

@@ -5,6 +5,7 @@ import type { BenchmarksContract, BenchmarksState } from '../../../webview/bench
 import type { ExtensionServices } from '../context';
 import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
+import { BENCHMARKS_PARAMS } from '../../../webview/benchmarks/schema';
 
 const FILTERS: Record<'png' | 'svg' | 'csv', Record<string, string[]>> = {
   png: { 'PNG image': ['png'] },
@@ -30,7 +31,7 @@ export class BenchmarksPanel extends ViewPanel<BenchmarksContract> {
   }
 
   private constructor(services: ExtensionServices, origin: PanelOrigin) {
-    super(services, { viewType: VIEW_TYPES.benchmarks, bundle: 'benchmarks', title: 'Benchmarks' }, origin);
+    super(services, { viewType: VIEW_TYPES.benchmarks, bundle: 'benchmarks', title: 'Benchmarks' }, BENCHMARKS_PARAMS, origin);
     this.rpc
       .handle('saveFile', async ({ suggestedName, kind, text, base64 }) => {
         if (!(kind in FILTERS)) throw new Error(`cannot save a "${kind}" file`);

@@ -8,6 +8,7 @@ import { summarizeMetrics } from '../../../webview/deployments/metrics';
 import type { ExtensionServices } from '../context';
 import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
+import { DEPLOYMENTS_PARAMS } from '../../../webview/deployments/schema';
 
 /** Modest: one /health and one /metrics request per running deployment every 10 s, only while visible. */
 export const POLL_INTERVAL_MS = 10_000;
@@ -41,7 +42,7 @@ export class DeploymentsPanel extends ViewPanel<DeploymentsContract> {
   }
 
   private constructor(services: ExtensionServices, origin: PanelOrigin) {
-    super(services, { viewType: VIEW_TYPES.deployments, bundle: 'deployments', title: 'Deployments' }, origin);
+    super(services, { viewType: VIEW_TYPES.deployments, bundle: 'deployments', title: 'Deployments' }, DEPLOYMENTS_PARAMS, origin);
     this.rpc.handle('refresh', () => this.poll());
     this.gate.publish('state', { kind: 'loading' });
     this.schedule(0);

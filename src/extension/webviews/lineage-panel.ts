@@ -5,6 +5,7 @@ import type { ExtensionServices } from '../context';
 import type { RegistryState } from '../registry/registry-state';
 import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
+import { LINEAGE_PARAMS } from '../../../webview/lineage/schema';
 
 /** Registry lineage: the graph from the registry snapshot, laid out in the core worker. */
 export class LineagePanel extends ViewPanel<LineageContract> {
@@ -25,7 +26,7 @@ export class LineagePanel extends ViewPanel<LineageContract> {
   }
 
   private constructor(services: ExtensionServices, private readonly registry: RegistryState, origin: PanelOrigin) {
-    super(services, { viewType: VIEW_TYPES.lineage, bundle: 'lineage', title: 'Model Lineage' }, origin);
+    super(services, { viewType: VIEW_TYPES.lineage, bundle: 'lineage', title: 'Model Lineage' }, LINEAGE_PARAMS, origin);
     this.rpc
       .handle('openManifest', async ({ id }) => {
         const snap = this.registry.snapshot;

@@ -6,7 +6,9 @@ import type { PolicyContract, PolicyState, ViolationRow } from '../../../webview
 import type { ExtensionServices } from '../context';
 import type { RegistryState } from '../registry/registry-state';
 import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
+import { signFromWebview } from './sign-confirm';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';
+import { POLICY_PARAMS } from '../../../webview/policy/schema';
 
 /** The quick fixes the view may offer for a violation: the same ones the diagnostics offer. */
 export function toViolationRow(v: PolicyViolation): ViolationRow {
@@ -63,7 +65,7 @@ export class PolicyPanel extends ViewPanel<PolicyContract> {
   }
 
   private constructor(services: ExtensionServices, private readonly registry: RegistryState, origin: PanelOrigin) {
-    super(services, { viewType: VIEW_TYPES.policy, bundle: 'policy', title: 'Policy Violations' }, origin);
+    super(services, { viewType: VIEW_TYPES.policy, bundle: 'policy', title: 'Policy Violations' }, POLICY_PARAMS, origin);
     this.rpc
       .handle('openLocation', ({ file, line, column }) => {
         const root = this.registry.snapshot?.root;
@@ -73,7 +75,9 @@ export class PolicyPanel extends ViewPanel<PolicyContract> {
         return this.openFile(root, file, line, column);
       })
       .handle('signModel', async ({ model, version }) => {
-        await vscode.commands.executeCommand('sovereign.signModel', `${model}@${version}`);
+        // Only a version of this registry, and only after the person confirms (a modal naming it and the key).
+        if (!this.registry.snapshot?.versions.some((v) => v.name === model && v.version === version)) throw new Error(`${model}@${version} is not a registered version of this registry`);
+        await signFromWebview(this.services, VIEW_TYPES.policy, `${model}@${version}`);
       })
       .handle('requestException', async ({ model, rule }) => {
         await vscode.commands.executeCommand('sovereign.requestException', model, rule);

@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
-import { READY, ReadyGate, RpcEndpoint, type HostEndpoint, type IpcMessage, type ViewContract } from '../../../webview/shared/ipc';
+import { quoteMethod, READY, ReadyGate, RpcEndpoint, type HostEndpoint, type IpcMessage, type ResponseMessage, type ViewContract } from '../../../webview/shared/ipc';
+import type { ParamsSchemas } from '../../../webview/shared/params-schema';
 import type { ExtensionServices } from '../context';
 import { makeNonce, webviewHtml } from './html';
+import { compileParamsChecks } from './params-checks';
 
 export interface ViewDefinition {
   /** webview panel type (VIEW_TYPES); the serializer and `onWebviewPanel:` use it too. */
@@ -47,6 +49,12 @@ export interface OpenPanel extends vscode.Disposable {
   readonly ready: boolean;
   readonly visible: boolean;
   reveal(): void;
+  /**
+   * Answers a request exactly as one posted by the webview is answered (method lookup, params schema,
+   * handler), and returns the reply instead of posting it: the extension-host tests call the host's
+   * methods through it as a (possibly compromised) webview would.
+   */
+  serveRequest(method: string, params: unknown): Promise<ResponseMessage>;
 }
 
 /**
@@ -97,7 +105,13 @@ export abstract class ViewPanel<C extends ViewContract> implements OpenPanel {
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
-  protected constructor(protected readonly services: ExtensionServices, definition: ViewDefinition, origin: PanelOrigin = {}) {
+  private testRequestId = 0;
+
+  /**
+   * `params`: the schema of each host method of the contract (`webview/<view>/schema.ts`); a request
+   * is answered only when its method is served and its params match (docs/webviews.md).
+   */
+  protected constructor(protected readonly services: ExtensionServices, definition: ViewDefinition, params: ParamsSchemas<C>, origin: PanelOrigin = {}) {
     const extensionUri = services.context.extensionUri;
     if ('restored' in origin) {
       // A panel VS Code restored: its panel options (no retained context, find widget) were saved with it;
@@ -115,7 +129,11 @@ export abstract class ViewPanel<C extends ViewContract> implements OpenPanel {
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'sovereign.svg');
     const webview = this.panel.webview;
     const asUri = (...path: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...path)).toString();
-    this.rpc = new RpcEndpoint((message: IpcMessage) => void webview.postMessage(message), { timeoutMs: 0 });
+    this.rpc = new RpcEndpoint((message: IpcMessage) => void webview.postMessage(message), {
+      timeoutMs: 0,
+      checks: compileParamsChecks(params),
+      onRefused: (method, code, problem) => services.log.warn(`webview ${definition.viewType}: refused a request for ${quoteMethod(method)} (${code}): ${problem}`),
+    });
     this.gate = new ReadyGate((method, params) => this.rpc.notify(method, params));
     this.rpc.on(READY, () => {
       this.gate.markReady();
@@ -152,6 +170,10 @@ export abstract class ViewPanel<C extends ViewContract> implements OpenPanel {
 
   reveal(): void {
     this.panel.reveal();
+  }
+
+  serveRequest(method: string, params: unknown): Promise<ResponseMessage> {
+    return this.rpc.serve({ kind: 'request', id: --this.testRequestId, method, params });
   }
 
   protected track(...d: vscode.Disposable[]): void {
