@@ -34,6 +34,8 @@ export interface Policy {
   scan?: { max_severity?: ScanCeiling };
   endpoints?: { allowed?: EndpointRule[] };
   exceptions?: PolicyException[];
+  /** Thresholds of `sovereign drift` and of the runtime's drift metrics (docs/drift.md). */
+  drift?: { psi?: number; ks_p_value?: number; chi2_p_value?: number; prediction_psi?: number; features?: Record<string, { psi?: number }> };
 }
 
 /** Formats that can run code when loaded: refused unless the policy says otherwise. */
