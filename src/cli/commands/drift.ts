@@ -59,6 +59,10 @@ export function register(program: Command): void {
       let report: DriftReport;
       if (opts.url) {
         report = await fetchRuntimeDrift(opts.url, opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined));
+        const wanted = model.split('@')[0];
+        if (report.model?.name && !/\.ya?ml$/i.test(model) && report.model.name !== wanted) {
+          throw new UsageError(`${opts.url} serves ${report.model.name}@${report.model.version ?? ''}, not ${model}`, 'point --url at the runtime that serves this model');
+        }
       } else {
         if (!workspaceRoot) throw new UsageError('drift needs a governed workspace (a git repository with .sovereign/) holding the baseline', 'run it in the workspace where `sovereign eval NAME@VERSION` stored the baseline');
         const resolved = await resolveModelRef(model, workspaceRoot);

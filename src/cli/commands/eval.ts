@@ -65,7 +65,7 @@ export function register(program: Command): void {
           columnsOf(data),
           predicted,
           data.labels,
-          { createdAt: report.createdAt, model: { name: resolved.name, version: resolved.version, sha256: report.model.sha256 }, data: { path: opts.data, rows: data.rows, label: opts.label } },
+          { createdAt: report.createdAt, model: { name: resolved.name, version: resolved.version, sha256: report.model.sha256 }, data: { path: opts.data, rows: data.rows, label: opts.label }, output: report.model.output },
           { categorical: opts.categorical?.split(',').map((s) => s.trim()).filter(Boolean) },
         );
         const saved = await saveEvalResults(workspaceRoot, resolved.name, resolved.version, report, baseline);

@@ -42,8 +42,8 @@ export interface DriftBaseline {
   data: { path: string; rows: number; label?: string };
   settings: { bins: number; sampleSize: number; maxCategories: number };
   features: FeatureBaseline[];
-  /** The model's predicted classes on the validation set. */
-  prediction: CategoricalBaseline;
+  /** The model's predicted classes on the validation set (`output`: the model output they come from). */
+  prediction: CategoricalBaseline & { output?: string };
   /** The true labels of the validation set. */
   label?: CategoricalBaseline;
 }
@@ -69,7 +69,7 @@ export function buildBaseline(
   columns: readonly Column[],
   predictions: readonly string[],
   labels: readonly string[] | undefined,
-  meta: { createdAt: string; model?: DriftBaseline['model']; data: DriftBaseline['data'] },
+  meta: { createdAt: string; model?: DriftBaseline['model']; data: DriftBaseline['data']; output?: string },
   options: BaselineOptions = {},
 ): DriftBaseline {
   const settings = { bins: options.bins ?? 10, sampleSize: options.sampleSize ?? 1000, maxCategories: options.maxCategories ?? 10 };
@@ -100,7 +100,7 @@ export function buildBaseline(
     data: meta.data,
     settings,
     features,
-    prediction: categorical('prediction', predictions),
+    prediction: { ...categorical('prediction', predictions), ...(meta.output ? { output: meta.output } : {}) },
     ...(labels && labels.length ? { label: categorical('label', labels) } : {}),
   };
 }
@@ -174,6 +174,8 @@ export interface DriftReport {
   thresholds: DriftThresholds;
   /** true when any feature or the prediction distribution drifted. */
   drifted: boolean;
+  /** Why nothing is judged yet (a live window with too few rows). */
+  note?: string;
   features: FeatureDrift[];
   prediction?: FeatureDrift;
   label?: FeatureDrift;

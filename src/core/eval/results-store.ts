@@ -5,7 +5,7 @@
  * earlier ones). Both are written and committed in one registry transaction.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BASELINE_SCHEMA, type DriftBaseline } from '../drift/baseline';
 import { RegistryTransaction } from '../registry/transaction';
 import { SOVEREIGN_DIR } from '../registry/workspace';
@@ -70,4 +70,21 @@ export async function loadBaseline(root: string, name: string, version: string):
     throw new UsageError(`${rel} is not a ${BASELINE_SCHEMA} baseline`, `run \`sovereign eval ${name}@${version}\` again to rewrite it`);
   }
   return { baseline: value, file: rel };
+}
+
+/**
+ * The baseline of the version a manifest (`WORKSPACE/.sovereign/models/NAME/VERSION.yaml`) describes, for the
+ * serving runtime; undefined when the manifest is not in a workspace or the version has no baseline.
+ */
+export async function baselineForManifest(manifestPath: string, name: string, version: string): Promise<{ baseline: DriftBaseline; root: string } | undefined> {
+  const abs = resolve(manifestPath);
+  const marker = abs.lastIndexOf(`/${SOVEREIGN_DIR}/`);
+  if (marker <= 0) return undefined;
+  const root = abs.slice(0, marker);
+  try {
+    return { baseline: (await loadBaseline(root, name, version)).baseline, root };
+  } catch (err) {
+    if (err instanceof UsageError && /has no validation baseline/.test(err.message)) return undefined;
+    throw err;
+  }
 }
