@@ -112,7 +112,7 @@ export function renderTco(r: TcoResult): string {
     `capacity    ${n(r.capacity.fullRequestsPerDay)} requests/day per machine at 100%, ${n(r.capacity.plannedRequestsPerDay)} at the planned ${pct(r.utilisation.planned)}`,
     `machines    ${r.machines}`,
     '',
-    `                 monthly              yearly        per request`,
+    ' '.repeat(13) + 'monthly'.padStart(14) + 'yearly'.padStart(19) + 'per request'.padStart(19),
     `self-hosted  ${m(r.selfHosted.monthly).padStart(14)} ${m(r.selfHosted.yearly).padStart(18)} ${p(r.selfHosted.perRequest).padStart(18)}   (hardware ${m(r.selfHosted.hardwareMonthly)}, power ${m(r.selfHosted.powerMonthly)} a month)`,
     `api          ${m(r.api.monthly).padStart(14)} ${m(r.api.yearly).padStart(18)} ${p(r.api.perRequest).padStart(18)}`,
     '',
