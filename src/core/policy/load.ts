@@ -168,6 +168,12 @@ scan:
 endpoints:
   allowed: [127.0.0.0/8, "::1/128", localhost, "*.localhost", 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "fc00::/7"]
 
+# Drift thresholds of \`sovereign drift\` and the serving runtime (docs/drift.md).
+# drift:
+#   psi: 0.2                            # a feature drifted past this PSI
+#   features: { amount: { psi: 0.3 } }  # per feature
+#   ks_p_value: 0.001                   # optional p-value rules (KS numeric, chi-square categorical)
+
 # Waivers: each needs a justification and an expiry date; when it expires the violation is back.
 exceptions: []
 #  - model: legacy-classifier          # NAME or NAME@VERSION
