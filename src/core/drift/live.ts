@@ -89,7 +89,7 @@ export class LiveDriftMonitor {
     return report;
   }
 
-  /** Adds sovereign_drift_psi{model,feature}, sovereign_drift_prediction_psi{model} and the window size to a registry. */
+  /** Adds sovereign_drift_psi{model,feature}, sovereign_drift_threshold{model,feature}, sovereign_drift_prediction_psi{model} and the window size to a registry. */
   registerMetrics(registry: Registry, model: string): void {
     const report = (): DriftReport => this.report();
     const rows = (): number => this.filled;
@@ -111,6 +111,15 @@ export class LiveDriftMonitor {
       collect() {
         const p = report().prediction;
         if (p) this.set({ model }, p.psi);
+      },
+    });
+    new Gauge({
+      name: 'sovereign_drift_threshold',
+      help: 'PSI threshold of each input feature (the policy drift: section; default 0.2)',
+      labelNames: ['model', 'feature'],
+      registers,
+      collect() {
+        for (const f of report().features) this.set({ model, feature: f.name }, f.threshold);
       },
     });
     new Gauge({

@@ -11,6 +11,7 @@ import { writeMlpClassifier } from '../../fixtures/onnx/mlpClassifier';
 import { runCli } from '../../helpers/cli';
 import { makeRepo, type TestRepo } from '../registry/repo';
 import { call } from '../serve/http-client';
+import { summarizeMetrics } from '../../../webview/deployments/metrics';
 
 function shifted(data: FraudData, by: number): number[] {
   const out = Array.from(data.features);
@@ -98,6 +99,15 @@ describe('live drift in the serving runtime (real ONNX Runtime, real registry, G
     assert.equal(amount?.labels?.model, 'fraud@1.0.0');
     assert.ok(Math.abs(Number(amount?.value) - report.features[0].psi) < 1e-9);
     assert.ok(metrics.find((m) => m.name === 'sovereign_drift_prediction_psi'));
+    // what the Deployments view charts, from the same scrape
+    const summary = summarizeMetrics((await call(server.url, 'GET', '/metrics')).text).drift!;
+    assert.deepEqual(summary.features.map((f) => f.name), report.features.map((f) => f.name));
+    summary.features.forEach((f, i) => {
+      assert.ok(Math.abs(f.psi - report.features[i].psi) < 1e-9);
+      assert.equal(f.threshold, 0.2);
+    });
+    assert.equal(summary.windowRows, 600);
+    assert.ok(summary.predictionPsi !== undefined);
     const cli = await runCli(['drift', 'fraud@1.0.0', '--url', server.url, '--json'], { cwd: repo.root });
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal((JSON.parse(cli.stdout) as DriftReport).features.length, 8);
