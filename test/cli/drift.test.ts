@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addModel } from '../../src/core/registry/admission';
 import { initRegistry } from '../../src/core/registry/ops';
-import { fraudDataToCsv, syntheticFraudData, writeFraudCsv, type FraudData } from '../fixtures/onnx/fraudData';
+import { fraudDataToCsv, fraudDataToJsonl, syntheticFraudData, writeFraudCsv, type FraudData } from '../fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../fixtures/onnx/mlpClassifier';
 import { runCli } from '../helpers/cli';
 import { makeRepo, type TestRepo } from '../core/registry/repo';
@@ -39,6 +39,7 @@ describe('sovereign eval stores the drift baseline; sovereign drift compares liv
     await writeFraudCsv(join(repo.base, 'validation.csv'), 2000, 21);
     const live = syntheticFraudData(1000, 22);
     await writeFile(join(repo.base, 'live-same.csv'), fraudDataToCsv(live));
+    await writeFile(join(repo.base, 'live-same.jsonl'), fraudDataToJsonl(live));
     await writeFile(join(repo.base, 'live-shifted.csv'), fraudDataToCsv(edited(live, 0, (v) => v + 1)));
     await writeFile(join(repo.base, 'live-newcat.csv'), fraudDataToCsv(edited(live, 4, (v, r) => (r % 4 === 0 ? 2 : v))));
   });
@@ -74,6 +75,15 @@ describe('sovereign eval stores the drift baseline; sovereign drift compares liv
       assert.ok(f.kind === 'numeric' ? f.ks : f.chi2, `${f.name} has its test`);
     }
     assert.ok(j.prediction && j.prediction.drifted === false);
+  });
+
+  it('drift --data accepts JSON Lines with a features array (by position, under the baseline\'s names)', async () => {
+    const r = await cli(['drift', 'fraud@1.0.0', '--data', join(repo.base, 'live-same.jsonl'), '--json']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const j = JSON.parse(r.stdout) as DriftJson;
+    assert.deepEqual(j.features.map((f) => f.name).slice(0, 2), ['amount_log', 'distance_log']);
+    const csv = JSON.parse((await cli(['drift', 'fraud@1.0.0', '--data', join(repo.base, 'live-same.csv'), '--json'])).stdout) as DriftJson;
+    assert.deepEqual(j.features.map((f) => f.psi), csv.features.map((f) => f.psi), 'same rows, same numbers');
   });
 
   it('one shifted feature: exit 1, exactly that feature, and the text names it', async () => {

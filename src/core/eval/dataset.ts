@@ -32,7 +32,9 @@ export async function readDataset(path: string, labelColumn: string | undefined,
   if (labelColumn !== undefined && !(labelColumn in first) && labelOptional) labelColumn = undefined;
   if (labelColumn !== undefined && !(labelColumn in first)) throw new UsageError(`${path} has no "${labelColumn}" column`, `columns: ${Object.keys(first).join(', ')}`);
   const nested = Array.isArray(first.features);
-  if (featureColumns && !nested) {
+  // A `features` array is read by position (also under the names a baseline gives them) unless the names are fields.
+  const positional = nested && (!featureColumns || featureColumns.every((n) => !(n in first)));
+  if (featureColumns && !positional) {
     const missing = featureColumns.filter((n) => !(n in first));
     if (missing.length) throw new UsageError(`${path} has no ${missing.map((n) => `"${n}"`).join(', ')} column${missing.length > 1 ? 's' : ''}`, `columns: ${Object.keys(first).join(', ')}`);
   }
@@ -40,7 +42,7 @@ export async function readDataset(path: string, labelColumn: string | undefined,
   const features = new Float32Array(records.length * names.length);
   const labels: string[] = [];
   records.forEach((record, row) => {
-    const values = nested && !featureColumns ? (record.features as unknown[]) : names.map((n) => record[n]);
+    const values = positional ? (record.features as unknown[]) : names.map((n) => record[n]);
     if (values.length !== names.length) throw new UsageError(`${path}: row ${row + 1} has ${values.length} features, the first row ${names.length}`);
     values.forEach((v, j) => {
       const n = typeof v === 'number' ? v : Number(v);
