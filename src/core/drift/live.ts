@@ -56,7 +56,8 @@ export class LiveDriftMonitor {
     const rows = input.data.length / this.width;
     const labels = predictedLabels(outputJson, rows, this.baseline.prediction.output);
     for (let r = 0; r < rows; r++) {
-      this.values.set(input.data.slice(r * this.width, (r + 1) * this.width).map(Number), this.next * this.width);
+      // float32, as the model and `sovereign eval` read them (so categories match the baseline's exactly)
+      this.values.set(input.data.slice(r * this.width, (r + 1) * this.width).map((v) => Math.fround(v)), this.next * this.width);
       this.predictions[this.next] = labels?.[r];
       this.next = (this.next + 1) % this.window;
       this.filled = Math.min(this.window, this.filled + 1);

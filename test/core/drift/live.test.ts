@@ -40,6 +40,17 @@ describe('live drift: the windowed monitor', () => {
     assert.ok(r.prediction, 'predictions are compared too');
   });
 
+  it('reads live values as float32 like eval did, so a categorical 0.1 is not an unseen category', () => {
+    const values = Array.from({ length: 200 }, (_, i) => Math.fround(i % 2 ? 0.1 : 0.7));
+    const b = buildBaseline([{ name: 'x', values }], [], undefined, { createdAt: 'x', data: { path: 'v.csv', rows: 200 } }, { categorical: ['x'] });
+    const monitor = new LiveDriftMonitor(b, { minRows: 1 });
+    monitor.observe({ inputs: { x: { type: 'float32', dims: [200, 1], data: Array.from({ length: 200 }, (_, i) => (i % 2 ? 0.1 : 0.7)) } } }, undefined);
+    const f = monitor.report().features[0];
+    assert.equal(f.kind, 'categorical');
+    assert.equal(f.unseen, undefined);
+    assert.equal(f.psi, 0);
+  });
+
   it('judges nothing below minRows, and skips inputs of the wrong shape', () => {
     const monitor = new LiveDriftMonitor(baseline, { minRows: 100 });
     const live = syntheticFraudData(10, 33);
