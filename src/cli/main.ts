@@ -19,9 +19,11 @@ import * as fit from './commands/fit';
 import * as deploy from './commands/deploy';
 import * as audit from './commands/audit';
 import * as evidence from './commands/evidence';
+import * as drift from './commands/drift';
+import * as tco from './commands/tco';
 
 /** Every command family registers itself; main only wires exit codes and errors. */
-const COMMANDS = [scan, inspect, hash, keygen, sign, verify, registry, lineage, policy, serve, bench, evaluate, fit, deploy, audit, evidence];
+const COMMANDS = [scan, inspect, hash, keygen, sign, verify, registry, lineage, policy, serve, bench, evaluate, fit, deploy, audit, evidence, drift, tco];
 
 export function buildProgram(): Command {
   const program = new Command('sovereign')

@@ -3,6 +3,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { connect, emptyState, h, reportError, sayReady } from '../shared/webview-api';
 import type { DeploymentRow, DeploymentsContract, DeploymentsState } from './contract';
+import type { DriftSummary } from './metrics';
 
 const rpc = connect<DeploymentsContract>();
 const app = document.getElementById('app')!;
@@ -25,7 +26,37 @@ function metricsCell(row: DeploymentRow): HTMLElement {
     h('span', { text: `TTFT p50 ${fmt(m.ttftP50Ms, 1, ' ms')} · ${fmt(m.tokensPerSecondP50, 0, ' tok/s')}` }),
     h('span', { text: `in flight ${fmt(m.inFlight)} · queue ${fmt(m.queueDepth)} · errors ${fmt(m.errors)} · restarts ${fmt(m.engineRestarts)}` }),
     h('span', { text: `RSS ${mib(m.rssBytes)} · load ${fmt(m.modelLoadSeconds, 2, ' s')}` }),
+    m.drift ? driftChart(m.drift) : undefined,
   );
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag: string, attrs: Record<string, string | number>, text?: string): SVGElement {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** One bar per input feature: its PSI against the validation baseline, the threshold as a tick. */
+function driftChart(d: DriftSummary): HTMLElement {
+  const rows = [...d.features, ...(d.predictionPsi !== undefined ? [{ name: 'prediction', psi: d.predictionPsi, threshold: d.features[0]?.threshold }] : [])];
+  const scale = Math.max(0.5, ...rows.map((r) => Math.max(r.psi, r.threshold ?? 0)));
+  const label = 110;
+  const width = 160;
+  const rowH = 14;
+  const chart = svg('svg', { class: 'drift-chart', width: label + width + 50, height: rows.length * rowH + 4, role: 'img', 'aria-label': 'PSI per feature against the validation baseline' });
+  rows.forEach((r, i) => {
+    const y = i * rowH + 2;
+    const drifted = r.threshold !== undefined && r.psi > r.threshold;
+    chart.append(
+      svg('text', { x: 0, y: y + 10, class: 'drift-name' }, r.name.length > 16 ? `${r.name.slice(0, 15)}…` : r.name),
+      svg('rect', { x: label, y: y + 2, width: Math.max(1, (Math.min(r.psi, scale) / scale) * width), height: rowH - 5, class: drifted ? 'drift-bar drifted' : 'drift-bar' }),
+      ...(r.threshold !== undefined ? [svg('line', { x1: label + (r.threshold / scale) * width, x2: label + (r.threshold / scale) * width, y1: y, y2: y + rowH - 1, class: 'drift-threshold' })] : []),
+      svg('text', { x: label + width + 4, y: y + 10, class: 'drift-value' }, r.psi.toFixed(3)),
+    );
+  });
+  return h('span', { class: 'drift', attrs: { title: `PSI of the last ${d.windowRows ?? '?'} rows against the validation baseline (tick: threshold)` } }, h('span', { text: `drift (PSI, ${fmt(d.windowRows)} rows)` }), chart as unknown as HTMLElement);
 }
 
 function show(state: DeploymentsState): void {

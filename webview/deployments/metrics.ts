@@ -76,6 +76,26 @@ export interface MetricsSummary {
   rssBytes?: number;
   modelLoadSeconds?: number;
   engineRestarts?: number;
+  /** Live drift of an ONNX version served with its validation baseline (docs/drift.md). */
+  drift?: DriftSummary;
+}
+
+export interface DriftSummary {
+  features: { name: string; psi: number; threshold?: number }[];
+  predictionPsi?: number;
+  windowRows?: number;
+}
+
+/** The runtime's sovereign_drift_* gauges; undefined when it exports none. */
+export function summarizeDrift(samples: readonly Sample[]): DriftSummary | undefined {
+  const psi = samples.filter((s) => s.name === 'sovereign_drift_psi' && s.labels.feature !== undefined);
+  if (!psi.length) return undefined;
+  const threshold = new Map(samples.filter((s) => s.name === 'sovereign_drift_threshold').map((s) => [s.labels.feature, s.value]));
+  return {
+    features: psi.map((s) => ({ name: s.labels.feature, psi: s.value, threshold: threshold.get(s.labels.feature) })),
+    predictionPsi: sum(samples, 'sovereign_drift_prediction_psi'),
+    windowRows: sum(samples, 'sovereign_drift_window_rows'),
+  };
 }
 
 /** Summary of one scrape; `previous` (requests and time of the last scrape) gives the request rate. */
@@ -100,6 +120,8 @@ export function summarizeMetrics(text: string, previous?: { requests?: number; a
     modelLoadSeconds: sum(s, 'sovereign_model_load_seconds'),
     engineRestarts: sum(s, 'sovereign_engine_restarts_total'),
   };
+  const drift = summarizeDrift(s);
+  if (drift) out.drift = drift;
   if (previous?.requests !== undefined && requests !== undefined && nowMs > previous.atMs) {
     out.requestsPerSecond = Math.max(0, (requests - previous.requests) / ((nowMs - previous.atMs) / 1000));
   }

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
-import { evaluateModel, type EvalReport } from '../../core/eval/evaluate';
-import { emit, json } from '../output';
+import { buildBaseline } from '../../core/drift/baseline';
+import { columnsOf } from '../../core/eval/dataset';
+import { runEvaluation, type EvalReport } from '../../core/eval/evaluate';
+import { resolveModelRef } from '../../core/eval/model-ref';
+import { saveEvalResults } from '../../core/eval/results-store';
+import { emit, info, json } from '../output';
 import { Progress } from '../progress';
 import { workspaceOrUndefined } from './serve';
 
@@ -28,28 +32,45 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('evaluate an ONNX classifier on labelled validation data: accuracy, error rate, confusion matrix, per-class precision/recall, latency')
-    .argument('<model>', 'an .onnx model')
+    .argument('<model>', 'an .onnx model, a registry manifest, or NAME@VERSION of the workspace registry')
     .requiredOption('--data <file>', 'validation data: .csv (header row) or .jsonl')
     .requiredOption('--label <column>', 'the column (or JSON field) holding the true class')
     .option('--features <columns>', 'comma-separated feature columns (default: every other column, or the "features" array)')
     .option('--output <name>', 'the model output holding the prediction (default: an integer label output, else the first)')
+    .option('--categorical <columns>', 'comma-separated features to treat as categorical in the drift baseline (default: integer features with at most 10 values)')
+    .option('--no-save', 'for a registered model: do not store the report and the drift baseline under .sovereign/evals/')
     .option('--json [file]', 'write the JSON report to FILE (or to stdout without a file)')
-    .addHelpText('after', '\nExit status: 0 ok, 1 model refused, 2 usage or I/O error.')
-    .action(async (model: string, opts: { data: string; label: string; features?: string; output?: string; json?: string | boolean }) => {
+    .addHelpText('after', '\nFor a registered version (NAME@VERSION or its manifest) inside a workspace, the report and the validation set\'s\ndrift baseline are committed to .sovereign/evals/NAME/VERSION/ (docs/drift.md); `sovereign drift` compares live data with it.\nExit status: 0 ok, 1 model refused, 2 usage or I/O error.')
+    .action(async (model: string, opts: { data: string; label: string; features?: string; output?: string; categorical?: string; save: boolean; json?: string | boolean }) => {
       let progress: Progress | undefined;
-      const report = await evaluateModel({
-        model,
+      const workspaceRoot = await workspaceOrUndefined();
+      const resolved = await resolveModelRef(model, workspaceRoot);
+      const { report, data, predicted } = await runEvaluation({
+        model: resolved.path,
+        expectedSha256: resolved.expectedSha256,
         data: opts.data,
         label: opts.label,
         features: opts.features?.split(',').map((s) => s.trim()).filter(Boolean),
         output: opts.output,
-        workspaceRoot: await workspaceOrUndefined(),
+        workspaceRoot,
         onProgress: (done, total) => {
           progress ??= new Progress('evaluating', total);
           progress.update(done);
         },
       });
       progress?.stop();
+      if (resolved.name && resolved.version) report.model.path = `${resolved.name}@${resolved.version}`;
+      if (opts.save && workspaceRoot && resolved.name && resolved.version) {
+        const baseline = buildBaseline(
+          columnsOf(data),
+          predicted,
+          data.labels,
+          { createdAt: report.createdAt, model: { name: resolved.name, version: resolved.version, sha256: report.model.sha256 }, data: { path: opts.data, rows: data.rows, label: opts.label }, output: report.model.output },
+          { categorical: opts.categorical?.split(',').map((s) => s.trim()).filter(Boolean) },
+        );
+        const saved = await saveEvalResults(workspaceRoot, resolved.name, resolved.version, report, baseline);
+        info(`stored ${saved.report} and the drift baseline ${saved.baseline} (commit ${saved.commit.slice(0, 8)})`);
+      }
       if (typeof opts.json === 'string') {
         await emit(json(report), opts.json);
         await emit(render(report));

@@ -1,12 +1,18 @@
 /**
- * `sovereign fit`: will this model run here with this context? Memory needed (weights + KV cache + overhead)
- * against the RAM (and VRAM) available, and the largest context that fits. Computed from the validated header
- * facts: nothing is loaded.
+ * `sovereign fit`: will this model run here with this context? Memory needed against the RAM (and VRAM)
+ * available, and the largest context that fits. Computed from the validated header facts: nothing is loaded.
  *
- * The estimate (llama.cpp, f16 KV cache, no flash attention):
- *   weights  = the tensor data (file size)
- *   KV cache = 2 (K and V) x n_layer x n_ctx x n_head_kv x head_dim x 2 bytes
- *   compute  = n_ubatch (512) x n_ctx x n_head x 4 bytes (attention scores) + n_vocab x 4 x 512 (logits) + 64 MiB
+ * What "uses" means: the peak resident set of the supervised engine process serving the model (checked
+ * against real llama.cpp runs in test/core/bench/fit-measured.test.ts, within 15%). Weights are mmap'd: they
+ * count as resident because inference reads every weight page. The estimate follows llama.cpp's buffers
+ * (CPU, node-llama-cpp defaults):
+ *   engine   = the engine process itself (Node, node-llama-cpp, llama.cpp): ENGINE_PROCESS_BYTES, measured
+ *   weights  = the tensor data (the file size)
+ *   KV cache = 2 (K and V) x n_layer x n_ctx x n_head_kv x head_dim x 2 bytes (f16)
+ *   compute  = n_ubatch (512) x (4 n_embd + 2 n_ff + n_vocab) x 4 bytes (activations and logits of one
+ *              micro-batch, flash attention: llama.cpp enables it by default where the backend supports it);
+ *              without flash attention add the attention scores n_ubatch x n_ctx x n_head x 4 bytes
+ *   output   = n_vocab x 4 bytes (the logits buffer of one sequence)
  */
 import { readFile } from 'node:fs/promises';
 import { freemem } from 'node:os';
@@ -16,14 +22,20 @@ import { nvidiaGpus, type GpuFacts } from './machine';
 export const FIT_SCHEMA = 'sovereign.fit/v1';
 const MiB = 1024 * 1024;
 const UBATCH = 512;
-const RUNTIME_BYTES = 64 * MiB;
+/** The engine process without a model: Node + node-llama-cpp + llama.cpp (measured on x64 Linux). */
+export const ENGINE_PROCESS_BYTES = 102 * MiB;
+/** ONNX Runtime's own memory beside the weights (the engine process included). */
+const ONNX_RUNTIME_BYTES = 64 * MiB;
 const KV_TYPE_BYTES = 2; // f16
 
 export interface FitReport {
   schema: typeof FIT_SCHEMA;
   model: { path: string; format: string; architecture?: string; parameterCount?: number; sizeBytes: number; trainContext?: number };
   context?: number;
-  memory: { weightsBytes: number; kvCacheBytes: number; kvBytesPerToken: number; computeBytes: number; totalBytes: number };
+  /** computeBytes = engineBytes + computeBufferBytes + outputBufferBytes (for GGUF). */
+  memory: { weightsBytes: number; kvCacheBytes: number; kvBytesPerToken: number; computeBytes: number; totalBytes: number; engineBytes?: number; computeBufferBytes?: number; outputBufferBytes?: number };
+  /** e.g. a context larger than the training context. */
+  warnings: string[];
   available: { ramBytes: number; gpus: GpuFacts[]; vramBytes?: number };
   fits: { ram: boolean; vram?: boolean };
   maxContext?: { ram: number; vram?: number };
@@ -34,6 +46,8 @@ interface Shape {
   headsKv: number;
   heads: number;
   headDim: number;
+  embd: number;
+  ff: number;
   vocab: number;
   trainContext?: number;
 }
@@ -44,12 +58,12 @@ function ggufShape(facts: Record<string, unknown>): Shape | undefined {
   const heads = n('headCount');
   const embd = n('embeddingLength');
   if (!layers || !heads || !embd) return undefined;
-  return { layers, heads, headsKv: n('headCountKv') ?? heads, headDim: embd / heads, vocab: n('vocabSize') ?? 32000, trainContext: n('contextLength') };
+  return { layers, heads, headsKv: n('headCountKv') ?? heads, headDim: embd / heads, embd, ff: n('feedForwardLength') ?? 4 * embd, vocab: n('vocabSize') ?? 32000, trainContext: n('contextLength') };
 }
 
-/** Bytes per context token: the KV cache plus the attention scores of one micro-batch. */
-function perToken(s: Shape): { kv: number; compute: number } {
-  return { kv: 2 * s.layers * s.headsKv * s.headDim * KV_TYPE_BYTES, compute: UBATCH * s.heads * 4 };
+/** Bytes per context token: the KV cache, plus the attention scores of one micro-batch without flash attention. */
+function perToken(s: Shape, flashAttention: boolean): { kv: number; compute: number } {
+  return { kv: 2 * s.layers * s.headsKv * s.headDim * KV_TYPE_BYTES, compute: flashAttention ? 0 : UBATCH * s.heads * 4 };
 }
 
 /** Memory the OS would give a new process now: MemAvailable, bounded by this cgroup's limit. */
@@ -72,7 +86,7 @@ export async function availableRam(): Promise<number> {
   return available;
 }
 
-export async function fitModel(path: string, context: number | undefined, options: { workspaceRoot?: string } = {}): Promise<FitReport> {
+export async function fitModel(path: string, context: number | undefined, options: { workspaceRoot?: string; flashAttention?: boolean } = {}): Promise<FitReport> {
   const model = await validateModelFile(path, { workspaceRoot: options.workspaceRoot, gate: null });
   const ram = await availableRam();
   const gpus = await nvidiaGpus();
@@ -93,15 +107,21 @@ export async function fitModel(path: string, context: number | undefined, option
   };
   if (!shape) {
     // ONNX (or a GGUF without attention facts): weights and the runtime's own memory.
-    const total = weights + RUNTIME_BYTES;
-    return { ...base, memory: { weightsBytes: weights, kvCacheBytes: 0, kvBytesPerToken: 0, computeBytes: RUNTIME_BYTES, totalBytes: total }, fits: { ram: total <= ram, vram: vram === undefined ? undefined : total <= vram } };
+    const total = weights + ONNX_RUNTIME_BYTES;
+    return { ...base, warnings: [], memory: { weightsBytes: weights, kvCacheBytes: 0, kvBytesPerToken: 0, computeBytes: ONNX_RUNTIME_BYTES, totalBytes: total }, fits: { ram: total <= ram, vram: vram === undefined ? undefined : total <= vram } };
   }
   const ctx = context ?? shape.trainContext ?? 4096;
-  const per = perToken(shape);
-  const fixed = weights + RUNTIME_BYTES + shape.vocab * 4 * UBATCH;
+  const per = perToken(shape, options.flashAttention ?? true);
+  const computeBuffer = UBATCH * (4 * shape.embd + 2 * shape.ff + shape.vocab) * 4 + per.compute * ctx;
+  const output = shape.vocab * 4;
+  const fixed = weights + ENGINE_PROCESS_BYTES + UBATCH * (4 * shape.embd + 2 * shape.ff + shape.vocab) * 4 + output;
   const kv = per.kv * ctx;
-  const compute = per.compute * ctx + RUNTIME_BYTES + shape.vocab * 4 * UBATCH;
+  const compute = ENGINE_PROCESS_BYTES + computeBuffer + output;
   const total = weights + kv + compute;
+  const warnings: string[] = [];
+  if (shape.trainContext && ctx > shape.trainContext) {
+    warnings.push(`a context of ${ctx} tokens exceeds the ${shape.trainContext} the model was trained for: quality degrades past it and the engine refuses it (use --context ${shape.trainContext} or less)`);
+  }
   const largest = (budget: number): number => {
     const raw = Math.floor((budget - fixed) / (per.kv + per.compute));
     const capped = Math.min(raw, shape.trainContext ?? raw);
@@ -110,7 +130,8 @@ export async function fitModel(path: string, context: number | undefined, option
   return {
     ...base,
     context: ctx,
-    memory: { weightsBytes: weights, kvCacheBytes: kv, kvBytesPerToken: per.kv, computeBytes: compute, totalBytes: total },
+    memory: { weightsBytes: weights, kvCacheBytes: kv, kvBytesPerToken: per.kv, computeBytes: compute, totalBytes: total, engineBytes: ENGINE_PROCESS_BYTES, computeBufferBytes: computeBuffer, outputBufferBytes: output },
+    warnings,
     fits: { ram: total <= ram, vram: vram === undefined ? undefined : total <= vram },
     maxContext: { ram: largest(ram), vram: vram === undefined ? undefined : largest(vram) },
   };

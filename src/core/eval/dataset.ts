@@ -15,7 +15,11 @@ export interface Dataset {
   rows: number;
 }
 
-export async function readDataset(path: string, labelColumn: string, featureColumns?: string[]): Promise<Dataset> {
+/**
+ * Reads a data set. Without a label column (or with `labelOptional` and a file that lacks it: live data for
+ * `sovereign drift`), `labels` is empty.
+ */
+export async function readDataset(path: string, labelColumn: string | undefined, featureColumns?: string[], labelOptional = false): Promise<Dataset> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -25,20 +29,27 @@ export async function readDataset(path: string, labelColumn: string, featureColu
   const records = /\.jsonl$|\.ndjson$/i.test(path) ? parseJsonl(path, text) : parseCsv(path, text);
   if (records.length === 0) throw new UsageError(`${path} has no rows`);
   const first = records[0];
-  if (!(labelColumn in first)) throw new UsageError(`${path} has no "${labelColumn}" column`, `columns: ${Object.keys(first).join(', ')}`);
+  if (labelColumn !== undefined && !(labelColumn in first) && labelOptional) labelColumn = undefined;
+  if (labelColumn !== undefined && !(labelColumn in first)) throw new UsageError(`${path} has no "${labelColumn}" column`, `columns: ${Object.keys(first).join(', ')}`);
   const nested = Array.isArray(first.features);
+  // A `features` array is read by position (also under the names a baseline gives them) unless the names are fields.
+  const positional = nested && (!featureColumns || featureColumns.every((n) => !(n in first)));
+  if (featureColumns && !positional) {
+    const missing = featureColumns.filter((n) => !(n in first));
+    if (missing.length) throw new UsageError(`${path} has no ${missing.map((n) => `"${n}"`).join(', ')} column${missing.length > 1 ? 's' : ''}`, `columns: ${Object.keys(first).join(', ')}`);
+  }
   const names = featureColumns ?? (nested ? (first.features as unknown[]).map((_, i) => `f${i}`) : Object.keys(first).filter((k) => k !== labelColumn));
   const features = new Float32Array(records.length * names.length);
   const labels: string[] = [];
   records.forEach((record, row) => {
-    const values = nested && !featureColumns ? (record.features as unknown[]) : names.map((n) => record[n]);
+    const values = positional ? (record.features as unknown[]) : names.map((n) => record[n]);
     if (values.length !== names.length) throw new UsageError(`${path}: row ${row + 1} has ${values.length} features, the first row ${names.length}`);
     values.forEach((v, j) => {
       const n = typeof v === 'number' ? v : Number(v);
       if (typeof v === 'string' && v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${path}: row ${row + 1}, feature ${names[j]} is not a number ("${String(v)}")`);
       features[row * names.length + j] = n;
     });
-    labels.push(String(record[labelColumn]));
+    if (labelColumn !== undefined) labels.push(String(record[labelColumn]));
   });
   return { featureNames: names, features, labels, rows: records.length };
 }
@@ -60,5 +71,15 @@ function parseJsonl(path: string, text: string): Record<string, unknown>[] {
     } catch (err) {
       throw new UsageError(`${path}: line ${i + 1} is not a JSON object (${(err as Error).message})`);
     }
+  });
+}
+
+/** The data set as one array per feature (for the drift baseline). */
+export function columnsOf(data: Dataset): { name: string; values: number[] }[] {
+  const width = data.featureNames.length;
+  return data.featureNames.map((name, j) => {
+    const values = new Array<number>(data.rows);
+    for (let r = 0; r < data.rows; r++) values[r] = data.features[r * width + j];
+    return { name, values };
   });
 }

@@ -9,7 +9,7 @@ import { OnnxEngine, loadOrt } from '../engines/onnx/onnx-engine';
 import { validateModelFile } from '../engines/validate';
 import { RefusedError, UsageError } from '../util/errors';
 import { VERSION } from '../version';
-import { readDataset } from './dataset';
+import { readDataset, type Dataset } from './dataset';
 import { classificationReport, type ClassificationReport } from './metrics';
 
 export const EVAL_SCHEMA = 'sovereign.eval/v1';
@@ -32,57 +32,125 @@ export interface EvalOptions {
   output?: string;
   batchSize?: number;
   workspaceRoot?: string;
+  /** The digest the model file must have (a registry manifest's artifact). */
+  expectedSha256?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
+export interface EvalRun {
+  report: EvalReport;
+  /** The validation data as read. */
+  data: Dataset;
+  /** The predicted class per row. */
+  predicted: string[];
+}
+
 export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
-  const validated = await validateModelFile(options.model, { workspaceRoot: options.workspaceRoot });
-  if (validated.format !== 'onnx') throw new RefusedError(`${options.model} is a ${validated.format} model: eval runs ONNX classifiers`, 'use `sovereign bench` for GGUF models');
-  const data = await readDataset(options.data, options.label, options.features);
-  // Exactly the validated bytes (hashed again through the descriptor ONNX Runtime's input is read from).
-  const engine = await OnnxEngine.loadVerified(options.model, validated.sha256, { threads: 1 });
+  return (await runEvaluation(options)).report;
+}
+
+/** Evaluates, and also returns the data and the predictions (for the drift baseline). */
+export async function runEvaluation(options: EvalOptions): Promise<EvalRun> {
+  const classifier = await openClassifier(options.model, options);
   try {
-    const inputs = engine.description.inputs ?? [];
-    if (inputs.length !== 1) throw new UsageError(`eval needs a model with one input; this one has ${inputs.length}`);
-    const input = inputs[0];
-    const width = data.featureNames.length;
-    const declared = input.dims.at(-1);
-    if (typeof declared === 'number' && declared > 0 && declared !== width) {
-      throw new UsageError(`the model's input ${input.name} takes ${declared} features; the data has ${width} (${data.featureNames.join(', ')})`, 'choose the feature columns with --features');
-    }
-    const outputs = engine.description.outputs ?? [];
-    const output = options.output ?? outputs.find((o) => o.type.startsWith('int'))?.name ?? outputs[0]?.name;
-    if (!output || !outputs.some((o) => o.name === output)) throw new UsageError(`no output named ${options.output}`, `outputs: ${outputs.map((o) => o.name).join(', ')}`);
-    const Ort = loadOrt();
-    const batchSize = options.batchSize ?? 256;
-    const predicted: string[] = [];
+    const data = await readDataset(options.data, options.label, options.features);
+    classifier.check(data);
     const started = performance.now();
-    for (let at = 0; at < data.rows; at += batchSize) {
-      const rows = Math.min(batchSize, data.rows - at);
-      const tensor = new Ort.Tensor('float32', data.features.subarray(at * width, (at + rows) * width), [rows, width]);
-      const result = await engine.runTensors({ [input.name]: tensor }, [output]);
-      predicted.push(...labelsOf(result[output], rows));
-      options.onProgress?.(at + rows, data.rows);
-    }
+    const predicted = await classifier.predict(data, options.batchSize, options.onProgress);
     const fullBatchMs = performance.now() - started;
-    const latencies: number[] = [];
-    for (let row = 0; row < Math.min(data.rows, 200); row++) {
-      const tensor = new Ort.Tensor('float32', data.features.slice(row * width, (row + 1) * width), [1, width]);
-      const t = performance.now();
-      await engine.runTensors({ [input.name]: tensor }, [output]);
-      latencies.push(performance.now() - t);
-    }
-    return {
+    const latencies = await classifier.latencies(data, 200);
+    const report: EvalReport = {
       schema: EVAL_SCHEMA,
       createdAt: new Date().toISOString(),
       tool: { name: 'sovereign', version: VERSION },
-      model: { path: options.model, sha256: validated.sha256, input: input.name, output },
+      model: { path: options.model, sha256: classifier.sha256, input: classifier.input, output: classifier.output },
       data: { path: options.data, label: options.label, features: data.featureNames },
       ...classificationReport(data.labels, predicted),
       latency: { batch1Ms: latencySummary(latencies), fullBatchMs, rowsPerSecond: data.rows / (fullBatchMs / 1000) },
     };
+    return { report, data, predicted };
   } finally {
+    await classifier.dispose();
+  }
+}
+
+/** Runs a validated ONNX classifier over a data set (for `sovereign drift --data`): the predicted class per row. */
+export async function predictDataset(model: string, data: Dataset, options: { output?: string; workspaceRoot?: string; expectedSha256?: string } = {}): Promise<string[]> {
+  const classifier = await openClassifier(model, options);
+  try {
+    classifier.check(data);
+    return await classifier.predict(data);
+  } finally {
+    await classifier.dispose();
+  }
+}
+
+interface Classifier {
+  sha256: string;
+  input: string;
+  output: string;
+  /** Throws a UsageError when the data's width is not the model's input width. */
+  check(data: Dataset): void;
+  predict(data: Dataset, batchSize?: number, onProgress?: (done: number, total: number) => void): Promise<string[]>;
+  latencies(data: Dataset, rows: number): Promise<number[]>;
+  dispose(): Promise<void>;
+}
+
+/** Validates (formats + policy) and loads an ONNX classifier whose one input takes the data's feature width. */
+async function openClassifier(model: string, options: { output?: string; workspaceRoot?: string; expectedSha256?: string }): Promise<Classifier> {
+  const validated = await validateModelFile(model, { workspaceRoot: options.workspaceRoot });
+  if (validated.format !== 'onnx') throw new RefusedError(`${model} is a ${validated.format} model: eval runs ONNX classifiers`, 'use `sovereign bench` for GGUF models');
+  if (options.expectedSha256 && validated.sha256 !== options.expectedSha256) {
+    throw new RefusedError(`${model} has sha256 ${validated.sha256}, the manifest says ${options.expectedSha256}`, 'the store object changed: run `sovereign registry verify`');
+  }
+  // Exactly the validated bytes (hashed again through the descriptor ONNX Runtime's input is read from).
+  const engine = await OnnxEngine.loadVerified(model, validated.sha256, { threads: 1 });
+  try {
+    const inputs = engine.description.inputs ?? [];
+    if (inputs.length !== 1) throw new UsageError(`eval needs a model with one input; this one has ${inputs.length}`);
+    const input = inputs[0];
+    const outputs = engine.description.outputs ?? [];
+    const output = options.output ?? outputs.find((o) => o.type.startsWith('int'))?.name ?? outputs[0]?.name;
+    if (!output || !outputs.some((o) => o.name === output)) throw new UsageError(`no output named ${options.output}`, `outputs: ${outputs.map((o) => o.name).join(', ')}`);
+    const Ort = loadOrt();
+    return {
+      sha256: validated.sha256,
+      input: input.name,
+      output,
+      check(d) {
+        const declared = input.dims.at(-1);
+        if (typeof declared === 'number' && declared > 0 && declared !== d.featureNames.length) {
+          throw new UsageError(`the model's input ${input.name} takes ${declared} features; the data has ${d.featureNames.length} (${d.featureNames.join(', ')})`, 'choose the feature columns with --features');
+        }
+      },
+      async predict(d, batchSize = 256, onProgress) {
+        const width = d.featureNames.length;
+        const predicted: string[] = [];
+        for (let at = 0; at < d.rows; at += batchSize) {
+          const rows = Math.min(batchSize, d.rows - at);
+          const tensor = new Ort.Tensor('float32', d.features.subarray(at * width, (at + rows) * width), [rows, width]);
+          const result = await engine.runTensors({ [input.name]: tensor }, [output]);
+          predicted.push(...labelsOf(result[output], rows));
+          onProgress?.(at + rows, d.rows);
+        }
+        return predicted;
+      },
+      async latencies(d, count) {
+        const width = d.featureNames.length;
+        const latencies: number[] = [];
+        for (let row = 0; row < Math.min(d.rows, count); row++) {
+          const tensor = new Ort.Tensor('float32', d.features.slice(row * width, (row + 1) * width), [1, width]);
+          const t = performance.now();
+          await engine.runTensors({ [input.name]: tensor }, [output]);
+          latencies.push(performance.now() - t);
+        }
+        return latencies;
+      },
+      dispose: () => engine.dispose(),
+    };
+  } catch (err) {
     await engine.dispose();
+    throw err;
   }
 }
 

@@ -34,6 +34,8 @@ export interface Policy {
   scan?: { max_severity?: ScanCeiling };
   endpoints?: { allowed?: EndpointRule[] };
   exceptions?: PolicyException[];
+  /** Thresholds of `sovereign drift` and of the runtime's drift metrics (docs/drift.md). */
+  drift?: { psi?: number; ks_p_value?: number; chi2_p_value?: number; prediction_psi?: number; features?: Record<string, { psi?: number }> };
 }
 
 /** Formats that can run code when loaded: refused unless the policy says otherwise. */
@@ -178,6 +180,12 @@ scan:
 # Link-local 169.254.0.0/16 (cloud metadata) is deliberately absent.
 endpoints:
   allowed: [127.0.0.0/8, "::1/128", localhost, "*.localhost", 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "fc00::/7"]
+
+# Drift thresholds of \`sovereign drift\` and the serving runtime (docs/drift.md).
+# drift:
+#   psi: 0.2                            # a feature drifted past this PSI
+#   features: { amount: { psi: 0.3 } }  # per feature
+#   ks_p_value: 0.001                   # optional p-value rules (KS numeric, chi-square categorical)
 
 # Waivers: each needs a justification and an expiry date; when it expires the violation is back.
 exceptions: []

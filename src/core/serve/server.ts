@@ -18,6 +18,8 @@ import { UsageError } from '../util/errors';
 import { AdmissionQueue, QueueFullError, type AdmissionTicket } from './admission';
 import { checkJsonRequest, HttpError, optionalNumber, readJsonBody, sendError, sendJson } from './http-util';
 import { ServeMetrics } from './metrics';
+import type { LiveDriftMonitor } from '../drift/live';
+import { driftRoute } from './drift-route';
 import { Mirror, SHADOW_HEADER, type MirrorOptions } from './mirror';
 import { RequestGuard } from './request-guard';
 import { chatCompletions, completions, embeddings, infill, modelsList, predict, type RouteContext } from './routes';
@@ -27,6 +29,8 @@ export interface ServeOptions {
   host?: string;
   /** 0 picks a free port. Default 8080. */
   port?: number;
+  /** Live drift of /v1/predict inputs against the served version's validation baseline (GET /v1/drift, /metrics). */
+  drift?: LiveDriftMonitor;
   /** When set, every route but /health needs `Authorization: Bearer TOKEN`. */
   token?: string;
   /** Requests run at once; match the engine's sequences. Default 1. */
@@ -82,7 +86,7 @@ export class ServeRuntime {
   readonly mirror: Mirror;
   private readonly server: Server;
   private readonly startedAt = Math.floor(Date.now() / 1000);
-  private readonly options: Required<Omit<ServeOptions, 'token' | 'adminToken' | 'mirror' | 'allowedHosts' | 'corsOrigins'>> & Pick<ServeOptions, 'token' | 'adminToken'>;
+  private readonly options: Required<Omit<ServeOptions, 'token' | 'adminToken' | 'mirror' | 'allowedHosts' | 'corsOrigins' | 'drift'>> & Pick<ServeOptions, 'token' | 'adminToken' | 'drift'>;
   private readonly guard: RequestGuard;
   private readonly reclaimer = new BodyReclaimer();
 
@@ -156,7 +160,7 @@ export class ServeRuntime {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0];
-    const route = ENGINE_ROUTES[path] || ['/health', '/metrics', '/v1/models', '/models', ADMIN_MIRROR].includes(path) ? path : 'other';
+    const route = ENGINE_ROUTES[path] || ['/health', '/metrics', '/v1/models', '/models', '/v1/drift', ADMIN_MIRROR].includes(path) ? path : 'other';
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
@@ -173,6 +177,7 @@ export class ServeRuntime {
       const ms = performance.now() - started;
       this.metrics.requests.inc({ route, status });
       this.metrics.requestDuration.observe({ route, status }, ms / 1000);
+      if (ok && res.statusCode === 200 && path === '/v1/predict') this.options.drift?.observe(answered.body, answered.output);
       // Shadow traffic: only AFTER the client has its whole answer, and never for a request that is itself a copy.
       if (ok && res.statusCode === 200 && answered.body && answered.kind && !controller.signal.aborted && req.headers[SHADOW_HEADER] === undefined) {
         this.mirror.offer({ route: path, body: answered.body, output: answered.output, kind: answered.kind, ms });
@@ -201,6 +206,7 @@ export class ServeRuntime {
       res.end(body);
       return;
     }
+    if (path === '/v1/drift') return driftRoute(this.options.drift, req, res);
     const model = this.engine.description;
     if (path === '/v1/models' || path === '/models') {
       if (!model) throw new HttpError(503, 'the model is loading', 'server_error', { 'Retry-After': '1' });

@@ -11,6 +11,7 @@ import { validateModelFile, type ModelGate, type ValidatedModel } from '../engin
 import { allowedEndpoints, loadPolicy } from '../policy/load';
 import { RefusedError } from '../util/errors';
 import { resolveModelSource } from './model-source';
+import { liveDriftFor } from './drift-route';
 import { ServeRuntime, type ServeOptions } from './server';
 
 export interface StartServeOptions extends ServeOptions {
@@ -49,7 +50,10 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
   const engine = new EngineSupervisor(options.supervisor);
   // Shadow traffic may only go where the policy lets this workspace send code (loopback and private ranges by default).
   const mirror = options.mirror ?? { allowed: allowedEndpoints((await loadPolicy(options.workspaceRoot)).policy), auditRoot: options.workspaceRoot };
-  const runtime = new ServeRuntime(engine, { ...options, parallel, mirror });
+  // Live drift: a registered ONNX version whose `sovereign eval` stored a baseline beside its manifest.
+  const drift = options.drift ?? (model.format === 'onnx' && source.name && source.version ? await liveDriftFor(options.model, source.name, source.version) : undefined);
+  const runtime = new ServeRuntime(engine, { ...options, parallel, mirror, drift });
+  drift?.registerMetrics(runtime.metrics.registry, source.name ? `${source.name}@${source.version ?? ''}` : basename(source.path));
   const address = await runtime.listen();
   options.onListening?.(address.url);
   let description: ModelDescription;
