@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoadTest, type LoadTestResult } from '../src/core/bench/load-test';
+import { sha256File } from '../src/core/hash/sha256';
 import { EngineSupervisor } from '../src/core/engines/supervisor';
 import { ServeRuntime } from '../src/core/serve/server';
 import { runAbuseLoad } from '../test/core/serve/abuse-load';
@@ -43,7 +44,7 @@ export async function run(): Promise<Record<string, unknown>> {
   let runtime: ServeRuntime | undefined;
   try {
     const tiny = await writeTinyLlama(join(dir, 'tiny.gguf'));
-    await engine.start({ path: tiny.path, kind: 'gguf', options: { threads: 1, sequences: 2, contextSize: 256 } });
+    await engine.start({ path: tiny.path, kind: 'gguf', sha256: await sha256File(tiny.path), options: { threads: 1, sequences: 2, contextSize: 256 } });
     runtime = new ServeRuntime(engine, { port: 0, parallel: 2, queue: 64, ...LIMITS });
     const { url } = await runtime.listen();
     const seconds = phaseSeconds();

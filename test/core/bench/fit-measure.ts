@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { EngineSupervisor } from '../../../src/core/engines/supervisor';
+import { sha256File } from '../../../src/core/hash/sha256';
 
 export interface Measured {
   peakRssBytes: number;
@@ -21,7 +22,7 @@ async function procStatus(pid: number): Promise<Record<string, number>> {
 export async function measureEngine(path: string, contextSize: number, promptTokens = 512): Promise<Measured> {
   const engine = new EngineSupervisor({ healthIntervalMs: 60_000 });
   try {
-    await engine.start({ path, kind: 'gguf', options: { contextSize, threads: 1, gpu: false } });
+    await engine.start({ path, kind: 'gguf', sha256: await sha256File(path), options: { contextSize, threads: 1, gpu: false } });
     // Letters are single tokens in the random llama's vocabulary: a prompt of `promptTokens` tokens.
     const prompt = Array.from({ length: Math.min(promptTokens, contextSize - 16) - 1 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'[i % 26]).join('');
     await engine.complete({ prompt, maxTokens: 4, temperature: 0 });
