@@ -31,8 +31,8 @@ const entries = [
   { entryPoints: ['src/core/worker/core-worker.ts'], outfile: 'dist/core-worker.js' },
   // The engine host: the child process that runs llama.cpp / ONNX Runtime (see src/core/engines/supervisor.ts).
   { entryPoints: ['src/core/engines/host/engine-host.ts'], outfile: 'dist/engine-host.js' },
-  // The egress guard's preload for every Node child of a guarded process (see src/core/net/process-guard.ts).
-  { entryPoints: ['src/core/net/egress-preload.ts'], outfile: 'dist/egress-preload.js' },
+  // The egress guard's preload for every Node child of a guarded process (see src/core/govern/egress/process-guard.ts).
+  { entryPoints: ['src/core/govern/egress/egress-preload.ts'], outfile: 'dist/egress-preload.js' },
 ];
 
 // Webview bundles (docs/webviews.md): browser code, one IIFE per view, loaded with a CSP nonce.

@@ -4,7 +4,7 @@
  * core worker; cold = empty cache, warm = the registry changed one family, the usual case).
  * Reference in the same run: 500 nodes, to show how the cost grows.
  */
-import { clearLayoutCache, layoutLineage } from '../webview/lineage/layout';
+import { clearLayoutCache, layoutLineage } from '../src/core/views/lineage-layout';
 import { filterMatches, highlightSet } from '../webview/lineage/model';
 import { renderLineageSvg } from '../webview/lineage/svg';
 import { lineageDrawMs, startWebviewHarness } from '../test/webview/chromium-harness';

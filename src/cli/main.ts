@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { installProcessEgressGuard } from '../core/net/process-guard';
+import { installProcessEgressGuard } from '../core/govern/egress/process-guard';
 import { EgressViolationError } from '../core/net/socket-guard';
 import { describeError, SovereignError } from '../core/util/errors';
 import { VERSION } from '../core/version';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { findWorkspaceRoot } from '../core/registry/workspace';
+import { findWorkspaceRoot } from '../core/workspace/workspace';
 import type { WorkerClient } from '../core/worker/client';
 
 /** What every part of the extension shares: built once in activate(), passed explicitly. */

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addModel } from '../../src/core/registry/admission';
-import { initRegistry } from '../../src/core/registry/ops';
+import { addModel } from '../../src/core/govern/admission';
+import { initRegistry } from '../../src/core/govern/ops';
 import { removeModelDeployments } from '../../src/core/deploy/lifecycle';
 import { writeTinyLlama } from '../fixtures/gguf/tiny-llama';
 import { runCli } from '../helpers/cli';

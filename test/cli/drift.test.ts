@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addModel } from '../../src/core/registry/admission';
-import { initRegistry } from '../../src/core/registry/ops';
+import { addModel } from '../../src/core/govern/admission';
+import { initRegistry } from '../../src/core/govern/ops';
 import { fraudDataToCsv, fraudDataToJsonl, syntheticFraudData, writeFraudCsv, type FraudData } from '../fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../fixtures/onnx/mlpClassifier';
 import { runCli } from '../helpers/cli';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addModel } from '../../src/core/registry/admission';
-import { initRegistry } from '../../src/core/registry/ops';
+import { addModel } from '../../src/core/govern/admission';
+import { initRegistry } from '../../src/core/govern/ops';
 import { writeTinyLlama } from '../fixtures/gguf/tiny-llama';
 import { runCli } from '../helpers/cli';
 import { makeRepo, type TestRepo } from '../core/registry/repo';

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { layoutLineage } from '../../webview/lineage/layout';
+import { layoutLineage } from '../../src/core/views/lineage-layout';
 import { lineageDrawMs, skipLoudly, startWebviewHarness, type HarnessGlobals, type OpenedView, type WebviewHarness } from './chromium-harness';
 import { generateLineage } from './lineage-fixture';
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { clearLayoutCache, layoutLineage, NODE_HEIGHT } from '../../webview/lineage/layout';
+import { clearLayoutCache, layoutLineage, NODE_HEIGHT } from '../../src/core/views/lineage-layout';
 import { aliasSlot, filterMatches, highlightSet, modelsUsingDataset, nodeClasses, nodeStatus } from '../../webview/lineage/model';
 import { escapeXml, LABEL_MIN_ZOOM, renderLineageSvg } from '../../webview/lineage/svg';
 import type { LineageGraph } from '../../webview/lineage/types';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { ViolationRow, WaivedRow } from '../../webview/policy/contract';
 import { daysUntil, exceptionsByExpiry, groupViolations } from '../../webview/policy/group';
-import { histogramQuantile, parsePrometheus, summarizeMetrics } from '../../webview/deployments/metrics';
+import { histogramQuantile, parsePrometheus, summarizeMetrics } from '../../src/core/views/deployment-metrics';
 import { ServeMetrics } from '../../src/core/serve/metrics';
 
 const v = (model: string | undefined, rule: string, severity: 'error' | 'warning', line = 1): ViolationRow => ({

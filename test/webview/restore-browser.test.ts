@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { Page } from 'playwright-core';
-import { layoutLineage } from '../../webview/lineage/layout';
+import { layoutLineage } from '../../src/core/views/lineage-layout';
 import { skipLoudly, startWebviewHarness, WEBVIEWS, type HarnessGlobals, type OpenedView, type WebviewHarness } from './chromium-harness';
 import { generateLineage } from './lineage-fixture';
 

@@ -1,6 +1,6 @@
 /** The deployments view's message contract. */
 import type { ViewContract } from '../shared/ipc';
-import type { MetricsSummary } from './metrics';
+import type { MetricsSummary } from './types';
 
 export interface DeploymentRow {
   model: string;

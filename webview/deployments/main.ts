@@ -3,7 +3,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { connect, emptyState, h, reportError, sayReady } from '../shared/webview-api';
 import type { DeploymentRow, DeploymentsContract, DeploymentsState } from './contract';
-import type { DriftSummary } from './metrics';
+import type { DriftSummary } from './types';
 
 const rpc = connect<DeploymentsContract>();
 const app = document.getElementById('app')!;

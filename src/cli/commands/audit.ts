@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
 import { auditFile, readAudit, type AuditEntry } from '../../core/audit/log';
 import { parseSince } from '../../core/audit/period';
-import { verifyAudit, type AuditVerification } from '../../core/audit/verify';
-import { auditWorkspaceRoot } from '../../core/audit/workspace';
+import type { AuditVerification } from '../../core/audit/verify';
+import { verifyWorkspaceAudit } from '../../core/govern/audit-verify';
+import { locateWorkspace } from '../../core/workspace/workspace';
 import { IoError, UsageError } from '../../core/util/errors';
 import { emit, info, json } from '../output';
 
-/** verifyAudit with a missing log turned into a message that says how a log comes to exist. */
+/** verifyWorkspaceAudit with a missing log turned into a message that says how a log comes to exist. */
 async function verifyOrExplain(file: string): Promise<AuditVerification> {
   try {
-    return await verifyAudit(file);
+    return await verifyWorkspaceAudit(file);
   } catch (err) {
     if (err instanceof IoError && /no such file/.test(err.message)) {
       throw new IoError(`no audit log at ${file}`, 'governed actions (sovereign registry add, sign, alias, deploy...) create it; or pass --file');
@@ -53,7 +54,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExit status: 0 intact, 1 broken (the first bad line is named), 2 usage error or no log.')
     .action(async (opts: { file?: string; json?: boolean }) => {
-      const file = opts.file ?? auditFile(await auditWorkspaceRoot());
+      const file = opts.file ?? auditFile((await locateWorkspace()).root);
       const v = await verifyOrExplain(file);
       await emit(opts.json ? json(v) : describeVerification(v));
       process.exitCode = v.ok ? 0 : 1;
@@ -74,7 +75,7 @@ export function register(program: Command): void {
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
         throw new UsageError(`--limit ${opts.limit} is not a positive whole number`, 'e.g. --limit 50');
       }
-      const root = await auditWorkspaceRoot();
+      const root = (await locateWorkspace()).root;
       const file = opts.file ?? auditFile(root);
       const verification = await verifyOrExplain(file);
       let entries: AuditEntry[] = await readAudit(root, { file, action: opts.action, since });

@@ -4,7 +4,8 @@ import { renderBench } from '../../core/bench/render';
 import { resolveModelSource } from '../../core/serve/model-source';
 import { UsageError } from '../../core/util/errors';
 import { emit, info, json } from '../output';
-import { intOption, workspaceOrUndefined } from './serve';
+import { intOption } from '../options';
+import { workspaceOrUndefined } from '../workspace';
 
 export function register(program: Command): void {
   program

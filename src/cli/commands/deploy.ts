@@ -25,7 +25,7 @@ import { FileFactCache } from '../../core/deploy/digest-cache';
 import { pruneImages, type PrunedImage, type PruneResult } from '../../core/deploy/prune';
 import { resolveDeployableModel } from '../../core/deploy/model-ref';
 import { parseModelRef } from '../../core/registry/manifest';
-import { findWorkspaceRoot } from '../../core/registry/workspace';
+import { findWorkspaceRoot } from '../../core/workspace/workspace';
 import { ioError, UsageError } from '../../core/util/errors';
 import { emit, info, json } from '../output';
 

@@ -13,7 +13,7 @@ import { guardedFetch } from '../../core/net/egress';
 import { loadPolicy } from '../../core/policy/load';
 import { UsageError } from '../../core/util/errors';
 import { emit, json } from '../output';
-import { workspaceOrUndefined } from './serve';
+import { workspaceOrUndefined } from '../workspace';
 
 export function renderDrift(r: DriftReport): string {
   const row = (f: FeatureDrift): string => {

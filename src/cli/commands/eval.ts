@@ -6,7 +6,7 @@ import { resolveModelRef } from '../../core/eval/model-ref';
 import { saveEvalResults } from '../../core/eval/results-store';
 import { emit, info, json } from '../output';
 import { Progress } from '../progress';
-import { workspaceOrUndefined } from './serve';
+import { workspaceOrUndefined } from '../workspace';
 
 function render(r: EvalReport): string {
   const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;

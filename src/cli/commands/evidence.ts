@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { writeEvidenceBundle } from '../../core/audit/evidence/write';
+import { writeEvidenceBundle } from '../../core/govern/evidence/write';
 import { parseSince } from '../../core/audit/period';
-import { auditWorkspaceRoot } from '../../core/audit/workspace';
+import { locateWorkspace } from '../../core/workspace/workspace';
 import { emit, info, json } from '../output';
 
 export function register(program: Command): void {
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .action(async (opts: { output?: string; since?: string; json?: boolean }) => {
       const now = new Date();
       const since = opts.since ? parseSince(opts.since, now) : undefined;
-      const root = await auditWorkspaceRoot();
+      const root = (await locateWorkspace()).root;
       const out = opts.output ?? `sovereign-evidence-${now.toISOString().slice(0, 10)}`;
       const bundle = await writeEvidenceBundle(root, out, { since, now });
       const s = bundle.evidence.summary;

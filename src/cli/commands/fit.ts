@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { fitModel, type FitReport } from '../../core/bench/fit';
 import { emit, info, json } from '../output';
-import { intOption, workspaceOrUndefined } from './serve';
+import { intOption } from '../options';
+import { workspaceOrUndefined } from '../workspace';
 
 const gib = (b: number | undefined): string => (b === undefined ? '-' : `${(b / 1024 ** 3).toFixed(2)} GiB`);
 

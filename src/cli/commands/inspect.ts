@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { analyzeSource, FileSource } from '../../core/formats';
 import { renderFacts } from '../../core/formats/render';
-import { isBlocking } from '../../core/scan/findings';
+import { isBlocking } from '../../core/formats/findings';
 import { emit, json } from '../output';
 
 export function register(program: Command): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { lineageOf } from '../../core/registry/lineage';
 import { loadRegistry } from '../../core/registry/read';
-import { findWorkspaceRoot } from '../../core/registry/workspace';
+import { findWorkspaceRoot } from '../../core/workspace/workspace';
 import { emit, json } from '../output';
 
 export function register(program: Command): void {

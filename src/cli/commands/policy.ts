@@ -6,12 +6,13 @@ import { defaultPolicyText } from '../../core/policy/load';
 import { policySarif } from '../../core/policy/sarif';
 import { withRegistryLock } from '../../core/registry/lock';
 import { RegistryTransaction } from '../../core/registry/transaction';
-import { findWorkspaceRoot, POLICY_FILE } from '../../core/registry/workspace';
+import { findWorkspaceRoot, POLICY_FILE } from '../../core/workspace/workspace';
 import { loadKeyring } from '../../core/signing/keys';
 import { UsageError } from '../../core/util/errors';
 import { VERSION } from '../../core/version';
 import { emit, info, json, parseFormat } from '../output';
-import { collect } from './verify';
+import { collect } from '../options';
+import { workspaceTrustedKeys } from '../../core/govern/trusted-keys';
 
 export function register(program: Command): void {
   const policy = program.command('policy').description('policy-as-code: .sovereign/policy.yaml');
@@ -51,7 +52,7 @@ export function register(program: Command): void {
       await withRegistryLock(root, async () => {
         const exists = await readFile(join(root, POLICY_FILE)).then(() => true, () => false);
         if (exists) throw new UsageError(`${POLICY_FILE} already exists`, 'edit it, or delete it first to start again from the default');
-        const tx = new RegistryTransaction(root);
+        const tx = new RegistryTransaction(root, { trustedKeys: () => workspaceTrustedKeys(root) });
         try {
           await tx.write(POLICY_FILE, defaultPolicyText());
           const commit = await tx.commit('policy: init default policy');

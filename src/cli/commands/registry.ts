@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
 import { evaluatePolicy } from '../../core/policy/evaluate';
-import { addModel, AdmissionRefused } from '../../core/registry/admission';
+import { addModel, AdmissionRefused } from '../../core/govern/admission';
 import { buildLineageGraph, whichUsed } from '../../core/registry/lineage';
 import { DERIVATIONS, parseModelRef, type Derivation, type ManifestDataset } from '../../core/registry/manifest';
-import { diffManifests, initRegistry, modelHistory, setAlias, verifyVersion } from '../../core/registry/ops';
+import { diffManifests, initRegistry, modelHistory, setAlias, verifyVersion } from '../../core/govern/ops';
 import { loadRegistry, type RegistryEntry } from '../../core/registry/read';
-import { findWorkspaceRoot } from '../../core/registry/workspace';
-import { formatProblem } from '../../core/registry/yaml-file';
+import { findWorkspaceRoot } from '../../core/workspace/workspace';
+import { formatProblem } from '../../core/workspace/yaml-file';
 import { loadKeyring } from '../../core/signing/keys';
 import { UsageError } from '../../core/util/errors';
 import { emit, info, json } from '../output';
-import { collect } from './verify';
+import { collect } from '../options';
 
 /** `--dataset NAME@DIGEST` (or NAME@VERSION, or NAME). */
 export function parseDataset(value: string): ManifestDataset {

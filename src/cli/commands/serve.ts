@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace';
 import { SERVE_LIMIT_DEFAULTS } from '../../core/serve/server';
 import { startServe } from '../../core/serve/start';
 import { policyGate } from '../../core/engines/validate';
@@ -10,43 +7,8 @@ import { allowedEndpoints, loadPolicyFile } from '../../core/policy/load';
 import { parseModelRef } from '../../core/registry/manifest';
 import { ioError, UsageError } from '../../core/util/errors';
 import { info } from '../output';
-
-/** A whole-number option within bounds (commander hands strings over). */
-export function intOption(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
-    return n;
-  };
-}
-
-/** The git workspace around the current folder, if any (its policy and audit log apply). */
-/**
- * The governed workspace around the current folder: a git repository with a `.sovereign/` folder (a
- * registry, a policy or an audit log). Any other repository is not governed: nothing is audited or
- * policy-checked there beyond the defaults, and nothing is written into it.
- */
-export async function workspaceOrUndefined(): Promise<string | undefined> {
-  try {
-    const root = await findWorkspaceRoot();
-    return existsSync(join(root, SOVEREIGN_DIR)) ? root : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Seconds (decimals allowed) within bounds, as milliseconds. */
-export function secondsOption(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name} must be a number of seconds from ${min} to ${max}, got "${value}"`);
-    return Math.round(n * 1000);
-  };
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+import { collect, intOption, secondsOption } from '../options';
+import { workspaceOrUndefined } from '../workspace';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 

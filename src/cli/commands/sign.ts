@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { appendAudit } from '../../core/audit/log';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
-import { findWorkspaceRoot, SOVEREIGN_DIR } from '../../core/registry/workspace';
+import { auditInWorkspace } from '../workspace';
 import { signModel } from '../../core/signing/model';
 import { emit, info, json } from '../output';
 
@@ -26,17 +23,3 @@ export function register(program: Command): void {
     });
 }
 
-/**
- * Audits when run inside a Sovereign workspace (a git repository with a .sovereign folder); any other
- * repository is left untouched.
- */
-export async function auditInWorkspace(event: { action: string; subject?: string; details?: Record<string, unknown> }): Promise<void> {
-  let root: string;
-  try {
-    root = await findWorkspaceRoot(process.cwd());
-    await access(join(root, SOVEREIGN_DIR));
-  } catch {
-    return;
-  }
-  await appendAudit(root, event);
-}

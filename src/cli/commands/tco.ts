@@ -10,7 +10,7 @@ import { computeTco, type TcoInputs, type TcoResult } from '../../core/tco/tco';
 import { ioError, UsageError } from '../../core/util/errors';
 import { parseModelRef } from '../../core/registry/manifest';
 import { emit, json } from '../output';
-import { workspaceOrUndefined } from './serve';
+import { workspaceOrUndefined } from '../workspace';
 
 interface TcoOpts {
   config?: string;

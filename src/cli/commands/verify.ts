@@ -1,15 +1,12 @@
 import type { Command } from 'commander';
 import { loadPolicy } from '../../core/policy/load';
 import { revokedKeys } from '../../core/policy/evaluate';
-import { findWorkspaceRoot } from '../../core/registry/workspace';
+import { findWorkspaceRoot } from '../../core/workspace/workspace';
 import { loadKeyring } from '../../core/signing/keys';
 import { verifyModel } from '../../core/signing/model';
 import { emit, info, json } from '../output';
-import { auditInWorkspace } from './sign';
-
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+import { collect } from '../options';
+import { auditInWorkspace } from '../workspace';
 
 export function register(program: Command): void {
   program

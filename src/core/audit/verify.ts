@@ -1,7 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { policyKeys } from '../policy/evaluate';
-import { loadPolicy } from '../policy/load';
+import { join, resolve } from 'node:path';
 import type { TrustedKey } from '../signing/keys';
 import { checkCheckpoint, checkGitHistory, type CheckpointAnchor, type HistoryAnchor } from './anchor';
 import { ioError } from '../util/errors';
@@ -30,8 +28,11 @@ export interface AuditVerification {
 export interface VerifyAuditOptions {
   /** Compare with git history and the signed checkpoint (default true). */
   anchors?: boolean;
-  /** Keys that may sign the checkpoint (default: the policy's trusted keys of the workspace). */
-  trustedKeys?: readonly TrustedKey[];
+  /**
+   * Keys that may sign the checkpoint. None by default: a checkpoint is then refused (fail closed). The
+   * workspace's policy keys come from govern/audit-verify.ts (`verifyWorkspaceAudit`).
+   */
+  trustedKeys?: readonly TrustedKey[] | (() => Promise<readonly TrustedKey[]>);
 }
 
 const FIELDS = ['seq', 'time', 'actor', 'action', 'prev', 'hash'] as const;
@@ -57,7 +58,7 @@ export async function verifyAudit(rootOrFile: string, options: VerifyAuditOption
   const v = verifyAuditText(text, file);
   if (options.anchors === false) return v;
   const history = await checkGitHistory(file, text);
-  const checkpoint = await checkCheckpoint(file, text, options.trustedKeys ?? (() => workspaceKeys(file)));
+  const checkpoint = await checkCheckpoint(file, text, options.trustedKeys ?? []);
   const out: AuditVerification = { ...v, ok: v.ok && history.ok && checkpoint.ok, chainOk: v.ok, history, checkpoint };
   // Readers that only know firstBad (the extension, the evidence report) still see where and why.
   if (v.ok && !out.ok) {
@@ -68,14 +69,6 @@ export async function verifyAudit(rootOrFile: string, options: VerifyAuditOption
   return out;
 }
 
-/** The trusted keys of the workspace whose .sovereign/ holds the log. */
-async function workspaceKeys(file: string): Promise<readonly TrustedKey[]> {
-  const dir = dirname(file);
-  if (basename(dir) !== '.sovereign') return [];
-  const root = dirname(dir);
-  const { policy } = await loadPolicy(root);
-  return policyKeys(root, policy);
-}
 
 async function resolveLogFile(rootOrFile: string): Promise<string> {
   const abs = resolve(rootOrFile);

@@ -1,4 +1,4 @@
-import { setAlias } from '../registry/ops';
+import { setAlias } from '../govern/ops';
 import { SovereignError, UsageError } from '../util/errors';
 import { auditDeploy } from './audit';
 import { removeContainer, stopContainer } from './containers';

@@ -8,8 +8,8 @@ import { DEFAULT_POLICY, parsePolicy, PolicyFileError, type Policy } from '../po
 import { exceedsCeiling, manifestViolations, type RawViolation } from '../policy/rules';
 import { loadRegistry, type RegistryEntry } from '../registry/read';
 import { checkVersionSignature } from '../registry/signature';
-import { POLICY_FILE } from '../registry/workspace';
-import { worstSeverity, type Finding } from '../scan/findings';
+import { POLICY_FILE } from '../workspace/workspace';
+import { worstSeverity, type Finding } from '../formats/findings';
 import { ioError, RefusedError } from '../util/errors';
 
 /**

@@ -6,7 +6,7 @@
 import { analyzeSource, FileSource } from '../formats';
 import { checkModelFile } from '../policy/gate';
 import type { LoadedPolicy } from '../policy/load';
-import { isBlocking, type Finding } from '../scan/findings';
+import { isBlocking, type Finding } from '../formats/findings';
 import { RefusedError } from '../util/errors';
 import { handleIdentity, hashHandle, sameIdentity } from './pinned';
 import type { EngineKind } from './types';

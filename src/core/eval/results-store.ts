@@ -8,9 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BASELINE_SCHEMA, type DriftBaseline } from '../drift/baseline';
 import { RegistryTransaction } from '../registry/transaction';
-import { SOVEREIGN_DIR } from '../registry/workspace';
+import { SOVEREIGN_DIR } from '../workspace/workspace';
 import { ioError, UsageError } from '../util/errors';
 import type { EvalReport } from './evaluate';
+import { workspaceTrustedKeys } from '../govern/trusted-keys';
 
 export const EVALS_DIR = `${SOVEREIGN_DIR}/evals`;
 
@@ -36,7 +37,7 @@ export async function saveEvalResults(root: string, name: string, version: strin
   const dir = evalsRelDir(name, version);
   const reportRel = `${dir}/${report.createdAt.replace(/[:.]/g, '-')}.json`;
   const baselineRel = baselineRelPath(name, version);
-  const tx = new RegistryTransaction(root);
+  const tx = new RegistryTransaction(root, { trustedKeys: () => workspaceTrustedKeys(root) });
   try {
     await tx.write(reportRel, JSON.stringify(report, null, 2) + '\n');
     await tx.write(baselineRel, JSON.stringify(baseline, null, 2) + '\n');

@@ -14,7 +14,7 @@
  * - a name that claims nothing (README, config.json, tokenizer.model, weights.onnx_data...) gets no finding
  *   whatever its bytes: loaders open model files by their model names, and those are what is checked here.
  */
-import type { Finding } from '../scan/findings';
+import type { Finding } from './findings';
 import type { ModelFormat } from './types';
 
 interface Claim {

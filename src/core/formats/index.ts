@@ -1,5 +1,5 @@
 import { detectFormat, DETECT_HEAD_BYTES, DETECT_TAIL_BYTES } from './detect';
-import type { AnalyzeOptions, Analyzer, FormatAnalysis, ModelFormat } from './types';
+import type { AnalyzeOptions, ContainerAnalyzer, FormatAnalysis, ModelFormat } from './types';
 import type { ByteSource } from './source';
 import { analyzeGguf } from './gguf/analyze';
 import { analyzeOnnx } from './onnx/analyze';
@@ -10,7 +10,7 @@ import { analyzeNumpy } from './numpy/analyze';
 import { analyzeCompressed } from './compressed/analyze';
 import { analyzeHdf5 } from './hdf5/analyze';
 import { scanPickle } from './pickle/scan';
-import { isBlocking } from '../scan/findings';
+import { isBlocking } from './findings';
 import { describeError } from '../util/errors';
 import { claimFindings, pickleLoaderName } from './claims';
 
@@ -20,7 +20,7 @@ export { detectFormat } from './detect';
 export { claimOf, claimFindings } from './claims';
 
 /** One analyzer per detected format. Containers (zip, gzip...) refine the format they report. */
-const ANALYZERS: Partial<Record<ModelFormat, Analyzer>> = {
+const ANALYZERS: Partial<Record<ModelFormat, ContainerAnalyzer>> = {
   gguf: analyzeGguf,
   onnx: analyzeOnnx,
   safetensors: analyzeSafetensors,
@@ -75,7 +75,7 @@ export async function analyzeSource(source: ByteSource, options: AnalyzeOptions 
     }
   } else {
     try {
-      analysis = await analyzer(source, options);
+      analysis = await analyzer(source, options, analyzeSource);
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err;
       analysis = {

@@ -1,4 +1,4 @@
-import type { Finding } from '../scan/findings';
+import type { Finding } from './findings';
 import type { ByteSource } from './source';
 
 /** Formats detected by content (never by file extension). */
@@ -37,3 +37,9 @@ export interface AnalyzeOptions {
  * never throws for malformed content; a malformed structure is a `high` finding (fail closed).
  */
 export type Analyzer = (source: ByteSource, options: AnalyzeOptions) => Promise<FormatAnalysis>;
+
+/**
+ * How a container (zip, gzip/bz2/xz) analyses what it holds: the dispatcher (`analyzeSource`) hands itself
+ * down, so the containers need not import the module that imports them.
+ */
+export type ContainerAnalyzer = (source: ByteSource, options: AnalyzeOptions, analyzeMember: Analyzer) => Promise<FormatAnalysis>;

@@ -20,5 +20,4 @@ export {
 } from './endpoints';
 export { egressLedger, EgressLedger, summarizeEgress, type EgressRecord, type EgressSummary } from './ledger';
 export { installSocketGuard, EgressViolationError, type SocketGuardOptions, type SocketViolation } from './socket-guard';
-export { installProcessEgressGuard, processEgressRules, dockerHostRule, type ProcessEgressRules, type ProcessGuardOptions } from './process-guard';
 export { pinnedFetch, pinnedLookup } from './pinned-fetch';

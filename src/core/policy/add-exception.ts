@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeAtomic } from '../registry/transaction';
+import { writeAtomic } from '../workspace/atomic-write';
 import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
 import { UsageError } from '../util/errors';
 import { defaultPolicyText, type PolicyException } from './load';

@@ -3,8 +3,8 @@ import { isAbsolute, join } from 'node:path';
 import { loadKeyring, type TrustedKey } from '../signing/keys';
 import { loadRegistry, type Registry, type RegistryEntry } from '../registry/read';
 import { checkVersionSignature, type VersionSignatureStatus } from '../registry/signature';
-import { aliasesRelPath } from '../registry/workspace';
-import { YamlFile, type YamlProblem } from '../registry/yaml-file';
+import { aliasesRelPath } from '../workspace/workspace';
+import { YamlFile, type YamlProblem } from '../workspace/yaml-file';
 import { loadPolicy, type LoadedPolicy, type Policy, type PolicyException } from './load';
 import { manifestViolations, UNWAIVABLE, type PolicyRule, type RawViolation } from './rules';
 

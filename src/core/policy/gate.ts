@@ -1,7 +1,7 @@
 import { appendAudit } from '../audit/log';
 import type { ModelFormat } from '../formats/types';
 import { scanFile } from '../scan/scanner';
-import { worstSeverity, type Finding } from '../scan/findings';
+import { worstSeverity, type Finding } from '../formats/findings';
 import { loadRegistry, type RegistryEntry } from '../registry/read';
 import { checkVersionSignature } from '../registry/signature';
 import { applyExceptions, policyKeys, revokedKeys, signatureViolations, type PolicyViolation, type WaivedViolation } from './evaluate';

@@ -4,8 +4,8 @@ import type { ModelFormat } from '../formats/types';
 import { compileRules, DEFAULT_ALLOWED_ENDPOINTS, type EndpointRule } from '../net/endpoints';
 import { SovereignError, UsageError, ioError } from '../util/errors';
 import schema from '../../../schemas/policy.schema.json';
-import { POLICY_FILE } from '../registry/workspace';
-import { compileSchema, formatProblem, schemaProblems, YamlFile, type YamlProblem } from '../registry/yaml-file';
+import { POLICY_FILE } from '../workspace/workspace';
+import { compileSchema, formatProblem, schemaProblems, YamlFile, type YamlProblem } from '../workspace/yaml-file';
 
 export type ScanCeiling = 'none' | 'info' | 'low' | 'medium' | 'high' | 'critical';
 

@@ -1,4 +1,4 @@
-import type { Severity } from '../scan/findings';
+import type { Severity } from '../formats/findings';
 import type { ModelFormat } from '../formats/types';
 import type { ModelManifest } from '../registry/manifest';
 import { parseSize, type Policy, type ScanCeiling } from './load';

@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import { YamlFile, type YamlProblem } from './yaml-file';
+import { YamlFile, type YamlProblem } from '../workspace/yaml-file';
 
 /**
  * Aliases live in ONE place per model: `.sovereign/models/NAME/aliases.yaml`, a mapping alias -> version.

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import schema from '../../../schemas/manifest.schema.json';
 import type { AliasMap } from './aliases';
 import type { ModelManifest } from './manifest';
-import type { YamlProblem } from './yaml-file';
+import type { YamlProblem } from '../workspace/yaml-file';
 
 /*
  * The per-clone cache of the registry index, .git/sovereign/registry-index (never tracked). It maps each

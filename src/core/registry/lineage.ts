@@ -1,4 +1,3 @@
-import type { PolicyViolation } from '../policy/evaluate';
 import type { Registry, RegistryEntry } from './read';
 
 /** The lineage graph the webview draws (`sovereign registry graph --json`). */
@@ -39,8 +38,14 @@ export function datasetKey(d: { name: string; version?: string; digest?: string 
   return `dataset:${d.name}${d.digest ? `@${d.digest}` : d.version ? `@${d.version}` : ''}`;
 }
 
+/** The part of a policy violation the graph counts (evaluatePolicy's violations are passed as they are). */
+export interface VersionFlag {
+  model?: string;
+  version?: string;
+}
+
 /** Builds the whole graph; `violations` (from evaluatePolicy) fills each model's status. */
-export function buildLineageGraph(registry: Registry, violations: readonly PolicyViolation[] = []): LineageGraph {
+export function buildLineageGraph(registry: Registry, violations: readonly VersionFlag[] = []): LineageGraph {
   const nodes = new Map<string, LineageNode>();
   const edges: LineageEdge[] = [];
   const byDigest = new Map<string, RegistryEntry>();

@@ -2,7 +2,7 @@ import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml';
 import { valid as validSemver } from 'semver';
 import schema from '../../../schemas/manifest.schema.json';
 import type { ModelManifest } from './manifest';
-import { compileSchema } from './yaml-file';
+import { compileSchema } from '../workspace/yaml-file';
 
 /*
  * The fast path of the registry index. `parseManifest` (the `yaml` package with a LineCounter) keeps every

@@ -2,7 +2,7 @@ import { valid as validSemver } from 'semver';
 import { Document } from 'yaml';
 import type { ModelFormat } from '../formats/types';
 import schema from '../../../schemas/manifest.schema.json';
-import { compileSchema, schemaProblems, YamlFile, type YamlProblem } from './yaml-file';
+import { compileSchema, schemaProblems, YamlFile, type YamlProblem } from '../workspace/yaml-file';
 
 export const DERIVATIONS = ['fine-tune', 'quantize', 'convert', 'distill', 'merge', 'other'] as const;
 export type Derivation = (typeof DERIVATIONS)[number];

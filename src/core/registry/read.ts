@@ -6,8 +6,8 @@ import { parseAliases, type AliasMap } from './aliases';
 import { cacheDirFor, contentHash, jsonSafe, RACY_MS, readCache, readWithStat, statKey, writeCache, type NewRecord, type StatKey } from './index-cache';
 import { parseManifest, parseModelRef, type ModelManifest } from './manifest';
 import { fastManifest } from './manifest-fast';
-import { ALIASES_FILE_NAME, aliasesRelPath, MODELS_DIR } from './workspace';
-import { formatProblem, type YamlProblem } from './yaml-file';
+import { ALIASES_FILE_NAME, aliasesRelPath, MODELS_DIR } from '../workspace/workspace';
+import { formatProblem, type YamlProblem } from '../workspace/yaml-file';
 
 /** One registered model version as the read side sees it. */
 export interface RegistryEntry {

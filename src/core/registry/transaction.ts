@@ -1,14 +1,13 @@
-import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { appendAudit, undoAuditEntries, type AuditEntry, type AuditEvent } from '../audit/log';
 import { IoError, ioError, SovereignError } from '../util/errors';
+import { writeAtomic } from '../workspace/atomic-write';
 import { RegistryGit } from './git';
 import { checkpointKey, makeCheckpoint } from '../audit/anchor';
-import { policyKeys } from '../policy/evaluate';
-import { loadPolicy } from '../policy/load';
-import { keyIdOf } from '../signing/keys';
-import { AUDIT_CHECKPOINT_FILE, AUDIT_FILE } from './workspace';
+import { keyIdOf, type TrustedKey } from '../signing/keys';
+import { AUDIT_CHECKPOINT_FILE, AUDIT_FILE } from '../workspace/workspace';
 
 /**
  * A registry change: files written atomically (temp + rename), then one pathspec-limited commit. Any
@@ -29,12 +28,13 @@ export class RegistryTransaction {
   private rolledBack = false;
 
   /**
-   * @param signingKey signs the audit checkpoint committed with the log (else SOVEREIGN_SIGNING_KEY, else
-   *   no checkpoint is written).
+   * @param checkpoint signs the audit checkpoint committed with the log: `key` (else SOVEREIGN_SIGNING_KEY),
+   *   only when it is one of `trustedKeys` (the workspace policy's, looked up by the caller: govern/). Without
+   *   it no checkpoint is written.
    */
   constructor(
     readonly root: string,
-    private readonly signingKey?: KeyObject,
+    private readonly checkpoint?: { key?: KeyObject; trustedKeys: () => Promise<readonly TrustedKey[]> },
   ) {
     this.git = new RegistryGit(root);
   }
@@ -42,12 +42,12 @@ export class RegistryTransaction {
   /** When this change commits the audit log and a signing key is at hand: a signed checkpoint of its head. */
   private async writeCheckpoint(): Promise<void> {
     if (!this.saved.has(AUDIT_FILE)) return;
-    const key = await checkpointKey(this.signingKey);
+    if (!this.checkpoint) return;
+    const key = await checkpointKey(this.checkpoint.key);
     if (!key) return;
-    // Only a key the policy trusts: `audit verify` refuses a checkpoint signed by any other.
-    const { policy } = await loadPolicy(this.root);
+    // Only a key the policy trusts (and has not revoked): `audit verify` refuses a checkpoint signed by any other.
     const id = keyIdOf(createPublicKey(key));
-    if (!(await policyKeys(this.root, policy)).some((k) => k.keyId === id) || policy.signature?.revoked_keys?.some((r) => r.key_id === id)) return;
+    if (!(await this.checkpoint.trustedKeys()).some((k) => k.keyId === id)) return;
     let text: string;
     try {
       text = await readFile(join(this.root, AUDIT_FILE), 'utf8');
@@ -177,16 +177,6 @@ export class RegistryTransaction {
   }
 }
 
-export async function writeAtomic(path: string, content: string | Buffer): Promise<void> {
-  const temp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(temp, content);
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw ioError(err, path, 'write');
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -1,4 +1,4 @@
-import { isBlocking, SEVERITIES, worstSeverity, type Severity } from './findings';
+import { isBlocking, SEVERITIES, worstSeverity, type Severity } from '../formats/findings';
 import type { FileReport, ScanReport } from './scanner';
 
 /** One line per file with a clear verdict; the findings below it when `verbose` or when it is blocked. */

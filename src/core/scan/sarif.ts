@@ -1,7 +1,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as Sarif from 'sarif';
-import type { Finding, Severity } from './findings';
+import type { Finding, Severity } from '../formats/findings';
 import type { ScanReport } from './scanner';
 
 /** SARIF levels GitHub code scanning understands. */

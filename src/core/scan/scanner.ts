@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { analyzeSource, FileSource, type ModelFormat } from '../formats';
 import { sha256File } from '../hash/sha256';
 import { ioError } from '../util/errors';
-import { isBlocking, type Finding } from './findings';
+import { isBlocking, type Finding } from '../formats/findings';
 
 export interface FileReport {
   path: string;

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { resolveStoreRoot } from '../registry/workspace';
+import { resolveStoreRoot } from '../workspace/workspace';
 import { ContentStore } from '../registry/store';
 import { ioError, RefusedError, UsageError } from '../util/errors';
 

@@ -3,7 +3,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { sha256File } from '../hash/sha256';
 import { ioError, UsageError } from '../util/errors';
-import { writeAtomic } from '../registry/transaction';
+import { writeAtomic } from '../workspace/atomic-write';
 import { keyIdOf, loadPrivateKey, type TrustedKey } from './keys';
 import { BundleError, buildStatement, parseBundle, signStatement, verifyBundle, type Bundle, type Resource, type Serialization, type Statement } from './oms';
 

@@ -1,11 +1,11 @@
 /** Worker-thread entry (bundled to dist/core-worker.js). Serves WorkerMethods to a WorkerClient. */
-import '../net/guard-worker-thread'; // first: the egress guard of this thread (docs/egress.md)
+import '../govern/egress/guard-worker-thread'; // first: the egress guard of this thread (docs/egress.md)
 import { parentPort } from 'node:worker_threads';
 import { sha256File } from '../hash/sha256';
 import { scanPaths } from '../scan/scanner';
 import { analyzeSource, FileSource } from '../formats';
 import { checkModelFile } from '../policy/gate';
-import { writeEvidenceBundle } from '../audit/evidence/write';
+import { writeEvidenceBundle } from '../govern/evidence/write';
 import { aliasVersion, registerModel, registrySnapshot, signVersionWithPem, verifyAudit, verifyRegistryVersion } from './registry-methods';
 import { benchmarkRuns, lineageLayout } from './webview-methods';
 import type { WorkerReply } from './protocol';

@@ -2,9 +2,9 @@ import type { ScanReport } from '../scan/scanner';
 import type { FormatAnalysis } from '../formats/types';
 import type { PolicyDecision } from '../policy/gate';
 import type { AuditVerification } from '../audit/verify';
-import type { AliasResult, VersionVerification } from '../registry/ops';
+import type { AliasResult, VersionVerification } from '../govern/ops';
 import type { registerModel, RegistrySnapshot } from './registry-methods';
-import type { SignVersionResult } from '../registry/sign-version';
+import type { SignVersionResult } from '../govern/sign-version';
 import type { benchmarkRuns, lineageLayout } from './webview-methods';
 
 /**

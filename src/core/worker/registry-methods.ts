@@ -1,12 +1,12 @@
 import { createPrivateKey } from 'node:crypto';
-import { addModel, type AddOptions, type AddResult } from '../registry/admission';
+import { addModel, type AddOptions, type AddResult } from '../govern/admission';
 import { buildLineageGraph, type LineageGraph } from '../registry/lineage';
-import { setAlias, verifyVersion, type AliasResult, type VersionVerification } from '../registry/ops';
+import { setAlias, verifyVersion, type AliasResult, type VersionVerification } from '../govern/ops';
 import { loadRegistry } from '../registry/read';
-import type { YamlProblem } from '../registry/yaml-file';
+import type { YamlProblem } from '../workspace/yaml-file';
 import { evaluatePolicy, type PolicyViolation, type WaivedViolation } from '../policy/evaluate';
-import { verifyAudit } from '../audit/verify';
-import { signRegisteredVersion, type SignVersionResult } from '../registry/sign-version';
+import { verifyWorkspaceAudit as verifyAudit } from '../govern/audit-verify';
+import { signRegisteredVersion, type SignVersionResult } from '../govern/sign-version';
 
 /** What the Models view, the diagnostics and the lineage view need, read in one pass off the UI thread. */
 export interface RegistrySnapshot {

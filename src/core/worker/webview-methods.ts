@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LineageGraph } from '../registry/lineage';
-import { layoutLineage, type LineageLayout } from '../../../webview/lineage/layout';
+import { layoutLineage, type LineageLayout } from '../views/lineage-layout';
 import type { BenchmarkFileProblem, BenchmarkRun, StoredBenchReport } from '../../../webview/benchmarks/contract';
 
 export function lineageLayout(graph: LineageGraph): LineageLayout {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { WorkerClient } from '../../core/worker/client';
-import { isBlocking, worstSeverity } from '../../core/scan/findings';
+import { isBlocking, worstSeverity } from '../../core/formats/findings';
 import { renderScanText } from '../../core/scan/render';
 import { renderFacts } from '../../core/formats/render';
 

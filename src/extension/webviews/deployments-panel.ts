@@ -4,7 +4,7 @@ import { listDeployments, type Deployment } from '../../core/deploy/deployments'
 import { guardedFetch } from '../../core/net/egress';
 import { describeError } from '../../core/util/errors';
 import type { DeploymentRow, DeploymentsContract, DeploymentsState } from '../../../webview/deployments/contract';
-import { summarizeMetrics } from '../../../webview/deployments/metrics';
+import { summarizeMetrics } from '../../core/views/deployment-metrics';
 import type { ExtensionServices } from '../context';
 import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 import { VIEW_TYPES } from '../../../webview/shared/view-state';

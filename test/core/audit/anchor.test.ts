@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { checkpointPathFor, makeCheckpoint } from '../../../src/core/audit/anchor';
 import { appendAudit, auditFile } from '../../../src/core/audit/log';
 import { verifyAudit } from '../../../src/core/audit/verify';
-import { addModel } from '../../../src/core/registry/admission';
-import { initRegistry } from '../../../src/core/registry/ops';
+import { verifyWorkspaceAudit } from '../../../src/core/govern/audit-verify';
+import { addModel } from '../../../src/core/govern/admission';
+import { initRegistry } from '../../../src/core/govern/ops';
 import { generateKeys, loadPrivateKey, loadPublicKey } from '../../../src/core/signing/keys';
 import { tempDir } from '../../helpers/tmp';
 import { makeRepo, weights } from '../registry/repo';
@@ -67,13 +68,13 @@ describe('audit checkpoint: a signed head that a cut or rewritten log no longer 
       repo.git('commit', '-q', '-m', 'policy');
       await addModel(repo.root, { input: await repo.write('../w.bin', weights()), name: 'm', version: '1.0.0', privateKey: k.privateKeyPath });
       assert.match(repo.git('show', '--name-only', '--format=', 'HEAD'), /\.sovereign\/audit\.checkpoint\.json/);
-      const v = await verifyAudit(repo.root);
+      const v = await verifyWorkspaceAudit(repo.root);
       assert.equal(v.ok, true, JSON.stringify(v));
       assert.equal(v.checkpoint?.ok, true);
       assert.equal(v.checkpoint?.seq, v.head?.seq);
       // An unsigned registration without a key leaves the last checkpoint as it was (still valid).
       await addModel(repo.root, { input: await repo.write('../w2.bin', weights()), name: 'n', version: '1.0.0' });
-      assert.equal((await verifyAudit(repo.root)).ok, true);
+      assert.equal((await verifyWorkspaceAudit(repo.root)).ok, true);
     } finally {
       await repo.cleanup();
     }

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { appendAudit, auditFile, readAudit } from '../../../src/core/audit/log';
-import { verifyAudit } from '../../../src/core/audit/verify';
+import { verifyWorkspaceAudit as verifyAudit } from '../../../src/core/govern/audit-verify';
 import { canonicalJson, GENESIS, sha256Hex } from '../../../src/core/audit/canonical';
 import { auditActions } from '../../../src/core/audit/actions';
 

@@ -10,8 +10,8 @@ import { removeModelDeployments, rollback } from '../../../src/core/deploy/lifec
 import { LABEL } from '../../../src/core/deploy/labels';
 import { EDGE_NETWORK, internalNetworkName } from '../../../src/core/deploy/names';
 import { ensureInternalNetwork } from '../../../src/core/deploy/network';
-import { addModel } from '../../../src/core/registry/admission';
-import { initRegistry, setAlias } from '../../../src/core/registry/ops';
+import { addModel } from '../../../src/core/govern/admission';
+import { initRegistry, setAlias } from '../../../src/core/govern/ops';
 import { RefusedError } from '../../../src/core/util/errors';
 import { readAudit } from '../../../src/core/audit/log';
 import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';

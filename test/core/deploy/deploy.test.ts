@@ -11,8 +11,8 @@ import { promote, removeModelDeployments, rollback } from '../../../src/core/dep
 import { LABEL } from '../../../src/core/deploy/labels';
 import { pruneImages } from '../../../src/core/deploy/prune';
 import { internalNetworkName } from '../../../src/core/deploy/names';
-import { addModel } from '../../../src/core/registry/admission';
-import { initRegistry } from '../../../src/core/registry/ops';
+import { addModel } from '../../../src/core/govern/admission';
+import { initRegistry } from '../../../src/core/govern/ops';
 import { ContentStore } from '../../../src/core/registry/store';
 import { readAudit } from '../../../src/core/audit/log';
 import { writeTinyLlama, type TinyLlamaInfo } from '../../fixtures/gguf/tiny-llama';

@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { buildBaseline, type DriftReport } from '../../../src/core/drift/baseline';
 import { LiveDriftMonitor } from '../../../src/core/drift/live';
-import { addModel } from '../../../src/core/registry/admission';
-import { initRegistry } from '../../../src/core/registry/ops';
+import { addModel } from '../../../src/core/govern/admission';
+import { initRegistry } from '../../../src/core/govern/ops';
 import { startServe, type RunningServer } from '../../../src/core/serve/start';
 import { FRAUD_FEATURE_COUNT, FRAUD_FEATURES, fraudDataToCsv, syntheticFraudData, type FraudData } from '../../fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../../fixtures/onnx/mlpClassifier';
 import { runCli } from '../../helpers/cli';
 import { makeRepo, type TestRepo } from '../registry/repo';
 import { call } from '../serve/http-client';
-import { summarizeMetrics } from '../../../webview/deployments/metrics';
+import { summarizeMetrics } from '../../../src/core/views/deployment-metrics';
 
 function shifted(data: FraudData, by: number): number[] {
   const out = Array.from(data.features);

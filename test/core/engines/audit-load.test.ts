@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readAudit } from '../../../src/core/audit/log';
-import { verifyAudit } from '../../../src/core/audit/verify';
+import { verifyWorkspaceAudit as verifyAudit } from '../../../src/core/govern/audit-verify';
 import { sha256File } from '../../../src/core/hash/sha256';
 import { openEngine } from '../../../src/core/engines';
 import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { analyzeSource, BufferSource, type FormatAnalysis } from '../../../src/core/formats';
-import { isBlocking } from '../../../src/core/scan/findings';
+import { isBlocking } from '../../../src/core/formats/findings';
 import { buildTinyLlama } from '../../fixtures/gguf/tiny-llama';
 import { writeMlpClassifier } from '../../fixtures/onnx/mlpClassifier';
 import { osSystemPickle, plainDataPickle } from '../../fixtures/pickle/assembler';

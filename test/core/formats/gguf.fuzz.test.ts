@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { analyzeSource } from '../../../src/core/formats';
 import { BufferSource } from '../../../src/core/formats/source';
-import { isBlocking, SEVERITIES } from '../../../src/core/scan/findings';
+import { isBlocking, SEVERITIES } from '../../../src/core/formats/findings';
 import { buildTinyLlama, mulberry32 } from '../../fixtures/gguf/tiny-llama';
 
 /**

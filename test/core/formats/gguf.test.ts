@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Finding, Severity } from '../../../src/core/scan/findings';
+import type { Finding, Severity } from '../../../src/core/formats/findings';
 import { BufferSource } from '../../../src/core/formats/source';
 import {
   analyzeGguf,

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { analyzeSource, BufferSource, FileSource, type ByteSource, type FormatAnalysis } from '../../../src/core/formats';
 import { checkLocationText, inspectOnnx, MAX_SUBGRAPH_DEPTH, type OnnxFacts } from '../../../src/core/formats/onnx';
 import { walkModel } from '../../../src/core/formats/onnx/walk';
-import { isBlocking } from '../../../src/core/scan/findings';
+import { isBlocking } from '../../../src/core/formats/findings';
 import {
   customOpModelProto,
   encodeOnnxModel,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { analyzeSource, BufferSource, FileSource, type FormatAnalysis } from '../../../src/core/formats';
 import { analyzePickle } from '../../../src/core/formats/pickle/analyze';
 import { classifyGlobal } from '../../../src/core/formats/pickle/policy';
-import { isBlocking, severityRank, type Finding } from '../../../src/core/scan/findings';
+import { isBlocking, severityRank, type Finding } from '../../../src/core/formats/findings';
 import { osSystemPickle, PickleAsm, plainDataPickle, torchStateDictPickle } from '../../fixtures/pickle/assembler';
 import { everyOpcodePickle, protocol0DataPickle, protocol0OsSystem } from '../../fixtures/pickle/corpus';
 

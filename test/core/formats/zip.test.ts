@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { deflateRawSync } from 'node:zlib';
 import { analyzeSource, BufferSource, type FormatAnalysis } from '../../../src/core/formats';
-import { severityRank } from '../../../src/core/scan/findings';
+import { severityRank } from '../../../src/core/formats/findings';
 import { osSystemPickle, plainDataPickle, torchStateDictPickle } from '../../fixtures/pickle/assembler';
 import { npyFile } from '../../fixtures/pickle/joblib-layout';
 import { torchZip, writeZip } from '../../fixtures/zip/zip-writer';

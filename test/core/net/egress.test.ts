@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAudit } from '../../../src/core/audit/log';
-import { verifyAudit } from '../../../src/core/audit/verify';
+import { verifyWorkspaceAudit as verifyAudit } from '../../../src/core/govern/audit-verify';
 import { checkEndpoint, guardedFetch } from '../../../src/core/net/egress';
 import { egressLedger } from '../../../src/core/net/ledger';
 import { RefusedError, UsageError } from '../../../src/core/util/errors';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { DEFAULT_ALLOWED_ENDPOINTS } from '../../../src/core/net/endpoints';
-import { dockerHostRule, processEgressRules } from '../../../src/core/net/process-guard';
+import { dockerHostRule, processEgressRules } from '../../../src/core/govern/egress/process-guard';
 import { EgressViolationError, installSocketGuard } from '../../../src/core/net/socket-guard';
 import { RefusedError } from '../../../src/core/util/errors';
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { evaluatePolicy } from '../../../src/core/policy/evaluate';
 import { checkModelFile } from '../../../src/core/policy/gate';
 import { allowedEndpoints, DEFAULT_POLICY, loadPolicy, parsePolicy, parseSize, PolicyFileError } from '../../../src/core/policy/load';
-import { addModel } from '../../../src/core/registry/admission';
-import { initRegistry, setAlias } from '../../../src/core/registry/ops';
+import { addModel } from '../../../src/core/govern/admission';
+import { initRegistry, setAlias } from '../../../src/core/govern/ops';
 import { generateKeys } from '../../../src/core/signing/keys';
 import { EVIL_PICKLE, makeRepo, weights, type TestRepo } from '../registry/repo';
 

@@ -1,13 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addModel, AdmissionRefused } from '../../../src/core/registry/admission';
+import { addModel, AdmissionRefused } from '../../../src/core/govern/admission';
 import { lineageOf, whichUsed, buildLineageGraph } from '../../../src/core/registry/lineage';
 import { parseManifest } from '../../../src/core/registry/manifest';
-import { diffManifests, initRegistry, modelHistory, setAlias, verifyVersion } from '../../../src/core/registry/ops';
+import { diffManifests, initRegistry, modelHistory, setAlias, verifyVersion } from '../../../src/core/govern/ops';
 import { loadRegistry } from '../../../src/core/registry/read';
 import { ContentStore } from '../../../src/core/registry/store';
-import { findWorkspaceRoot, resolveStoreRoot } from '../../../src/core/registry/workspace';
+import { findWorkspaceRoot, resolveStoreRoot } from '../../../src/core/workspace/workspace';
 import { generateKeys } from '../../../src/core/signing/keys';
 import { tempDir } from '../../helpers/tmp';
 import { EVIL_PICKLE, makeRepo, snapshotTree, weights, type TestRepo } from './repo';

@@ -2,11 +2,11 @@ import { strict as assert } from 'node:assert';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addModel } from '../../../src/core/registry/admission';
+import { addModel } from '../../../src/core/govern/admission';
 import { loadRegistry } from '../../../src/core/registry/read';
-import { signRegisteredVersion } from '../../../src/core/registry/sign-version';
-import { verifyVersion } from '../../../src/core/registry/ops';
-import { verifyAudit } from '../../../src/core/audit/verify';
+import { signRegisteredVersion } from '../../../src/core/govern/sign-version';
+import { verifyVersion } from '../../../src/core/govern/ops';
+import { verifyWorkspaceAudit as verifyAudit } from '../../../src/core/govern/audit-verify';
 import { trustedKey } from '../../../src/core/signing/keys';
 import { makeRepo, weights, type TestRepo } from './repo';
 

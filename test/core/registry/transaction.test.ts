@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { verifyAudit } from '../../../src/core/audit/verify';
-import { addModel } from '../../../src/core/registry/admission';
-import { initRegistry, setAlias } from '../../../src/core/registry/ops';
-import { signRegisteredVersion } from '../../../src/core/registry/sign-version';
+import { verifyWorkspaceAudit as verifyAudit } from '../../../src/core/govern/audit-verify';
+import { addModel } from '../../../src/core/govern/admission';
+import { initRegistry, setAlias } from '../../../src/core/govern/ops';
+import { signRegisteredVersion } from '../../../src/core/govern/sign-version';
 import { generateKeys, loadPrivateKey } from '../../../src/core/signing/keys';
 import { makeRepo, snapshotTree, weights, type TestRepo } from './repo';
 

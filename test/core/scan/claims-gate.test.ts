@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateModelFile } from '../../../src/core/engines/validate';
-import { addModel, AdmissionRefused } from '../../../src/core/registry/admission';
+import { addModel, AdmissionRefused } from '../../../src/core/govern/admission';
 import { reportBlocks, scanPaths } from '../../../src/core/scan/scanner';
 import { RefusedError } from '../../../src/core/util/errors';
 import { runCli } from '../../helpers/cli';

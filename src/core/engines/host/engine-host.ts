@@ -3,7 +3,7 @@
  * child_process.fork. It owns the native engines, so a llama.cpp abort ends this process, never its parent.
  * It exits when its parent goes away (the IPC channel closes), so no orphan keeps a model in memory.
  */
-import '../../net/guard-engine-process'; // first: the egress guard (docs/egress.md)
+import '../../govern/egress/guard-engine-process'; // first: the egress guard (docs/egress.md)
 import { describeError, SovereignError } from '../../util/errors';
 import { GgufEngine } from '../gguf/gguf-engine';
 import { OnnxEngine } from '../onnx/onnx-engine';

@@ -1,8 +1,7 @@
-import type { Finding } from '../../scan/findings';
-import { analyzeSource } from '../index';
+import type { Finding } from '../findings';
 import { baseName, innerName } from '../claims';
 import { BufferSource } from '../source';
-import type { Analyzer, FormatAnalysis, ModelFormat } from '../types';
+import type { ContainerAnalyzer, FormatAnalysis, ModelFormat } from '../types';
 import { decompress, type Codec } from './decompress';
 
 /** Decompressed content is held in memory up to this size; more is a finding (bomb or too big to scan). */
@@ -34,7 +33,7 @@ export function identifyWrapper(head: Buffer): Wrapper | undefined {
  * gzip, bz2 and xz files, and joblib's compressed dumps (zlib, "ZF" zlib, lzma, lz4): decompressed with a
  * hard output bound, then analysed by content like any file (the inner pickle, tar, zip...).
  */
-export const analyzeCompressed: Analyzer = async (source, options) => {
+export const analyzeCompressed: ContainerAnalyzer = async (source, options, analyzeMember) => {
   const head = await source.readAt(0, 32);
   const wrapper = identifyWrapper(head);
   if (!wrapper) return { format: 'unknown', facts: {}, findings: [] };
@@ -62,7 +61,7 @@ export const analyzeCompressed: Analyzer = async (source, options) => {
   }
   // The content goes by the outer name without its compression suffix (model.pkl.gz holds model.pkl).
   const outerName = baseName(source.claimedName ?? source.path);
-  const inner: FormatAnalysis = await analyzeSource(new BufferSource(`${source.path}!${wrapper.codec}`, out.data, source.depth + 1, innerName(outerName) ?? outerName), options);
+  const inner: FormatAnalysis = await analyzeMember(new BufferSource(`${source.path}!${wrapper.codec}`, out.data, source.depth + 1, innerName(outerName) ?? outerName), options);
   findings.push(...inner.findings);
   const innerSummary = (inner.facts.summary && typeof inner.facts.summary === 'object' ? inner.facts.summary : {}) as Record<string, unknown>;
   const format: ModelFormat = wrapper.format === 'joblib' || inner.format === 'joblib' ? 'joblib' : wrapper.format;

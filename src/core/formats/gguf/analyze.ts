@@ -1,4 +1,4 @@
-import { isBlocking, worstSeverity, type Finding } from '../../scan/findings';
+import { isBlocking, worstSeverity, type Finding } from '../findings';
 import { RefusedError } from '../../util/errors';
 import { FileSource, type ByteSource } from '../source';
 import type { Analyzer } from '../types';

@@ -1,4 +1,4 @@
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 import type { ByteSource } from '../source';
 import {
   GGML_MAX_DIMS,

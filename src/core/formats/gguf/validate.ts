@@ -1,4 +1,4 @@
-import type { Finding, Severity } from '../../scan/findings';
+import type { Finding, Severity } from '../findings';
 import { ARCH_REQUIREMENTS, COMMON_REQUIRED_KEYS } from './arch';
 import {
   GGML_MAX_NAME,

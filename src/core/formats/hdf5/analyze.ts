@@ -1,4 +1,4 @@
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 import type { ByteSource } from '../source';
 import type { Analyzer } from '../types';
 import { judgeKerasConfig } from '../zip/keras-config';

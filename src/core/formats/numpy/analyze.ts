@@ -1,4 +1,4 @@
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 import { scanPickle } from '../pickle/scan';
 import type { Analyzer } from '../types';
 import { describeDescr, hasObjects, itemSize, NpyHeaderError, parseNpyHeader } from './header';

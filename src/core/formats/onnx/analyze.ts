@@ -1,4 +1,4 @@
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 import { FileSource, type ByteSource } from '../source';
 import type { AnalyzeOptions, Analyzer, FormatAnalysis } from '../types';
 import { FindingCollector } from './findingCollector';

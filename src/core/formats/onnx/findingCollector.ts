@@ -1,4 +1,4 @@
-import { severityRank, type Finding, type Severity } from '../../scan/findings';
+import { severityRank, type Finding, type Severity } from '../findings';
 import { MAX_FINDINGS_PER_RULE } from './limits';
 
 /**

@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 import type { ByteSource } from '../source';
 import { FindingCollector } from './findingCollector';
 import { MAX_ONNX_PROTO_BYTES } from './limits';

@@ -1,4 +1,4 @@
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 import { JOBLIB_WRAPPERS } from './joblib';
 import { classifyGlobal } from './policy';
 import type { WalkResult } from './walker';

@@ -1,4 +1,4 @@
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 import { FindingCollector } from '../onnx/findingCollector';
 import { setOwn } from '../onnx/records';
 import { FileSource, type ByteSource } from '../source';

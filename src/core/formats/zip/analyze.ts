@@ -1,8 +1,7 @@
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 import { describeError } from '../../util/errors';
-import { analyzeSource } from '../index';
 import { scanPickle } from '../pickle/scan';
-import type { Analyzer, AnalyzeOptions, FormatAnalysis, ModelFormat } from '../types';
+import type { ContainerAnalyzer, AnalyzeOptions, FormatAnalysis, ModelFormat } from '../types';
 import type { ByteSource } from '../source';
 import { readZipDirectory, ZipFormatError, type ZipDirectory, type ZipEntry } from './directory';
 import { judgeKerasConfig } from './keras-config';
@@ -33,9 +32,9 @@ interface MemberFact {
 /**
  * ZIP archives: PyTorch (torch.save >= 1.6), NumPy .npz, Keras .keras, or any zip. The structure is
  * checked first (central directory vs local headers, overlaps, hidden members, bombs); then pickles are
- * walked, Keras configs judged, and other members analysed by content through analyzeSource.
+ * walked, Keras configs judged, and other members analysed by content through `analyzeMember` (analyzeSource).
  */
-export const analyzeZip: Analyzer = async (source, options) => {
+export const analyzeZip: ContainerAnalyzer = async (source, options, analyzeMember) => {
   let dir: ZipDirectory;
   try {
     dir = await readZipDirectory(source);
@@ -107,7 +106,7 @@ export const analyzeZip: Analyzer = async (source, options) => {
         if (!torchScript) findings.push({ rule: 'zip/torchscript-code', severity: 'medium', message: 'TorchScript code inside: torch.jit.load compiles and runs it (a restricted language, but code all the same)', location: where });
         torchScript = true;
       } else {
-        const inner: FormatAnalysis = await analyzeSource(member.source, options as AnalyzeOptions);
+        const inner: FormatAnalysis = await analyzeMember(member.source, options as AnalyzeOptions);
         fact.format = inner.format;
         findings.push(...inner.findings);
         const innerGlobals = inner.facts.globals;

@@ -1,4 +1,4 @@
-import type { Finding } from '../../scan/findings';
+import type { Finding } from '../findings';
 
 /**
  * Keras model configs (config.json in .keras archives, the model_config attribute of legacy .h5 files)

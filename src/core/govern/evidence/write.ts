@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ioError } from '../../util/errors';
-import { auditFile } from '../log';
+import { auditFile } from '../../audit/log';
 import { collectEvidence, type CollectOptions, type Evidence } from './collect';
 import { renderEvidenceHtml, renderEvidenceMarkdown } from './render';
 

@@ -2,6 +2,9 @@
  * The few numbers the deployments view shows, from a `sovereign serve` /metrics answer (Prometheus text
  * format, src/core/serve/metrics.ts). Pure: the host parses, the tests check.
  */
+import type { DriftSummary, MetricsSummary } from '../../../webview/deployments/types';
+
+export type { DriftSummary, MetricsSummary } from '../../../webview/deployments/types';
 
 export interface Sample {
   name: string;
@@ -61,30 +64,6 @@ const sum = (samples: readonly Sample[], name: string, where: (l: Record<string,
   return hits.length ? hits.reduce((a, s) => a + s.value, 0) : undefined;
 };
 
-export interface MetricsSummary {
-  requests?: number;
-  /** Since the previous poll, when there was one. */
-  requestsPerSecond?: number;
-  errors?: number;
-  latencyP50Ms?: number;
-  latencyP95Ms?: number;
-  ttftP50Ms?: number;
-  tokensPerSecondP50?: number;
-  generatedTokens?: number;
-  inFlight?: number;
-  queueDepth?: number;
-  rssBytes?: number;
-  modelLoadSeconds?: number;
-  engineRestarts?: number;
-  /** Live drift of an ONNX version served with its validation baseline (docs/drift.md). */
-  drift?: DriftSummary;
-}
-
-export interface DriftSummary {
-  features: { name: string; psi: number; threshold?: number }[];
-  predictionPsi?: number;
-  windowRows?: number;
-}
 
 /** The runtime's sovereign_drift_* gauges; undefined when it exports none. */
 export function summarizeDrift(samples: readonly Sample[]): DriftSummary | undefined {

@@ -11,9 +11,9 @@
  * Pure (no DOM): runs in the core worker (off the extension host thread), in the tests and the bench.
  */
 import type * as Dagre from '@dagrejs/dagre' with { 'resolution-mode': 'import' };
-import type { LineageEdge, LineageGraph, LineageLayout, LineageNode, PlacedEdge, PlacedNode } from './types';
+import type { LineageEdge, LineageGraph, LineageLayout, LineageNode, PlacedEdge, PlacedNode } from '../../../webview/lineage/types';
 
-export type { LineageLayout, PlacedEdge, PlacedNode } from './types';
+export type { LineageLayout, PlacedEdge, PlacedNode } from '../../../webview/lineage/types';
 
 // dagre is an ES module with a CommonJS build; this project compiles to CommonJS, so it is required
 // (the types come from its ESM declarations).

@@ -1,11 +1,12 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { keyIdOf } from '../signing/keys';
-import { serializeManifest } from './manifest';
-import { loadRegistry } from './read';
-import { signVersion } from './signature';
-import { withRegistryLock } from './lock';
-import { RegistryTransaction } from './transaction';
-import { AUDIT_FILE, signatureRelPath } from './workspace';
+import { serializeManifest } from '../registry/manifest';
+import { loadRegistry } from '../registry/read';
+import { signVersion } from '../registry/signature';
+import { withRegistryLock } from '../registry/lock';
+import { RegistryTransaction } from '../registry/transaction';
+import { AUDIT_FILE, signatureRelPath } from '../workspace/workspace';
+import { workspaceTrustedKeys } from './trusted-keys';
 
 export interface SignVersionResult {
   ref: string;
@@ -30,7 +31,7 @@ async function signLocked(root: string, ref: string, privateKey: KeyObject, now:
   const signatureFile = signatureRelPath(m.name, m.version);
   const keyId = keyIdOf(createPublicKey(privateKey));
   m.signature = { path: signatureFile, key_id: keyId, signed_at: now.toISOString() };
-  const tx = new RegistryTransaction(root, privateKey);
+  const tx = new RegistryTransaction(root, { key: privateKey, trustedKeys: () => workspaceTrustedKeys(root) });
   await tx.snapshot(AUDIT_FILE);
   try {
     const text = serializeManifest(m);

@@ -6,15 +6,16 @@ import type { TrustedKey } from '../signing/keys';
 import { applyExceptions, policyKeys, revokedKeys, signatureViolations } from '../policy/evaluate';
 import { defaultPolicyText, loadPolicy } from '../policy/load';
 import { manifestViolations } from '../policy/rules';
-import { ALIAS_NAME, parseAliases, serializeAliases } from './aliases';
-import { RegistryGit, type HistoryEntry } from './git';
-import type { ModelManifest } from './manifest';
-import { loadRegistry, type Registry, type RegistryEntry } from './read';
-import { checkVersionSignature, type VersionSignatureStatus } from './signature';
-import { ContentStore, type ObjectStatus } from './store';
-import { withRegistryLock } from './lock';
-import { RegistryTransaction } from './transaction';
-import { aliasesRelPath, AUDIT_FILE, MODELS_DIR, resolveStoreRoot } from './workspace';
+import { ALIAS_NAME, parseAliases, serializeAliases } from '../registry/aliases';
+import { RegistryGit, type HistoryEntry } from '../registry/git';
+import type { ModelManifest } from '../registry/manifest';
+import { loadRegistry, type Registry, type RegistryEntry } from '../registry/read';
+import { checkVersionSignature, type VersionSignatureStatus } from '../registry/signature';
+import { ContentStore, type ObjectStatus } from '../registry/store';
+import { withRegistryLock } from '../registry/lock';
+import { RegistryTransaction } from '../registry/transaction';
+import { aliasesRelPath, AUDIT_FILE, MODELS_DIR, resolveStoreRoot } from '../workspace/workspace';
+import { workspaceTrustedKeys } from './trusted-keys';
 
 export interface AliasResult {
   name: string;
@@ -66,7 +67,7 @@ async function setAliasLocked(root: string, ref: string, alias: string, options:
     );
   }
 
-  const tx = new RegistryTransaction(root);
+  const tx = new RegistryTransaction(root, { trustedKeys: () => workspaceTrustedKeys(root) });
   await tx.snapshot(AUDIT_FILE);
   try {
     await tx.write(aliasFile, serializeAliases(name, { ...current, [alias]: version }));
@@ -187,7 +188,7 @@ export async function initRegistry(root: string): Promise<InitResult> {
 }
 
 async function initLocked(root: string, wanted: [string, string][]): Promise<InitResult> {
-  const tx = new RegistryTransaction(root);
+  const tx = new RegistryTransaction(root, { trustedKeys: () => workspaceTrustedKeys(root) });
   const created: string[] = [];
   for (const [rel, text] of wanted) {
     try {

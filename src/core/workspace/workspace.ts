@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -35,15 +36,38 @@ export function aliasesRelPath(name: string): string {
   return `${MODELS_DIR}/${name}/${ALIASES_FILE_NAME}`;
 }
 
-/** The root of the git repository containing `cwd`: the workspace root. */
-export async function findWorkspaceRoot(cwd: string = process.cwd()): Promise<string> {
+/**
+ * Where `cwd` stands: the ONE workspace lookup every front end uses. `root` is the git top level of `cwd`
+ * (else `cwd` itself, `git: false`); the workspace is `governed` when that git repository holds `.sovereign/`
+ * (a registry, a policy or an audit log). Outside a governed workspace nothing is audited or policy-checked
+ * beyond the defaults, and nothing is written.
+ */
+export interface WorkspaceLocation {
+  root: string;
+  git: boolean;
+  governed: boolean;
+}
+
+export async function locateWorkspace(cwd: string = process.cwd()): Promise<WorkspaceLocation> {
   const out = await new Promise<string | undefined>((done) => {
-    execFile('git', ['rev-parse', '--show-toplevel'], { cwd }, (err, stdout) => done(err ? undefined : stdout.trim()));
+    execFile('git', ['rev-parse', '--show-toplevel'], { cwd, timeout: 5000, windowsHide: true }, (err, stdout) => done(err ? undefined : stdout.trim()));
   });
-  if (!out) {
-    throw new UsageError(`not inside a git repository (${cwd})`, 'run `git init` then `sovereign registry init`');
-  }
-  return resolve(out);
+  if (!out) return { root: resolve(cwd), git: false, governed: false };
+  const root = resolve(out);
+  return { root, git: true, governed: existsSync(join(root, SOVEREIGN_DIR)) };
+}
+
+/** The workspace root for commands that need git (the registry): the git top level, else a usage error. */
+export async function findWorkspaceRoot(cwd: string = process.cwd()): Promise<string> {
+  const at = await locateWorkspace(cwd);
+  if (!at.git) throw new UsageError(`not inside a git repository (${cwd})`, 'run `git init` then `sovereign registry init`');
+  return at.root;
+}
+
+/** The governed workspace around `cwd`, or undefined (see locateWorkspace). */
+export async function governedWorkspace(cwd: string = process.cwd()): Promise<string | undefined> {
+  const at = await locateWorkspace(cwd);
+  return at.governed ? at.root : undefined;
 }
 
 /**

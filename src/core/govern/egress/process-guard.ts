@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { EndpointCheck } from './egress';
-import { compileRules, DEFAULT_ALLOWED_ENDPOINTS, REFUSAL_HINT, stripBrackets, type EndpointRule } from './endpoints';
-import { installSocketGuard, type SocketViolation } from './socket-guard';
+import type { EndpointCheck } from '../../net/egress';
+import { compileRules, DEFAULT_ALLOWED_ENDPOINTS, REFUSAL_HINT, stripBrackets, type EndpointRule } from '../../net/endpoints';
+import { installSocketGuard, type SocketViolation } from '../../net/socket-guard';
 
 /**
  * The egress guard of a whole process (or worker thread) the product starts: the CLI (also the serving
@@ -21,11 +21,11 @@ import { installSocketGuard, type SocketViolation } from './socket-guard';
 // The policy parser (ajv, yaml) and the audit log are loaded when first needed, not at start: every Node
 // child of a guarded process loads this module through the preload, and most never open a socket.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const policyModule = (): typeof import('../policy/load') => require('../policy/load') as typeof import('../policy/load');
-const egressModule = (): typeof import('./egress') => require('./egress') as typeof import('./egress');
+const policyModule = (): typeof import('../../policy/load') => require('../../policy/load') as typeof import('../../policy/load');
+const egressModule = (): typeof import('../../net/egress') => require('../../net/egress') as typeof import('../../net/egress');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** As in src/core/registry/workspace.ts (not imported: it would load yaml at start). */
+/** As in src/core/workspace/workspace.ts (not imported: it would load yaml at start). */
 const SOVEREIGN_DIR = '.sovereign';
 const POLICY_FILE = `${SOVEREIGN_DIR}/policy.yaml`;
 

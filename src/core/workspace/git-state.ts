@@ -1,15 +1,9 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 
 function git(cwd: string, args: string[]): Promise<string | undefined> {
   return new Promise((done) =>
     execFile('git', args, { cwd, timeout: 5000, windowsHide: true }, (err, stdout) => done(err ? undefined : stdout.trim())),
   );
-}
-
-/** The workspace whose .sovereign/ holds the log: the git top level of `cwd`, else `cwd` itself. */
-export async function auditWorkspaceRoot(cwd: string = process.cwd()): Promise<string> {
-  return resolve((await git(cwd, ['rev-parse', '--show-toplevel'])) || cwd);
 }
 
 export interface GitState {

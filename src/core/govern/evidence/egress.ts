@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { compileRules, DEFAULT_ALLOWED_ENDPOINTS, LOOPBACK_RULES } from '../../net/endpoints';
 import { summarizeEgress, type EgressSummary } from '../../net/ledger';
-import type { AuditEntry } from '../log';
+import type { AuditEntry } from '../../audit/log';
 
 export type Locality = 'loopback' | 'private' | 'other';
 

@@ -1,7 +1,8 @@
 import { VERSION } from '../../version';
-import { readAudit, auditFile, AUDIT_FILE, type AuditEntry } from '../log';
-import { verifyAudit, type AuditVerification } from '../verify';
-import { gitState, type GitState } from '../workspace';
+import { readAudit, auditFile, AUDIT_FILE, type AuditEntry } from '../../audit/log';
+import type { AuditVerification } from '../../audit/verify';
+import { verifyWorkspaceAudit } from '../audit-verify';
+import { gitState, type GitState } from '../../workspace/git-state';
 import { collectDeployments, type DeploymentsEvidence } from './deployments';
 import { egressEvidence, type EgressEvidence } from './egress';
 import { collectModels, type ModelEvidence } from './models';
@@ -45,7 +46,7 @@ export async function collectEvidence(root: string, options: CollectOptions = {}
 
   let verification: AuditVerification | undefined;
   try {
-    verification = await verifyAudit(auditFile(root));
+    verification = await verifyWorkspaceAudit(auditFile(root));
   } catch {
     verification = undefined; // no log yet
   }

@@ -1,0 +1,85 @@
+// The layering of the code base (docs/ARCHITECTURE.md), checked by `npm run lint` with dependency-cruiser.
+// A folder of src/core may import only folders on its own floor or below; nothing imports upward; no cycles.
+
+/** src/core folders, from the ground floor up. A folder imports only its own floor and the ones below. */
+const CORE_FLOORS = [
+  ['util', 'version', 'workspace'], // plumbing: errors, the workspace (root, paths, YAML files, atomic writes, git state)
+  ['hash', 'redact', 'fim'], // pure helpers
+  ['formats'], // untrusted bytes -> facts and findings (the finding vocabulary lives here)
+  ['scan', 'audit', 'signing'], // the scanner, the hash-chained log, OMS signing
+  ['net'], // the egress checks (record refusals in the audit log)
+  ['registry'], // manifests, store, lineage, the registry transaction
+  ['policy'], // policy-as-code over manifests and scan results
+  ['govern'], // use cases across the domains: admission, ops, model and deploy gates, evidence, trusted keys, the process egress guard
+  ['engines', 'completion', 'local', 'worker', 'views', 'drift'], // engines, host-side view models, the core worker
+  ['serve', 'bench', 'eval', 'tco'], // the serving runtime, what measures models, and what their measures cost
+  ['deploy'], // Docker staging deployments
+];
+
+const folder = (names) => `^src/core/(${names.join('|')})(/|\\.ts$)`;
+
+const upward = CORE_FLOORS.flatMap((floor, i) => {
+  const above = CORE_FLOORS.slice(i + 1).flat();
+  return above.length
+    ? [{ name: `no-upward-from-${floor[0]}`, comment: `${floor.join(', ')} must not import a higher floor (${above.join(', ')})`, severity: 'error', from: { path: folder(floor) }, to: { path: folder(above) } }]
+    : [];
+});
+
+module.exports = {
+  forbidden: [
+    ...upward,
+    {
+      name: 'no-cycles',
+      comment: 'files that import each other in a loop cannot be read, changed or tested alone',
+      severity: 'error',
+      from: { path: '^(src|webview)/' },
+      to: { circular: true },
+    },
+    {
+      name: 'core-is-not-a-front-end',
+      comment: 'src/core is under the extension and the CLI, and runs no browser code (it may name the webview contracts\' types)',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { path: '^(src/extension|src/cli)/|^webview/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'core-names-only-webview-contracts',
+      comment: 'the types src/core shares with a webview are its contract (contract.ts, types.ts)',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { path: '^webview/', pathNot: '^webview/[^/]+/(contract|types)\\.ts$' },
+    },
+    {
+      name: 'cli-does-not-import-the-extension',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^(src/extension|webview)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'cli-commands-share-through-one-place',
+      comment: 'a command takes shared helpers from src/cli/*.ts, not from a sibling command',
+      severity: 'error',
+      from: { path: '^src/cli/commands/' },
+      to: { path: '^src/cli/commands/' },
+    },
+    {
+      name: 'webview-is-browser-code',
+      comment: 'webview/ runs in the browser: no Node modules, no host code',
+      severity: 'error',
+      from: { path: '^webview/' },
+      to: { path: '^src/|^node:|^(fs|path|child_process|os|net|http|https|crypto|worker_threads)$' },
+    },
+    {
+      name: 'only-the-extension-imports-vscode',
+      severity: 'error',
+      from: { path: '^(src/core|src/cli|webview)/' },
+      to: { path: '^vscode$' },
+    },
+  ],
+  options: {
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(out|dist|node_modules|\\.cache)/' },
+  },
+};
