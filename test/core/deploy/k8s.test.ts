@@ -128,7 +128,7 @@ describe('deploy: Kubernetes export', () => {
     assert.equal(get(cm, 'metadata.namespace'), 'models');
     const pod = 'spec.template.spec';
     const c = `${pod}.containers.0`;
-    assert.deepEqual((get(dep, `${c}.args`) as string[]).slice(0, 9), ['--model', '/models/model.gguf', '--policy', '/policy/policy.yaml', '--policy-model', 'Tiny_Llama@1.2.0-rc.1', '--host', '0.0.0.0', '--port', '8080']);
+    assert.deepEqual((get(dep, `${c}.args`) as string[]).slice(0, 10), ['--model', '/models/model.gguf', '--policy', '/policy/policy.yaml', '--policy-model', 'Tiny_Llama@1.2.0-rc.1', '--host', '0.0.0.0', '--port', '8080']);
     const mount = (get(dep, `${c}.volumeMounts`) as Array<{ name: string; mountPath: string; readOnly?: boolean }>).find((v) => v.name === 'policy');
     assert.deepEqual(mount, { name: 'policy', mountPath: '/policy', readOnly: true });
     const volume = (get(dep, `${pod}.volumes`) as Array<{ name: string; configMap?: { name: string } }>).find((v) => v.name === 'policy');
