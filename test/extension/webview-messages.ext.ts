@@ -56,6 +56,9 @@ describe('Sovereign: webview messages are checked by the host; signing from a we
   it('answers Object.prototype names as unknown methods and malformed params as invalid, running no handler', async () => {
     await vscode.commands.executeCommand('sovereign.showPolicyViolations');
     const panel = await waitFor(() => api.webviews.open(VIEW_TYPES.policy), 'the policy panel');
+    // Its page loads its resources through the workbench's service worker: closing it before it says ready
+    // races that load (a request escaping to the resource host).
+    await waitFor(() => panel.ready, 'the policy webview said ready', 60_000);
     for (const method of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
       const reply = await panel.serveRequest(method, { model: 'ext-signing', version: '1.0.0' });
       assert.ok(!reply.ok && reply.error.code === 'method-not-found' && reply.error.message.includes(`"${method}"`), `${method}: ${JSON.stringify(reply)}`);
@@ -82,6 +85,9 @@ describe('Sovereign: webview messages are checked by the host; signing from a we
 
     await vscode.commands.executeCommand('sovereign.showPolicyViolations');
     const panel = await waitFor(() => api.webviews.open(VIEW_TYPES.policy), 'the policy panel');
+    // Its page loads its resources through the workbench's service worker: closing it before it says ready
+    // races that load (a request escaping to the resource host).
+    await waitFor(() => panel.ready, 'the policy webview said ready', 60_000);
     const manifest = join(root, '.sovereign', 'models', 'ext-signing', '1.0.0.yaml');
     const manifestBefore = await readFile(manifest, 'utf8');
     const head = git('rev-parse', 'HEAD').trim();
