@@ -77,7 +77,7 @@ describe('sovereign registry / lineage (CLI contract)', function () {
   it('the bundled CLI (spawned): registry outside a git repository exits 2 with the fix', async () => {
     // `npm test` builds first; a lone run rebuilds the bundle only when it is older than this area's sources.
     const built = statSync(join(REPO_ROOT, 'dist', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    const sources = ['src/cli/commands/registry.ts', 'src/core/registry/read.ts', 'src/core/registry/workspace.ts'].map((p) => statSync(join(REPO_ROOT, p)).mtimeMs);
+    const sources = ['src/cli/commands/registry.ts', 'src/core/registry/read.ts', 'src/core/workspace/workspace.ts'].map((p) => statSync(join(REPO_ROOT, p)).mtimeMs);
     if (built < Math.max(...sources)) execFileSync(process.execPath, [join(REPO_ROOT, 'esbuild.mjs')], { cwd: REPO_ROOT });
     const r = await runCli(['registry', 'list'], { cwd: repo.base });
     assert.equal(r.code, 2, r.stderr);

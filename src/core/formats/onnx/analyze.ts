@@ -29,7 +29,7 @@ export interface OnnxInspection {
 /**
  * Checks an ONNX file on disk before a runtime sees it (the engines call this before
  * onnxruntime's InferenceSession.create). Refuse the file when any finding is blocking
- * (`isBlocking(f.severity)` from scan/findings: high or critical).
+ * (`isBlocking(f.severity)` from formats/findings: high or critical).
  */
 export async function inspectOnnx(path: string, options: AnalyzeOptions = {}): Promise<OnnxInspection> {
   const source = await FileSource.open(path);

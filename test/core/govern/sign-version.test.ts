@@ -8,7 +8,7 @@ import { signRegisteredVersion } from '../../../src/core/govern/sign-version';
 import { verifyVersion } from '../../../src/core/govern/ops';
 import { verifyWorkspaceAudit as verifyAudit } from '../../../src/core/govern/audit-verify';
 import { trustedKey } from '../../../src/core/signing/keys';
-import { makeRepo, weights, type TestRepo } from './repo';
+import { makeRepo, weights, type TestRepo } from '../registry/repo';
 
 describe('signing an already registered version (the "sign now" quick fix)', () => {
   let repo: TestRepo;
