@@ -5,7 +5,8 @@
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { assertEndpointAllowed } from '../net/egress';
+import { assertEndpointAllowed, type CheckOptions } from '../net/egress';
+import { pinnedLookup } from '../net/pinned-fetch';
 
 export interface BenchTarget {
   url: URL;
@@ -14,10 +15,14 @@ export interface BenchTarget {
   close(): void;
 }
 
-export async function openTarget(url: string, token: string | undefined, sockets: number): Promise<BenchTarget> {
+/** `check.lookup` resolves the name for the egress check (tests inject one); connections then use only its answer. */
+export async function openTarget(url: string, token: string | undefined, sockets: number, check: CheckOptions = {}): Promise<BenchTarget> {
   const parsed = new URL(url);
-  await assertEndpointAllowed(parsed);
-  const agent = parsed.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: sockets }) : new HttpAgent({ keepAlive: true, maxSockets: sockets });
+  const checked = await assertEndpointAllowed(parsed, undefined, check);
+  // Connect only to the addresses that were checked: a name is not resolved a second time (DNS rebinding).
+  const lookup = checked.addresses.length ? pinnedLookup(checked.addresses) : undefined;
+  const options = { keepAlive: true, maxSockets: sockets, ...(lookup ? { lookup } : {}) };
+  const agent = parsed.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
   return { url: parsed, token, agent, close: () => agent.destroy() };
 }
 
