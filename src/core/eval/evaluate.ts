@@ -34,6 +34,8 @@ export interface EvalOptions {
   /** The digest the model file must have (a registry manifest's artifact). */
   expectedSha256?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Stops between batches (the engine process is stopped). */
+  signal?: AbortSignal;
 }
 
 export interface EvalRun {
@@ -55,7 +57,11 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalRun> {
     const data = await readDataset(options.data, options.label, options.features);
     classifier.check(data);
     const started = performance.now();
-    const predicted = await classifier.predict(data, options.batchSize, options.onProgress);
+    const predicted = await classifier.predict(data, options.batchSize, (done, total) => {
+      options.signal?.throwIfAborted();
+      options.onProgress?.(done, total);
+    });
+    options.signal?.throwIfAborted();
     const fullBatchMs = performance.now() - started;
     const latencies = await classifier.latencies(data, 200);
     const report: EvalReport = {
