@@ -70,6 +70,20 @@ module.exports = {
       to: { path: '^src/|^node:|^(fs|path|child_process|os|net|http|https|crypto|worker_threads)$' },
     },
     {
+      name: 'the-extension-reaches-the-core-in-process',
+      comment: 'the extension calls core services through src/extension/core-client.ts (in process, or the core worker), never by forking the CLI; child processes are the core\'s (engines, the local serving runtime)',
+      severity: 'error',
+      from: { path: '^src/extension/' },
+      to: { path: '^(node:)?child_process$' },
+    },
+    {
+      name: 'models-load-through-openEngine',
+      comment: 'a model is loaded only by openEngine/prepareEngine (src/core/engines/index.ts): validated, in the supervised engine process, audited; nothing else runs a native engine, pins a file or writes the load entry',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/core/engines/' },
+      to: { path: '^src/core/engines/(onnx|gguf|host)/|^src/core/engines/(pinned|audit-load|host-entry)\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'only-the-extension-imports-vscode',
       severity: 'error',
       from: { path: '^(src/core|src/cli|webview)/' },

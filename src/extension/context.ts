@@ -1,13 +1,16 @@
 import * as vscode from 'vscode';
 import { findWorkspaceRoot } from '../core/workspace/workspace';
 import type { WorkerClient } from '../core/worker/client';
+import { createCoreClient, type CoreClient } from './core-client';
 
 /** What every part of the extension shares: built once in activate(), passed explicitly. */
 export interface ExtensionServices {
   context: vscode.ExtensionContext;
   log: vscode.LogOutputChannel;
   worker: WorkerClient;
-  /** dist/cli.js: the serving runtime and CLI, forked for local engines. */
+  /** The one way into the core's services (deployments, benchmarks, evaluation; the worker for heavy work). */
+  core: CoreClient;
+  /** dist/cli.js: the serving runtime (`sovereign serve`), run as the supervised child of a local engine. */
   cliPath: string;
   /** The git repository root of the first workspace folder that has one (the registry lives there). */
   workspaceRoot(): Promise<string | undefined>;
@@ -16,10 +19,11 @@ export interface ExtensionServices {
 export function createServices(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, worker: WorkerClient): ExtensionServices {
   let cached: Promise<string | undefined> | undefined;
   vscode.workspace.onDidChangeWorkspaceFolders(() => (cached = undefined), undefined, context.subscriptions);
-  return {
+  const services: ExtensionServices = {
     context,
     log,
     worker,
+    core: createCoreClient(worker, () => services.workspaceRoot()),
     cliPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath,
     workspaceRoot() {
       cached ??= (async () => {
@@ -36,4 +40,5 @@ export function createServices(context: vscode.ExtensionContext, log: vscode.Log
       return cached;
     },
   };
+  return services;
 }

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { runBench, saveBenchReport } from '../../core/bench/bench';
+import { benchTarget } from '../../core/bench/bench-target';
 import { renderBench } from '../../core/bench/render';
-import { resolveModelSource } from '../../core/serve/model-source';
-import { UsageError } from '../../core/util/errors';
 import { emit, info, json } from '../output';
 import { intOption } from '../options';
 import { workspaceOrUndefined } from '../workspace';
@@ -31,19 +29,12 @@ export function register(program: Command): void {
       genTokens: number; concurrency: number; duration: number; threads?: number; ctx?: number; token?: string;
     }) => {
       const workspaceRoot = await workspaceOrUndefined();
-      let path = target;
-      let name = opts.name;
-      let version = opts.modelVersion;
-      if (/\.ya?ml$/i.test(target)) {
-        const source = await resolveModelSource(target);
-        path = source.path;
-        name ??= source.name;
-        version ??= source.version;
-      }
-      if (opts.save && !workspaceRoot) throw new UsageError('--save needs a governed workspace (a git repository with .sovereign/)', 'run `sovereign registry init` in the repository, or use --json FILE');
       const started = Date.now();
-      const report = await runBench({
-        target: path,
+      const { report, saved } = await benchTarget({
+        target,
+        save: opts.save,
+        name: opts.name,
+        version: opts.modelVersion,
         repetitions: opts.repetitions,
         warmup: opts.warmup,
         promptTokens: opts.promptTokens,
@@ -58,10 +49,7 @@ export function register(program: Command): void {
           if (Date.now() - started > 1000 || !m.startsWith('repetition')) info(`bench: ${m}`);
         },
       });
-      if (opts.save && workspaceRoot) {
-        const file = await saveBenchReport(report, workspaceRoot, name ?? report.target.name, version ?? 'unversioned');
-        info(`saved ${file}`);
-      }
+      if (saved) info(`saved ${saved}`);
       if (typeof opts.json === 'string') {
         await emit(json(report), opts.json);
         await emit(renderBench(report));

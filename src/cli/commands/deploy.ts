@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import {
   deployStaging,
   exportKubernetes,
   listDeployments,
+  deploymentForLogs,
   manifestsToYaml,
   promote,
   removeModelDeployments,
@@ -22,6 +22,7 @@ import {
   type SwitchOutcome,
 } from '../../core/deploy';
 import { FileFactCache } from '../../core/deploy/digest-cache';
+import { baseImageSetting } from '../../core/deploy/settings';
 import { pruneImages, type PrunedImage, type PruneResult } from '../../core/deploy/prune';
 import { resolveDeployableModel } from '../../core/deploy/model-ref';
 import { parseModelRef } from '../../core/registry/manifest';
@@ -51,18 +52,6 @@ function limitsFrom(o: LimitOpts): Partial<ResourceLimits> {
   if (cpus !== undefined) l.cpus = cpus;
   if (pids !== undefined) l.pids = pids;
   return l;
-}
-
-/** --base-image, else SOVEREIGN_DEPLOY_BASE_IMAGE, else `deploy.baseImage` in .sovereign/config.yaml. */
-async function baseImageSetting(root: string, flag?: string): Promise<string | undefined> {
-  if (flag) return flag;
-  if (process.env.SOVEREIGN_DEPLOY_BASE_IMAGE) return process.env.SOVEREIGN_DEPLOY_BASE_IMAGE;
-  try {
-    const config = parseYaml(await readFile(join(root, '.sovereign', 'config.yaml'), 'utf8')) as { deploy?: { baseImage?: unknown } } | null;
-    return typeof config?.deploy?.baseImage === 'string' ? config.deploy.baseImage : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function modelName(ref: string): string {
@@ -309,10 +298,7 @@ export function register(program: Command): void {
     .option('--follow', 'keep streaming until interrupted')
     .option('--tail <n>', 'lines from the end (default 200)')
     .action(async (name: string, opts: { version?: string; follow?: boolean; tail?: string }) => {
-      const model = modelName(name);
-      const list = await listDeployments({ model });
-      const d = opts.version ? list.find((x) => x.version === opts.version) : (list.find((x) => x.role === 'stable') ?? list[list.length - 1]);
-      if (!d) throw new UsageError(`no deployment of ${model}${opts.version ? `@${opts.version}` : ''}`, '`sovereign deploy status` lists what is deployed');
+      const d = await deploymentForLogs(modelName(name), opts.version);
       const controller = new AbortController();
       const stop = (): void => controller.abort();
       process.once('SIGINT', stop);

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import { buildBaseline } from '../../core/drift/baseline';
-import { columnsOf } from '../../core/eval/dataset';
-import { runEvaluation, type EvalReport } from '../../core/eval/evaluate';
-import { resolveModelRef } from '../../core/eval/model-ref';
-import { saveEvalResults } from '../../core/eval/results-store';
+import type { EvalReport } from '../../core/eval/evaluate';
+import { evaluateRef } from '../../core/eval/evaluate-ref';
 import { emit, info, json } from '../output';
 import { Progress } from '../progress';
 import { workspaceOrUndefined } from '../workspace';
@@ -44,14 +41,15 @@ export function register(program: Command): void {
     .action(async (model: string, opts: { data: string; label: string; features?: string; output?: string; categorical?: string; save: boolean; json?: string | boolean }) => {
       let progress: Progress | undefined;
       const workspaceRoot = await workspaceOrUndefined();
-      const resolved = await resolveModelRef(model, workspaceRoot);
-      const { report, data, predicted } = await runEvaluation({
-        model: resolved.path,
-        expectedSha256: resolved.expectedSha256,
+      const split = (list: string | undefined): string[] | undefined => list?.split(',').map((s) => s.trim()).filter(Boolean);
+      const { report, saved } = await evaluateRef({
+        model,
         data: opts.data,
         label: opts.label,
-        features: opts.features?.split(',').map((s) => s.trim()).filter(Boolean),
+        features: split(opts.features),
         output: opts.output,
+        categorical: split(opts.categorical),
+        save: opts.save,
         workspaceRoot,
         onProgress: (done, total) => {
           progress ??= new Progress('evaluating', total);
@@ -59,18 +57,7 @@ export function register(program: Command): void {
         },
       });
       progress?.stop();
-      if (resolved.name && resolved.version) report.model.path = `${resolved.name}@${resolved.version}`;
-      if (opts.save && workspaceRoot && resolved.name && resolved.version) {
-        const baseline = buildBaseline(
-          columnsOf(data),
-          predicted,
-          data.labels,
-          { createdAt: report.createdAt, model: { name: resolved.name, version: resolved.version, sha256: report.model.sha256 }, data: { path: opts.data, rows: data.rows, label: opts.label }, output: report.model.output },
-          { categorical: opts.categorical?.split(',').map((s) => s.trim()).filter(Boolean) },
-        );
-        const saved = await saveEvalResults(workspaceRoot, resolved.name, resolved.version, report, baseline);
-        info(`stored ${saved.report} and the drift baseline ${saved.baseline} (commit ${saved.commit.slice(0, 8)})`);
-      }
+      if (saved) info(`stored ${saved.report} and the drift baseline ${saved.baseline} (commit ${saved.commit.slice(0, 8)})`);
       if (typeof opts.json === 'string') {
         await emit(json(report), opts.json);
         await emit(render(report));

@@ -59,6 +59,8 @@ export interface BenchOptions {
   token?: string;
   workspaceRoot?: string;
   onProgress?: (message: string) => void;
+  /** Stops at the next step (each reported by onProgress); the engine process is stopped. */
+  signal?: AbortSignal;
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
@@ -76,7 +78,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 }
 
 type Settings = BenchReport['settings'];
-const say = (options: BenchOptions, message: string): void => options.onProgress?.(message);
+const say = (options: BenchOptions, message: string): void => {
+  options.signal?.throwIfAborted();
+  options.onProgress?.(message);
+};
 
 async function benchModel(options: BenchOptions, settings: Settings): Promise<Pick<BenchReport, 'target' | 'engine' | 'results'>> {
   say(options, `validating and loading ${options.target}`);

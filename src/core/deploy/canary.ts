@@ -106,6 +106,8 @@ export interface CanaryOptions {
   serveArgs?: string[];
   requestTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Stops before the images are prepared and before the canary starts. */
+  signal?: AbortSignal;
   /** Called after each replayed pair (tests use it to disturb the canary mid-run). */
   onProgress?: (done: number, total: number) => void | Promise<void>;
   /**
@@ -147,7 +149,9 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
   const timeoutMs = o.requestTimeoutMs ?? 30_000;
 
   await checkExistingNetworks(docker, model.name);
+  o.signal?.throwIfAborted();
   const images = await prepareImages(docker, { model, mode: o.mode ?? 'mount', baseImage: o.baseImage, cache, log: o.log });
+  o.signal?.throwIfAborted();
   o.log?.(`starting ${model.name}@${model.version} as canary beside ${stable.version}`);
   const canary = await startVersion(docker, { name: canaryContainerName(model.name), model, image: images.image, modelPath: images.modelPath, role: 'canary', mode: o.mode ?? 'mount', limits: o.limits, serveArgs: o.serveArgs, root: o.root });
 

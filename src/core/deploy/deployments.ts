@@ -2,6 +2,7 @@ import { ADMIN_TOKEN_ENV } from './containers';
 import { connectDocker, type Docker } from './engine';
 import { LABEL, managedFilter, type DeployRole, type ModelMode } from './labels';
 import { SERVE_PORT, canaryContainerName, internalNetworkName, liveContainerName } from './names';
+import { UsageError } from '../util/errors';
 
 /** One deployed model version, as the engine reports it (labels + state); nothing else is stored. */
 export interface Deployment {
@@ -122,4 +123,12 @@ export async function listGateways(docker: Docker, model?: string): Promise<Gate
 
 async function listByKind(docker: Docker, kind: string, model?: string): Promise<ContainerInfo[]> {
   return (await docker.listContainers({ all: true, filters: managedFilter(model, kind) })) as unknown as ContainerInfo[];
+}
+
+/** Whose output `deploy logs` shows: the given version, else the stable one, else the newest. */
+export async function deploymentForLogs(model: string, version?: string): Promise<Deployment> {
+  const list = await listDeployments({ model });
+  const d = version ? list.find((x) => x.version === version) : (list.find((x) => x.role === 'stable') ?? list[list.length - 1]);
+  if (!d) throw new UsageError(`no deployment of ${model}${version ? `@${version}` : ''}`, '`sovereign deploy status` lists what is deployed');
+  return d;
 }

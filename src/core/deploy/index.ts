@@ -1,5 +1,5 @@
 /** Docker staging deployments (real engine via dockerode) and Kubernetes export. See docs/deploy.md. */
-export { listDeployments, listGateways, type Deployment, type Gateway } from './deployments';
+export { listDeployments, listGateways, deploymentForLogs, type Deployment, type Gateway } from './deployments';
 export { deployStaging, type StagingOptions, type StagingResult, type ColdStart } from './staging';
 export { runCanary, DEFAULT_THRESHOLDS, DEFAULT_GOLDEN_PROMPTS, type CanaryOptions, type CanaryReport, type CanaryRequest, type CanaryThresholds, type SideStats } from './canary';
 export { promote, rollback, removeModelDeployments, type SwitchOutcome, type RemoveResult } from './lifecycle';
@@ -9,4 +9,5 @@ export { exportKubernetes, manifestsToYaml, k8sName, type K8sExportInput, type K
 export { defaultLimits, ISOLATION, type ResourceLimits } from './isolation';
 export { LABEL } from './labels';
 export { ensureBaseImage, defaultBaseImageTag } from './base-image';
+export { baseImageSetting } from './settings';
 export { pruneImages, type PruneResult, type PrunedImage, type KeptImage } from './prune';

@@ -27,6 +27,8 @@ export interface StagingOptions {
   /** Stopped earlier versions kept for `rollback`, beyond the one warm standby (default 2). */
   keepPrevious?: number;
   log?: (line: string) => void;
+  /** Stops between steps (before the images, before the container starts, before traffic switches to it). */
+  signal?: AbortSignal;
 }
 
 /** Cold-start anatomy of one deployment, in milliseconds. */
@@ -79,6 +81,7 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
   const model = await resolveDeployableModel(o.root, o.ref, cache);
   const mode = o.mode ?? 'mount';
   await checkExistingNetworks(docker, model.name);
+  o.signal?.throwIfAborted();
   const images = await prepareImages(docker, { model, mode, baseImage: o.baseImage, cache, log: o.log });
 
   const before = await listDeployments({ docker, model: model.name });
@@ -89,9 +92,11 @@ export async function deployStaging(o: StagingOptions): Promise<StagingResult> {
   const current = before.find((d) => d.role === 'stable');
   const startName = sameLive ? `${appContainerName(model.name, model.version)}-next` : appContainerName(model.name, model.version);
 
+  o.signal?.throwIfAborted();
   const v = await startVersion(docker, { name: startName, model, image: images.image, modelPath: images.modelPath, role: 'stable', mode, limits: o.limits, serveArgs: o.serveArgs, readyTimeoutMs: o.readyTimeoutMs, root: o.root });
   let sw;
   try {
+    o.signal?.throwIfAborted();
     sw = await switchTraffic(docker, { model: model.name, containerId: v.containerId, gatewayImage: images.gatewayImage, root: o.root });
   } catch (err) {
     await removeContainer(docker, v.containerId);

@@ -1,12 +1,11 @@
 /**
  * `sovereign eval`: runs an ONNX classifier on labelled validation data and reports accuracy, error rate, the
- * confusion matrix, per-class precision/recall and latency. The model is validated (formats + policy) first; it
- * runs in process on ONNX Runtime, one intra-op thread.
+ * confusion matrix, per-class precision/recall and latency. The model is opened like every other load
+ * (`openEngine`: validated by formats + policy, run in the supervised engine process on ONNX Runtime with one
+ * intra-op thread, the load recorded in the audit log).
  */
-import type { Tensor } from 'onnxruntime-node';
 import { latencySummary, type LatencySummary } from '../bench/stats';
-import { OnnxEngine, loadOrt } from '../engines/onnx/onnx-engine';
-import { validateModelFile } from '../engines/validate';
+import { openEngine, type JsonTensor } from '../engines';
 import { RefusedError, UsageError } from '../util/errors';
 import { VERSION } from '../version';
 import { readDataset, type Dataset } from './dataset';
@@ -35,6 +34,8 @@ export interface EvalOptions {
   /** The digest the model file must have (a registry manifest's artifact). */
   expectedSha256?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Stops between batches (the engine process is stopped). */
+  signal?: AbortSignal;
 }
 
 export interface EvalRun {
@@ -56,7 +57,11 @@ export async function runEvaluation(options: EvalOptions): Promise<EvalRun> {
     const data = await readDataset(options.data, options.label, options.features);
     classifier.check(data);
     const started = performance.now();
-    const predicted = await classifier.predict(data, options.batchSize, options.onProgress);
+    const predicted = await classifier.predict(data, options.batchSize, (done, total) => {
+      options.signal?.throwIfAborted();
+      options.onProgress?.(done, total);
+    });
+    options.signal?.throwIfAborted();
     const fullBatchMs = performance.now() - started;
     const latencies = await classifier.latencies(data, 200);
     const report: EvalReport = {
@@ -96,23 +101,32 @@ interface Classifier {
   dispose(): Promise<void>;
 }
 
-/** Validates (formats + policy) and loads an ONNX classifier whose one input takes the data's feature width. */
+/**
+ * Validates (formats + policy + the expected digest) and loads an ONNX classifier whose one input takes the data's
+ * feature width, through `openEngine`: in the supervised engine process, one intra-op thread, the load audited.
+ */
 async function openClassifier(model: string, options: { output?: string; workspaceRoot?: string; expectedSha256?: string }): Promise<Classifier> {
-  const validated = await validateModelFile(model, { workspaceRoot: options.workspaceRoot });
-  if (validated.format !== 'onnx') throw new RefusedError(`${model} is a ${validated.format} model: eval runs ONNX classifiers`, 'use `sovereign bench` for GGUF models');
-  if (options.expectedSha256 && validated.sha256 !== options.expectedSha256) {
-    throw new RefusedError(`${model} has sha256 ${validated.sha256}, the manifest says ${options.expectedSha256}`, 'the store object changed: run `sovereign registry verify`');
-  }
-  // Exactly the validated bytes (hashed again through the descriptor ONNX Runtime's input is read from).
-  const engine = await OnnxEngine.loadVerified(model, validated.sha256, { threads: 1 });
+  const { engine, model: validated, description } = await openEngine(model, {
+    workspaceRoot: options.workspaceRoot,
+    expectedSha256: options.expectedSha256,
+    accept: (m) => {
+      if (m.format !== 'onnx') throw new RefusedError(`${model} is a ${m.format} model: eval runs ONNX classifiers`, 'use `sovereign bench` for GGUF models');
+    },
+    load: { threads: 1 },
+  });
   try {
-    const inputs = engine.description.inputs ?? [];
+    const inputs = description.inputs ?? [];
     if (inputs.length !== 1) throw new UsageError(`eval needs a model with one input; this one has ${inputs.length}`);
     const input = inputs[0];
-    const outputs = engine.description.outputs ?? [];
+    const outputs = description.outputs ?? [];
     const output = options.output ?? outputs.find((o) => o.type.startsWith('int'))?.name ?? outputs[0]?.name;
     if (!output || !outputs.some((o) => o.name === output)) throw new UsageError(`no output named ${options.output}`, `outputs: ${outputs.map((o) => o.name).join(', ')}`);
-    const Ort = loadOrt();
+    /** One batch of rows [from, from + rows) through the engine process (float32 values are exact as JSON numbers). */
+    const run = (d: Dataset, from: number, rows: number) => {
+      const width = d.featureNames.length;
+      const data = Array.from(d.features.subarray(from * width, (from + rows) * width));
+      return engine.predict({ [input.name]: { type: 'float32', dims: [rows, width], data } }, [output]);
+    };
     return {
       sha256: validated.sha256,
       input: input.name,
@@ -124,39 +138,32 @@ async function openClassifier(model: string, options: { output?: string; workspa
         }
       },
       async predict(d, batchSize = 256, onProgress) {
-        const width = d.featureNames.length;
         const predicted: string[] = [];
         for (let at = 0; at < d.rows; at += batchSize) {
           const rows = Math.min(batchSize, d.rows - at);
-          const tensor = new Ort.Tensor('float32', d.features.subarray(at * width, (at + rows) * width), [rows, width]);
-          const result = await engine.runTensors({ [input.name]: tensor }, [output]);
-          predicted.push(...labelsOf(result[output], rows));
+          const result = await run(d, at, rows);
+          predicted.push(...labelsOf(result.outputs[output], rows));
           onProgress?.(at + rows, d.rows);
         }
         return predicted;
       },
       async latencies(d, count) {
-        const width = d.featureNames.length;
+        // The model's own run time per row, measured in the engine process (not the IPC round trip).
         const latencies: number[] = [];
-        for (let row = 0; row < Math.min(d.rows, count); row++) {
-          const tensor = new Ort.Tensor('float32', d.features.slice(row * width, (row + 1) * width), [1, width]);
-          const t = performance.now();
-          await engine.runTensors({ [input.name]: tensor }, [output]);
-          latencies.push(performance.now() - t);
-        }
+        for (let row = 0; row < Math.min(d.rows, count); row++) latencies.push((await run(d, row, 1)).runMs);
         return latencies;
       },
-      dispose: () => engine.dispose(),
+      dispose: () => engine.stop(),
     };
   } catch (err) {
-    await engine.dispose();
+    await engine.stop();
     throw err;
   }
 }
 
 /** Class labels from an output: integer labels as they are, [N, C] scores by argmax, [N] or [N, 1] scores at 0.5. */
-function labelsOf(tensor: Tensor, rows: number): string[] {
-  const values = Array.from(tensor.data as ArrayLike<number | bigint>, Number);
+function labelsOf(tensor: JsonTensor, rows: number): string[] {
+  const values = tensor.data;
   if (tensor.type.startsWith('int') || tensor.type === 'bool') return values.slice(0, rows).map((v) => String(v));
   const classes = values.length / rows;
   if (classes <= 1) return values.map((v) => (v >= 0.5 ? '1' : '0'));

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BASELINE_SCHEMA, type DriftBaseline } from '../drift/baseline';
 import { RegistryTransaction } from '../registry/transaction';
-import { SOVEREIGN_DIR } from '../workspace/workspace';
+import { AUDIT_FILE, SOVEREIGN_DIR } from '../workspace/workspace';
 import { ioError, UsageError } from '../util/errors';
 import type { EvalReport } from './evaluate';
 import { workspaceTrustedKeys } from '../govern/trusted-keys';
@@ -32,12 +32,16 @@ export interface SavedEval {
   commit: string;
 }
 
-/** Writes the report and the baseline and commits exactly those two files (rolled back on failure). */
+/**
+ * Writes the report and the baseline and commits exactly those two files, with the audit log (the eval's
+ * `model-load` entry), rolled back on failure.
+ */
 export async function saveEvalResults(root: string, name: string, version: string, report: EvalReport, baseline: DriftBaseline): Promise<SavedEval> {
   const dir = evalsRelDir(name, version);
   const reportRel = `${dir}/${report.createdAt.replace(/[:.]/g, '-')}.json`;
   const baselineRel = baselineRelPath(name, version);
   const tx = new RegistryTransaction(root, { trustedKeys: () => workspaceTrustedKeys(root) });
+  await tx.snapshot(AUDIT_FILE);
   try {
     await tx.write(reportRel, JSON.stringify(report, null, 2) + '\n');
     await tx.write(baselineRel, JSON.stringify(baseline, null, 2) + '\n');

@@ -4,12 +4,8 @@
  * extension, and the Docker image's entry point.
  */
 import { basename } from 'node:path';
-import { auditModelLoad } from '../engines/audit-load';
-import { EngineSupervisor, type SupervisorOptions } from '../engines/supervisor';
-import type { EngineLoadOptions, ModelDescription } from '../engines/types';
-import { validateModelFile, type ModelGate, type ValidatedModel } from '../engines/validate';
+import { prepareEngine, type EngineSupervisor, type SupervisorOptions, type EngineLoadOptions, type ModelDescription, type ModelGate, type ValidatedModel } from '../engines';
 import { allowedEndpoints, loadPolicy } from '../policy/load';
-import { RefusedError } from '../util/errors';
 import { resolveModelSource } from './model-source';
 import { liveDriftFor } from './drift-route';
 import { ServeRuntime, type ServeOptions } from './server';
@@ -39,15 +35,15 @@ export interface RunningServer {
 
 export async function startServe(options: StartServeOptions): Promise<RunningServer> {
   const source = await resolveModelSource(options.model);
-  const model = await validateModelFile(source.path, { gate: options.gate, workspaceRoot: options.workspaceRoot });
-  if (source.expectedSha256 && source.expectedSha256 !== model.sha256) {
-    throw new RefusedError(
-      `the store object for ${options.model} has sha256 ${model.sha256}, not the ${source.expectedSha256} its manifest records`,
-      'the store was modified: remove the object and add the model again',
-    );
-  }
+  // The one way to load a model (engines/index.ts), in two steps: validate now, load once listening.
+  const prepared = await prepareEngine(source.path, {
+    gate: options.gate,
+    workspaceRoot: options.workspaceRoot,
+    expectedSha256: source.expectedSha256,
+    supervisor: options.supervisor,
+  });
+  const { engine, model } = prepared;
   const parallel = options.parallel ?? options.load?.sequences ?? 1;
-  const engine = new EngineSupervisor(options.supervisor);
   // Shadow traffic may only go where the policy lets this workspace send code (loopback and private ranges by default).
   const mirror = options.mirror ?? { allowed: allowedEndpoints((await loadPolicy(options.workspaceRoot)).policy), auditRoot: options.workspaceRoot };
   // Live drift: a registered ONNX version whose `sovereign eval` stored a baseline beside its manifest.
@@ -58,8 +54,12 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
   options.onListening?.(address.url);
   let description: ModelDescription;
   try {
-    // The engine process loads only these validated bytes (it hashes the file again before every load).
-    description = await engine.start({ path: source.path, kind: model.format, sha256: model.sha256, options: { ...options.load, sequences: model.format === 'gguf' ? parallel : undefined } });
+    // The engine process loads only these validated bytes (it hashes the file again before every load), and the
+    // load is recorded in the audit log with the endpoint.
+    description = await prepared.load(
+      { ...options.load, sequences: model.format === 'gguf' ? parallel : undefined },
+      { subject: source.name ? `${source.name}@${source.version ?? ''}` : basename(source.path), endpoint: address.url },
+    );
   } catch (err) {
     await runtime.close();
     await engine.stop();
@@ -67,9 +67,6 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
   }
   if (source.name && description.name !== source.name) description.name = source.version ? `${source.name}@${source.version}` : source.name;
   runtime.modelLoaded(description.loadMs);
-  if (options.workspaceRoot) {
-    await auditModelLoad(options.workspaceRoot, source.name ? `${source.name}@${source.version ?? ''}` : basename(source.path), model, description, address.url);
-  }
   return {
     ...address,
     runtime,

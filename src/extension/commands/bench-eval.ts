@@ -1,9 +1,7 @@
 import * as vscode from 'vscode';
 import { join } from 'node:path';
-import type { BenchReport } from '../../core/bench/bench';
-import type { EvalReport } from '../../core/eval/evaluate';
 import type { ExtensionServices } from '../context';
-import { runCliWithProgress } from '../cli-runner';
+import { withCoreProgress } from '../core-client';
 import type { ModelNode } from '../registry/models-view';
 import type { RegistryState } from '../registry/registry-state';
 
@@ -33,18 +31,18 @@ async function pickTarget(services: ExtensionServices, state: RegistryState, arg
   return pick.target ? { target: pick.target, ref: pick.ref } : undefined;
 }
 
-/** Run Benchmark and Evaluate Model: `sovereign bench` / `sovereign eval` in a child process, results saved next to the manifest. */
+/** Run Benchmark and Evaluate Model: the core's bench and eval services (as `sovereign bench` / `sovereign eval` call them), the model in the supervised engine process, results saved in the workspace. */
 export function registerBenchEvalCommands(services: ExtensionServices, state: RegistryState): void {
   services.context.subscriptions.push(
     vscode.commands.registerCommand('sovereign.runBenchmark', async (arg?: unknown) => {
       const picked = await pickTarget(services, state, arg, { 'GGUF models': ['gguf'] }, 'Run Benchmark', true);
       if (!picked) return;
       const root = await services.workspaceRoot();
-      const args = ['bench', picked.target, '--json', '--repetitions', '3'];
-      if (picked.ref && root) args.push('--save');
-      const out = await runCliWithProgress<BenchReport>(services, `Benchmarking ${picked.ref ?? picked.target}`, args, root);
-      if (!out?.result) return;
-      const r = out.result.results;
+      const out = await withCoreProgress(services, `Benchmarking ${picked.ref ?? picked.target}`, (call) =>
+        services.core.bench({ target: picked.target, repetitions: 3, save: Boolean(picked.ref && root) }, call),
+      );
+      if (!out) return;
+      const r = out.report.results;
       const fmt = (n: number | undefined, unit: string): string => (n === undefined ? '-' : `${n.toFixed(n < 10 ? 1 : 0)} ${unit}`);
       const msg = `Sovereign: ${picked.ref ?? picked.target}: pp ${fmt(r.pp?.tokensPerSecond.mean, 'tok/s')}, tg ${fmt(r.tg?.tokensPerSecond.mean, 'tok/s')}, TTFT ${fmt(r.ttftMs?.mean, 'ms')}, cold load ${fmt(r.coldLoadMs, 'ms')}${picked.ref ? ' (saved under .sovereign/benchmarks)' : ''}.`;
       const show = 'Show Benchmarks';
@@ -59,10 +57,9 @@ export function registerBenchEvalCommands(services: ExtensionServices, state: Re
       if (!data) return;
       const label = await vscode.window.showInputBox({ title: 'Label column', value: 'label' });
       if (!label) return;
-      const root = await services.workspaceRoot();
-      const out = await runCliWithProgress<EvalReport>(services, `Evaluating ${picked.ref ?? picked.target}`, ['eval', picked.target, '--data', data.fsPath, '--label', label, '--json'], root);
-      if (!out?.result) return;
-      const r = out.result;
+      const out = await withCoreProgress(services, `Evaluating ${picked.ref ?? picked.target}`, (call) => services.core.evaluate({ model: picked.target, data: data.fsPath, label }, call));
+      if (!out) return;
+      const r = out.report;
       void vscode.window.showInformationMessage(`Sovereign: accuracy ${(r.accuracy * 100).toFixed(2)}%, error rate ${(r.errorRate * 100).toFixed(2)}% on ${r.rows} rows (macro F1 ${r.macroF1.toFixed(3)}, batch-1 p50 ${r.latency.batch1Ms.p50.toFixed(3)} ms).`);
     }),
   );

@@ -1,36 +1,11 @@
 import * as vscode from 'vscode';
-import { spawnCliLogs } from './logs';
+import { showDeploymentLogs } from './logs';
 import type { Deployment } from '../../core/deploy/deployments';
 import type { ExtensionServices } from '../context';
-import { runCliWithProgress } from '../cli-runner';
+import { withCoreProgress } from '../core-client';
 import type { ModelNode } from '../registry/models-view';
 import type { RegistryState } from '../registry/registry-state';
 import type { DeploymentsView } from './deployments-view';
-
-interface StagingJson {
-  url: string;
-  container: string;
-  image: string;
-  imageReused?: boolean;
-  model: string;
-  version: string;
-  timings?: Record<string, number>;
-}
-
-interface CanaryJson {
-  verdict: 'promoted' | 'passed' | 'rejected';
-  reasons: string[];
-  agreement: number;
-  latencyRatio: number;
-  /** Present when the canary mirrored live traffic (`--shadow-share`). */
-  shadow?: { mirrored: number; comparable: number; agreement: number | null; canaryErrors: number };
-}
-
-interface PruneJson {
-  removed: Array<{ id: string; tags: string[]; kind: string; sizeBytes: number }>;
-  kept: unknown[];
-  reclaimableBytes: number;
-}
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -58,20 +33,19 @@ async function pickDeployedModel(view: DeploymentsView, arg: unknown, title: str
   return vscode.window.showQuickPick(names, { title });
 }
 
-/** Deploy to Staging, Canary, Promote, Rollback, Remove, Prune Images, Logs: the `sovereign deploy` CLI behind the palette. */
+/** Deploy to Staging, Canary, Promote, Rollback, Remove, Prune Images, Logs: the core's deploy services (as `sovereign deploy` calls them) behind the palette. */
 export function registerDeployCommands(services: ExtensionServices, state: RegistryState, view: DeploymentsView): void {
-  const root = (): Promise<string | undefined> => services.workspaceRoot();
+  const core = services.core;
   services.context.subscriptions.push(
     vscode.commands.registerCommand('sovereign.refreshDeployments', () => view.refresh()),
 
     vscode.commands.registerCommand('sovereign.deployStaging', async (arg?: unknown) => {
       const ref = await pickRef(state, arg, 'Deploy to Staging');
       if (!ref) return;
-      const out = await runCliWithProgress<StagingJson>(services, `Deploying ${ref} to staging`, ['deploy', 'staging', ref, '--json'], await root());
+      const r = await withCoreProgress(services, `Deploying ${ref} to staging`, (call) => core.deployStaging(ref, call));
       await view.refresh();
-      if (!out?.result) return;
-      const r = out.result;
-      const t = r.timings ?? {};
+      if (!r) return;
+      const t = r.timings;
       services.log.info(`deployed ${r.model}@${r.version}: ${r.url} (${r.container}); cold start ${JSON.stringify(t)}`);
       const useIt = 'Use for Completion';
       const choice = await vscode.window.showInformationMessage(
@@ -88,10 +62,9 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
     vscode.commands.registerCommand('sovereign.deployCanary', async (arg?: unknown) => {
       const ref = await pickRef(state, arg, 'Canary: which version replaces the stable one?');
       if (!ref) return;
-      const out = await runCliWithProgress<CanaryJson>(services, `Canary ${ref}`, ['deploy', 'canary', ref, '--json'], await root());
+      const r = await withCoreProgress(services, `Canary ${ref}`, (call) => core.deployCanary(ref, call));
       await view.refresh();
-      if (!out?.result) return;
-      const r = out.result;
+      if (!r) return;
       const shadow = r.shadow
         ? `; live traffic: ${r.shadow.mirrored} mirrored${r.shadow.agreement === null ? '' : `, agreement ${(r.shadow.agreement * 100).toFixed(0)}% of ${r.shadow.comparable}`}, ${r.shadow.canaryErrors} canary errors`
         : '';
@@ -103,7 +76,7 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
     vscode.commands.registerCommand('sovereign.promoteDeployment', async (arg?: unknown) => {
       const name = await pickDeployedModel(view, arg, 'Promote the canary of...');
       if (!name) return;
-      const out = await runCliWithProgress(services, `Promoting ${name}`, ['deploy', 'promote', name, '--json'], await root());
+      const out = await withCoreProgress(services, `Promoting ${name}`, () => core.promote(name));
       await view.refresh();
       if (out) void vscode.window.showInformationMessage(`Sovereign: ${name} promoted.`);
     }),
@@ -113,7 +86,7 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
       if (!name) return;
       const reason = await vscode.window.showInputBox({ title: `Roll back ${name}: reason (recorded in the audit log)`, value: 'rolled back from VS Code' });
       if (reason === undefined) return;
-      const out = await runCliWithProgress(services, `Rolling back ${name}`, ['deploy', 'rollback', name, '--reason', reason, '--json'], await root());
+      const out = await withCoreProgress(services, `Rolling back ${name}`, () => core.rollback(name, reason));
       await view.refresh();
       if (out) void vscode.window.showInformationMessage(`Sovereign: ${name} rolled back.`);
     }),
@@ -123,13 +96,13 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
       if (!name) return;
       const sure = await vscode.window.showWarningMessage(`Stop and remove every container of ${name}?`, { modal: true }, 'Remove');
       if (sure !== 'Remove') return;
-      await runCliWithProgress(services, `Removing ${name}`, ['deploy', 'remove', name, '--json'], await root());
+      await withCoreProgress(services, `Removing ${name}`, () => core.removeDeployments(name));
       await view.refresh();
     }),
 
     vscode.commands.registerCommand('sovereign.pruneDeploymentImages', async () => {
       // A dry run first: the user sees what goes and how much it frees before anything is removed.
-      const plan = (await runCliWithProgress<PruneJson>(services, 'Looking for unused deployment images', ['deploy', 'prune', '--dry-run', '--json'], await root()))?.result;
+      const plan = await withCoreProgress(services, 'Looking for unused deployment images', () => core.pruneImages(true));
       if (!plan) return;
       if (!plan.removed.length) {
         void vscode.window.showInformationMessage(`Sovereign: no unused deployment image (${plan.kept.length} in use or kept for the next deploy).`);
@@ -138,14 +111,14 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
       const detail = plan.removed.map((i) => `${i.tags[0] ?? i.id.slice(7, 19)} (${i.kind}, ${mib(i.sizeBytes)})`).join('\n');
       const sure = await vscode.window.showWarningMessage(`Remove ${plan.removed.length} unused deployment image(s), ${mib(plan.reclaimableBytes)}?`, { modal: true, detail }, 'Remove');
       if (sure !== 'Remove') return;
-      const done = (await runCliWithProgress<PruneJson>(services, 'Removing unused deployment images', ['deploy', 'prune', '--json'], await root()))?.result;
+      const done = await withCoreProgress(services, 'Removing unused deployment images', () => core.pruneImages(false));
       if (done) void vscode.window.showInformationMessage(`Sovereign: removed ${done.removed.length} image(s), ${mib(done.reclaimableBytes)}.`);
     }),
 
     vscode.commands.registerCommand('sovereign.showDeploymentLogs', async (arg?: unknown) => {
       const name = await pickDeployedModel(view, arg, 'Logs of...');
       if (!name) return;
-      spawnCliLogs(services, name, (arg as Deployment | undefined)?.version);
+      showDeploymentLogs(services, name, (arg as Deployment | undefined)?.version);
     }),
   );
 }

@@ -1,31 +1,31 @@
 import * as vscode from 'vscode';
-import { fork, type ChildProcess } from 'node:child_process';
+import { describeError } from '../../core/util/errors';
 import type { ExtensionServices } from '../context';
 
-const channels = new Map<string, { channel: vscode.OutputChannel; child?: ChildProcess }>();
+const channels = new Map<string, { channel: vscode.OutputChannel; stop?: AbortController }>();
 
-/** Streams `sovereign deploy logs NAME --follow` into an output channel per model (one stream at a time). */
-export function spawnCliLogs(services: ExtensionServices, model: string, version?: string): void {
+/** Streams a deployment's output (the last 200 lines, then live) into an output channel per model (one stream at a time). */
+export function showDeploymentLogs(services: ExtensionServices, model: string, version?: string): void {
   let entry = channels.get(model);
   if (!entry) {
     entry = { channel: vscode.window.createOutputChannel(`Sovereign: ${model} (staging)`) };
     channels.set(model, entry);
     services.context.subscriptions.push({
       dispose: () => {
-        entry?.child?.kill();
+        entry?.stop?.abort();
         entry?.channel.dispose();
         channels.delete(model);
       },
     });
   }
-  entry.child?.kill();
-  const args = ['deploy', 'logs', model, '--follow', '--tail', '200', ...(version ? ['--version', version] : [])];
-  const child = fork(services.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, execArgv: [] });
-  entry.child = child;
+  entry.stop?.abort();
+  const stop = new AbortController();
+  entry.stop = stop;
   const channel = entry.channel;
   channel.clear();
   channel.show(true);
-  child.stdout!.on('data', (d: Buffer) => channel.append(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => channel.append(d.toString()));
-  child.on('close', (code) => channel.appendLine(`\n[log stream ended${code ? ` (exit ${code})` : ''}]`));
+  services.core.followLogs(model, version, (text) => channel.append(text), stop.signal).then(
+    () => channel.appendLine('\n[log stream ended]'),
+    (err: unknown) => channel.appendLine(`\n[log stream ended (${describeError(err).split('\n')[0]})]`),
+  );
 }

@@ -256,6 +256,11 @@ describe('deploy: staging on the real Docker engine', function () {
     assert.deepEqual(await engineObjects(docker, 'dtiny-bad'), { containers: [], networks: [] });
   });
 
+  it('a cancelled deployment (the extension\'s cancel button) stops before the images and creates nothing', async () => {
+    await assert.rejects(deployStaging({ root: repo.root, ref: 'dtiny-bad@1.0.0', signal: AbortSignal.abort(), log: () => undefined }), (err: Error) => err.name === 'AbortError');
+    assert.deepEqual(await engineObjects(docker, 'dtiny-bad'), { containers: [], networks: [] });
+  });
+
   it('a runtime that exits fails fast with its last log lines and leaves nothing behind', async () => {
     await assert.rejects(
       deployStaging({ root: repo.root, ref: 'dtiny-crash@1.0.0', serveArgs: ['--no-such-option'], readyTimeoutMs: 60_000, log: () => undefined }),

@@ -1,7 +1,6 @@
 /**
- * The ONNX engine on onnxruntime-node. It runs in the engine host child for `sovereign serve`, and in-process for
- * `eval` and the batch-1 latency benchmark (ONNX Runtime does not abort on bad graphs the way llama.cpp does,
- * and the file has been validated first either way).
+ * The ONNX engine on onnxruntime-node. It runs in the engine host child (serve, bench, eval: see `openEngine`);
+ * nothing outside src/core/engines loads it (the lint's dependency rule).
  *
  * intraOpNumThreads defaults to 1: on small machines ORT's default thread pool gives p99 spikes of 0.5-2 ms on
  * a model whose p50 is ~30 us.
