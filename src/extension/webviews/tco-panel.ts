@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { tcoInputsFromForm } from '../../core/tco/form';
-import { throughputFromBenchmarks } from '../../core/tco/bench-throughput';
+import { throughputFromRuns } from '../../core/tco/bench-throughput';
 import { computeTco } from '../../core/tco/tco';
 import { describeError } from '../../core/util/errors';
 import type { TcoAnswer, TcoContract, TcoModel, TcoState } from '../../../webview/tco/contract';
@@ -12,7 +12,7 @@ import { PanelSlot, ViewPanel, type PanelOrigin } from './view-panel';
 /**
  * Cost of self-hosting a model against an API (docs/tco.md): the view holds the inputs, the host computes
  * with `computeTco` (the same computation as `sovereign tco`) and the throughput of the workspace's stored
- * benchmark results (read again on every computation: the view's copy is for display only).
+ * benchmark results (read again, in the core worker, on every computation: the view's copy is for display only).
  */
 export class TcoPanel extends ViewPanel<TcoContract> {
   private static readonly slot = new PanelSlot<TcoPanel>();
@@ -39,7 +39,8 @@ export class TcoPanel extends ViewPanel<TcoContract> {
         const at = form.model.lastIndexOf('@');
         if (at <= 0) return { ok: false, message: `${form.model} is not NAME@VERSION` };
         try {
-          const throughput = await throughputFromBenchmarks(root, form.model.slice(0, at), form.model.slice(at + 1));
+          const { runs } = await this.services.worker.call('benchmarkRuns', [root]);
+          const throughput = throughputFromRuns(runs, form.model.slice(0, at), form.model.slice(at + 1));
           return { ok: true, figures: computeTco(tcoInputsFromForm(form, { inputTokensPerSecond: throughput.inputTokensPerSecond, outputTokensPerSecond: throughput.outputTokensPerSecond, source: throughput.source })) };
         } catch (err) {
           return { ok: false, message: describeError(err) };
@@ -69,7 +70,7 @@ export class TcoPanel extends ViewPanel<TcoContract> {
         for (const ref of refs) {
           const at = ref.lastIndexOf('@');
           try {
-            const t = await throughputFromBenchmarks(root, ref.slice(0, at), ref.slice(at + 1));
+            const t = throughputFromRuns(runs, ref.slice(0, at), ref.slice(at + 1));
             models.push({ ref, throughput: { inputTokensPerSecond: t.inputTokensPerSecond, outputTokensPerSecond: t.outputTokensPerSecond, source: t.source } });
           } catch (err) {
             models.push({ ref, problem: describeError(err) });
