@@ -136,4 +136,14 @@ describe('sovereign eval stores the drift baseline; sovereign drift compares liv
     assert.equal(narrow.code, 2);
     assert.match(narrow.stderr, /has no "distance_log", .* columns/);
   });
+
+  it('serve --drift-baseline refuses a file that is not a baseline (exit 2, says what to give) before listening', async () => {
+    await writeFile(join(repo.base, 'not-a-baseline.json'), '{"schema":"something/else","features":[]}');
+    const wrong = await cli(['serve', '--model', join(repo.base, 'fraud.onnx'), '--port', '0', '--drift-baseline', join(repo.base, 'not-a-baseline.json')]);
+    assert.equal(wrong.code, 2, wrong.stderr);
+    assert.match(wrong.stderr, /is not a sovereign\.drift-baseline\/v1 baseline[\s\S]*sovereign eval NAME@VERSION/);
+    const missing = await cli(['serve', '--model', join(repo.base, 'fraud.onnx'), '--port', '0', '--drift-baseline', join(repo.base, 'nowhere.json')]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.doesNotMatch(missing.stdout, /"url"/, 'nothing listened');
+  });
 });

@@ -3,6 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { layoutLineage } from '../../src/core/views/lineage-layout';
+import { tcoInputsFromForm } from '../../src/core/tco/form';
+import { computeTco } from '../../src/core/tco/tco';
+import type { TcoForm } from '../../webview/tco/contract';
 import { lineageDrawMs, skipLoudly, startWebviewHarness, type HarnessGlobals, type OpenedView, type WebviewHarness } from './chromium-harness';
 import { generateLineage } from './lineage-fixture';
 
@@ -29,7 +32,28 @@ function states(lineageSize = 120): Record<string, unknown> {
       { model: 'coder', version: '1.1.0', role: 'stable', state: 'running', running: true, container: 'sovereign-coder-1.1.0', image: 'sovereign-app:abc', created: '2025-03-01', url: 'http://127.0.0.1:49153', health: 'up', healthMs: 3, availability: { up: 12, probes: 12 }, metrics: { requests: 420, requestsPerSecond: 1.5, errors: 0, latencyP50Ms: 35, latencyP95Ms: 120, ttftP50Ms: 9, tokensPerSecondP50: 240, inFlight: 1, queueDepth: 0, rssBytes: 300 * 2 ** 20, modelLoadSeconds: 0.4, engineRestarts: 0, drift: { features: [{ name: 'amount_log', psi: 0.41, threshold: 0.2 }, { name: 'foreign', psi: 0.02, threshold: 0.2 }], predictionPsi: 0.05, windowRows: 1000 } } },
       { model: 'coder', version: '1.0.0', role: 'previous', state: 'exited', running: false, container: 'sovereign-coder-1.0.0', image: 'sovereign-app:abd', created: '2025-02-20', health: 'stopped' },
     ] },
+    tco: { kind: 'models', models: [{ ref: 'coder@1.1.0', throughput: TCO_THROUGHPUT }, { ref: 'coder@1.0.0', problem: 'no stored benchmark of coder@1.0.0 has pp and tg results' }] },
   };
+}
+
+const TCO_THROUGHPUT = { inputTokensPerSecond: 640, outputTokensPerSecond: 140, source: '.sovereign/benchmarks/coder/1.1.0/x.json (load test, 4 clients)' };
+
+/**
+ * The fake host's side of the TCO view: answers the view's `compute` requests not answered yet with the
+ * real computation (computeTco, as the panel does), and returns the forms it was asked about.
+ */
+async function answerTco(page: Page, answered: Set<number>): Promise<TcoForm[]> {
+  const requests = await page.evaluate(() => (globalThis as unknown as { __sent: { kind: string; id?: number; method?: string; params?: unknown }[] }).__sent.filter((m) => m.kind === 'request' && m.method === 'compute'));
+  const forms: TcoForm[] = [];
+  for (const r of requests) {
+    if (answered.has(r.id!)) continue;
+    answered.add(r.id!);
+    const form = r.params as TcoForm;
+    forms.push(form);
+    const response = { kind: 'response', id: r.id, ok: true, result: { ok: true, figures: computeTco(tcoInputsFromForm(form, TCO_THROUGHPUT)) } };
+    await page.evaluate((data) => (globalThis as unknown as { dispatchEvent(e: unknown): boolean }).dispatchEvent(new MessageEvent('message', { data })), response as never);
+  }
+  return forms;
 }
 
 describe('webviews in Chromium under the strict CSP', function () {
@@ -115,6 +139,54 @@ describe('webviews in Chromium under the strict CSP', function () {
     const last = await page.evaluate(() => (globalThis as unknown as { __sent: { kind: string; method?: string; params?: unknown }[] }).__sent.filter((m) => m.kind === 'request').at(-1));
     assert.deepEqual(last?.params, { model: 'coder', version: '1.0.0' });
     await finish(page, 'policy', errors);
+  });
+
+  it('tco: the figures the host computes, the cost-against-volume chart, and a changed input recomputes', async () => {
+    const { page, errors } = await open('tco');
+    const answered = new Set<number>();
+    await page.waitForFunction(() => (globalThis as unknown as HarnessGlobals).__sent.some((m) => m.method === 'compute'));
+    const [first] = await answerTco(page, answered);
+    assert.equal(first.model, 'coder@1.1.0', 'the model with a usable benchmark is chosen');
+    const expected = computeTco(tcoInputsFromForm(first, TCO_THROUGHPUT));
+    await page.waitForSelector('table.tco-figures');
+    const money = (v: number): string => v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    assert.equal(await page.locator('tr[data-row="monthly"] td.self').innerText(), `${money(expected.selfHosted.monthly)} USD`);
+    assert.equal(await page.locator('tr[data-row="monthly"] td.api').innerText(), `${money(expected.api.monthly)} USD`);
+    assert.equal(await page.locator('tr[data-row="yearly"] td.api').innerText(), `${money(expected.api.yearly)} USD`);
+    assert.match(await page.locator('#machines').innerText(), new RegExp(`^Machines: ${expected.machines} `));
+    assert.match(await page.locator('#break-even').innerText(), /Break-even: /);
+    assert.match(await page.locator('#utilisation').innerText(), /gap/);
+    assert.match(await page.locator('#throughput').innerText(), /640 input tok\/s, 140 output tok\/s/);
+    // the chart: Chart.js drew the curve of both, one point per volume of the result's curve
+    type Canvas = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+    const painted = await page.locator('canvas#curve').evaluate((el) => {
+      const canvas = el as unknown as Canvas;
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+      return n;
+    });
+    assert.ok(painted > 500, `the chart is painted (${painted} pixels)`);
+    // a changed input: a new computation with the new volume, and the figures follow
+    await page.fill('#in-requestsPerDay', '200000');
+    await page.waitForFunction(() => (globalThis as unknown as HarnessGlobals).__sent.filter((m) => m.method === 'compute').length >= 2);
+    const next = (await answerTco(page, answered)).at(-1)!;
+    assert.equal(next.requestsPerDay, 200000);
+    const again = computeTco(tcoInputsFromForm(next, TCO_THROUGHPUT));
+    assert.notEqual(again.api.monthly, expected.api.monthly);
+    await page.locator('tr[data-row="monthly"] td.api', { hasText: `${money(again.api.monthly)} USD` }).waitFor();
+    assert.equal(await page.locator('tr[data-row="monthly"] td.self').innerText(), `${money(again.selfHosted.monthly)} USD`);
+    assert.match(await page.locator('#machines').innerText(), new RegExp(`^Machines: ${again.machines} `));
+    assert.ok(again.machines > expected.machines, 'the larger volume needs more machines');
+    // switching the hardware to rented shows the hourly price and recomputes with it
+    await page.selectOption('#in-pricing', 'hourly');
+    await page.waitForSelector('#in-hourlyPrice');
+    await page.waitForFunction(() => (globalThis as unknown as HarnessGlobals).__sent.filter((m) => m.method === 'compute').length >= 3);
+    const hourly = (await answerTco(page, answered)).at(-1)!;
+    assert.equal(hourly.pricing, 'hourly');
+    const saved = await page.evaluate(() => (globalThis as unknown as HarnessGlobals).__saved as TcoForm);
+    assert.equal(saved.requestsPerDay, 200000, 'the form is kept with setState');
+    await finish(page, 'tco', errors);
   });
 
   it('deployments: what runs where, health and live metrics', async () => {

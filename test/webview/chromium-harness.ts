@@ -17,7 +17,7 @@ import { READY } from '../../webview/shared/ipc';
  */
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const WEBVIEWS = ['lineage', 'benchmarks', 'policy', 'deployments'];
+export const WEBVIEWS = ['lineage', 'benchmarks', 'policy', 'deployments', 'tco'];
 
 const THEME = `body.vscode-dark {
   --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-editor-background: #1e1e1e;

@@ -28,6 +28,7 @@ function hostState(view: string): unknown {
     const row = (model: string, rule: string, severity: string) => ({ rule, severity, message: `${rule} fails for ${model}`, fix: 'do the thing', file: `.sovereign/models/${model}/1.0.0.yaml`, line: 4, model, version: '1.0.0', canSign: false, canRequestException: true });
     return { kind: 'report', violations: [row('coder', 'license', 'error'), row('embed', 'source', 'warning')], waived: [{ ...row('legacy', 'license', 'warning'), justification: 'evaluation only', expires: '2025-03-10', exceptionFor: 'legacy' }], problems: [], policyFile: '.sovereign/policy.yaml', policyExists: true, today: '2025-03-01' };
   }
+  if (view === 'tco') return { kind: 'empty', message: 'No stored benchmark results to take the throughput from.' };
   return { kind: 'unavailable', reason: 'No Docker engine answers at unix:///var/run/docker.sock: ENOENT', hint: 'Start the engine.' };
 }
 
@@ -145,11 +146,12 @@ describe('webviews restored from their saved state (window reload), in Chromium 
       benchmarks: { selected: 'all', mode: 7 },
       policy: { collapsed: 'coder', showWaived: 'no' },
       deployments: ['not', 'a', 'state'],
+      tco: { requestsPerDay: 'lots', pricing: 'free', utilisation: 7, currency: { x: 1 } },
     };
     for (const view of WEBVIEWS as Array<keyof typeof junk>) {
       for (const saved of [junk[view], 'a string', 42]) {
         const opened = await open(view, saved);
-        const ready = { lineage: 'svg.lineage', benchmarks: 'canvas', policy: 'vscode-collapsible', deployments: '.empty-state' }[view]!;
+        const ready = { lineage: 'svg.lineage', benchmarks: 'canvas', policy: 'vscode-collapsible', deployments: '.empty-state', tco: '.empty-state' }[view]!;
         await opened.page.waitForSelector(ready);
         await close(opened);
       }

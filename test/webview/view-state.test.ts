@@ -10,6 +10,8 @@ import {
   restoreDeploymentsViewState,
   restoreLineageViewState,
   restorePolicyViewState,
+  restoreTcoViewState,
+  TCO_DEFAULTS,
   VIEW_TYPES,
 } from '../../webview/shared/view-state';
 
@@ -66,6 +68,15 @@ describe('webview view state: what a restored panel gets back from getState', ()
     assert.deepEqual(restorePolicyViewState(saved), saved);
     assert.deepEqual(restorePolicyViewState({ collapsed: { coder: true }, showWaived: 'no' }), POLICY_DEFAULTS);
     assert.deepEqual(restorePolicyViewState({ collapsed: ['coder', 1, 'coder'] }), { collapsed: ['coder'], showWaived: true });
+  });
+
+  it('tco: keeps a well-formed form; a wrong field falls back to its default, the rest is kept', () => {
+    const saved = { ...TCO_DEFAULTS, model: 'coder@1.1.0', requestsPerDay: 250_000, pricing: 'hourly' as const, hourlyPrice: 2.5, utilisation: 0.8, currency: 'EUR' };
+    assert.deepEqual(restoreTcoViewState(saved), saved);
+    for (const garbage of GARBAGE) assert.deepEqual(restoreTcoViewState(garbage), TCO_DEFAULTS, JSON.stringify(garbage));
+    assert.deepEqual(restoreTcoViewState({ requestsPerDay: -5, utilisation: 0, pricing: 'free', currency: '<script>', inputTokens: 900, model: 7 }), { ...TCO_DEFAULTS, inputTokens: 900 });
+    assert.equal(restoreTcoViewState({ utilisation: 1.5 }).utilisation, TCO_DEFAULTS.utilisation);
+    assert.equal(restoreTcoViewState({ requestsPerDay: Number.POSITIVE_INFINITY }).requestsPerDay, TCO_DEFAULTS.requestsPerDay);
   });
 
   it('the activation events name every view type the serializers are registered for', () => {

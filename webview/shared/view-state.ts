@@ -8,6 +8,7 @@
 import type { BenchmarksViewState } from '../benchmarks/contract';
 import type { LineageViewState } from '../lineage/contract';
 import type { PolicyViewState } from '../policy/contract';
+import type { TcoViewState } from '../tco/contract';
 
 /** Long enough for any real filter, id or list; a saved state bigger than this is not ours. */
 const MAX_TEXT = 1_000;
@@ -77,12 +78,48 @@ export function restoreDeploymentsViewState(_saved: unknown): Record<string, nev
   return {};
 }
 
+export const TCO_DEFAULTS: TcoViewState = {
+  model: '',
+  requestsPerDay: 10_000,
+  inputTokens: 500,
+  outputTokens: 200,
+  pricing: 'purchase',
+  purchasePrice: 3_000,
+  amortisationMonths: 36,
+  hourlyPrice: 1,
+  powerWatts: 300,
+  idleWatts: 60,
+  electricityPrice: 0.3,
+  utilisation: 0.6,
+  apiInputPerMillion: 0.5,
+  apiOutputPerMillion: 1.5,
+  currency: 'USD',
+};
+
+/** The TCO form: each number kept when it is finite and >= 0 (utilisation in (0, 1]), else its default. */
+export function restoreTcoViewState(saved: unknown): TcoViewState {
+  const s = record(saved);
+  const out: TcoViewState = { ...TCO_DEFAULTS };
+  const numbers = Object.keys(TCO_DEFAULTS).filter((k) => typeof TCO_DEFAULTS[k as keyof TcoViewState] === 'number') as (keyof TcoViewState)[];
+  for (const k of numbers) {
+    const v = finite(s[k]);
+    if (v !== undefined && v >= 0 && v <= 1e15 && (k !== 'utilisation' || (v > 0 && v <= 1))) (out as unknown as Record<string, number>)[k] = v;
+  }
+  const model = text(s.model);
+  if (model !== undefined && model.length <= 513) out.model = model;
+  if (s.pricing === 'purchase' || s.pricing === 'hourly') out.pricing = s.pricing;
+  const currency = text(s.currency);
+  if (currency !== undefined && /^[A-Za-z$€£¥ ]{1,16}$/.test(currency)) out.currency = currency;
+  return out;
+}
+
 /** The view type of each panel (`vscode.window.createWebviewPanel`, the serializers, `onWebviewPanel:`). */
 export const VIEW_TYPES = {
   lineage: 'sovereign.lineage',
   benchmarks: 'sovereign.benchmarks',
   policy: 'sovereign.policyViolations',
   deployments: 'sovereign.deployments',
+  tco: 'sovereign.tco',
 } as const;
 
 export type ViewName = keyof typeof VIEW_TYPES;
@@ -92,6 +129,7 @@ export const RESTORE_VIEW_STATE: Record<ViewName, (saved: unknown) => object> = 
   benchmarks: restoreBenchmarksViewState,
   policy: restorePolicyViewState,
   deployments: restoreDeploymentsViewState,
+  tco: restoreTcoViewState,
 };
 
 /**

@@ -362,6 +362,7 @@ export function register(program: Command): void {
           namespace: opts.namespace,
           replicas: number(opts.replicas, '--replicas', 0),
           policy: m.policy,
+          driftBaseline: m.driftBaseline,
         },
         { kserve: opts.kserve },
       );

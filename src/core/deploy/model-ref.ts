@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { baselineRelPath } from '../eval/results-store';
 import { analyzeSource, FileSource } from '../formats';
 import { loadRegistry } from '../registry/read';
 import { ContentStore } from '../registry/store';
@@ -26,6 +29,32 @@ export interface DeployableModel {
   manifestCommit: string;
   /** The workspace policy this version was checked against: shipped into the container, which applies it again. */
   policy: ShippedPolicy;
+  /**
+   * The validation baseline `sovereign eval` stored for this version (.sovereign/evals/NAME/VERSION/baseline.json),
+   * when there is one: shipped beside the policy, the runtime watches live inputs against it (`--drift-baseline`).
+   */
+  driftBaseline?: ShippedFile;
+}
+
+/** A small workspace file shipped into the deployment image. */
+export interface ShippedFile {
+  text: string;
+  sha256: string;
+  /** Repository-relative path. */
+  file: string;
+}
+
+/** The version's stored drift baseline, or undefined when `sovereign eval` never stored one. */
+export async function readDriftBaseline(root: string, name: string, version: string): Promise<ShippedFile | undefined> {
+  const file = baselineRelPath(name, version);
+  let text: string;
+  try {
+    text = await readFile(join(root, file), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new IoError(`cannot read ${file}: ${(err as Error).message}`, 'check the file\'s permissions, or remove it and run `sovereign eval` again');
+  }
+  return { text, sha256: createHash('sha256').update(text).digest('hex'), file };
 }
 
 const SERVABLE = new Set(['gguf', 'onnx']);
@@ -85,6 +114,7 @@ export async function resolveDeployableModel(root: string, ref: string, cache: F
     manifestFile: entry.file,
     manifestCommit: await manifestCommit(root, entry.file),
     policy,
+    driftBaseline: format === 'onnx' ? await readDriftBaseline(root, m.name, m.version) : undefined,
   };
 }
 

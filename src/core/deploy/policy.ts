@@ -23,6 +23,8 @@ import { ioError, RefusedError } from '../util/errors';
 
 /** Where the policy sits in the deployment image; the runtime is started with `--policy` pointing at it. */
 export const POLICY_PATH_IN_CONTAINER = '/policy/policy.yaml';
+/** Where the version's drift baseline sits beside it, when it has one (`sovereign serve --drift-baseline`). */
+export const DRIFT_BASELINE_PATH_IN_CONTAINER = '/policy/drift-baseline.json';
 
 /** The policy a deployment was checked against and ships. */
 export interface ShippedPolicy {

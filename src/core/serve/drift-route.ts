@@ -3,11 +3,13 @@
  * (src/core/drift/live.ts). 404 when the runtime has no baseline (a GGUF model, a plain file, or a
  * registered version that `sovereign eval` never evaluated).
  */
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_THRESHOLDS, type DriftThresholds } from '../drift/baseline';
+import { BASELINE_SCHEMA, DEFAULT_THRESHOLDS, type DriftBaseline, type DriftThresholds } from '../drift/baseline';
 import { LiveDriftMonitor } from '../drift/live';
 import { baselineForManifest } from '../eval/results-store';
-import { loadPolicy } from '../policy/load';
+import { loadPolicy, type Policy } from '../policy/load';
+import { ioError, UsageError } from '../util/errors';
 import { HttpError, sendJson } from './http-util';
 
 export function driftRoute(monitor: LiveDriftMonitor | undefined, req: IncomingMessage, res: ServerResponse): void {
@@ -22,9 +24,42 @@ export function driftRoute(monitor: LiveDriftMonitor | undefined, req: IncomingM
  * The live drift monitor for a served manifest: the baseline stored beside it in the workspace and the
  * thresholds of that workspace's policy; undefined when there is no baseline.
  */
-export async function liveDriftFor(manifest: string, name: string, version: string, options: { window?: number; minRows?: number } = {}): Promise<LiveDriftMonitor | undefined> {
+export async function liveDriftFor(manifest: string, name: string, version: string, options: LiveDriftSize = {}): Promise<LiveDriftMonitor | undefined> {
   const found = await baselineForManifest(manifest, name, version);
   if (!found) return undefined;
-  const policy = (await loadPolicy(found.root)).policy;
-  return new LiveDriftMonitor(found.baseline, { ...options, thresholds: { ...DEFAULT_THRESHOLDS, ...(policy.drift ?? {}) } as DriftThresholds });
+  return liveDriftMonitor(found.baseline, (await loadPolicy(found.root)).policy, options);
+}
+
+export interface LiveDriftSize {
+  window?: number;
+  minRows?: number;
+}
+
+/** The monitor of one baseline under a policy's `drift:` thresholds (the default PSI 0.2 where it sets none). */
+export function liveDriftMonitor(baseline: DriftBaseline, policy: Policy, options: LiveDriftSize = {}): LiveDriftMonitor {
+  return new LiveDriftMonitor(baseline, { ...options, thresholds: { ...DEFAULT_THRESHOLDS, ...(policy.drift ?? {}) } as DriftThresholds });
+}
+
+/**
+ * `sovereign serve --drift-baseline FILE`: a baseline given as a file (a Docker deployment ships the
+ * version's `.sovereign/evals/NAME/VERSION/baseline.json` beside its policy, the container has no
+ * manifest); thresholds from `policy` (the shipped policy, or the workspace's).
+ */
+export async function liveDriftFromFile(file: string, policy: Policy, options: LiveDriftSize = {}): Promise<LiveDriftMonitor> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw ioError(err, file);
+  }
+  let value: DriftBaseline;
+  try {
+    value = JSON.parse(text) as DriftBaseline;
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}`, 'give the baseline.json that `sovereign eval NAME@VERSION --data ... --label ...` stored under .sovereign/evals/NAME/VERSION/');
+  }
+  if (value?.schema !== BASELINE_SCHEMA || !Array.isArray(value.features) || !value.features.length) {
+    throw new UsageError(`${file} is not a ${BASELINE_SCHEMA} baseline`, 'give the baseline.json that `sovereign eval NAME@VERSION --data ... --label ...` stored under .sovereign/evals/NAME/VERSION/');
+  }
+  return liveDriftMonitor(value, policy, options);
 }

@@ -4,6 +4,7 @@
  * Output tokens/s: the load test's aggregate completion tokens/s when the run had one (concurrent clients),
  * else the single-stream tg mean. Input tokens/s: the pp mean.
  */
+import type { BenchmarkRun } from '../../../webview/benchmarks/contract';
 import type { BenchReport } from '../bench/bench';
 import { UsageError } from '../util/errors';
 import { benchmarkRuns } from '../worker/webview-methods';
@@ -12,7 +13,11 @@ import type { Throughput } from './tco';
 const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'unnamed';
 
 export async function throughputFromBenchmarks(root: string, name: string, version: string): Promise<Throughput & { file: string; underLoad: boolean }> {
-  const { runs } = await benchmarkRuns(root);
+  return throughputFromRuns((await benchmarkRuns(root)).runs, name, version);
+}
+
+/** The same from runs already read (the extension reads them in its core worker). */
+export function throughputFromRuns(runs: readonly BenchmarkRun[], name: string, version: string): Throughput & { file: string; underLoad: boolean } {
   const mine = runs.filter((r) => r.model === safe(name) && r.version === safe(version)).reverse();
   for (const run of mine) {
     const results = (run.report as unknown as BenchReport).results;

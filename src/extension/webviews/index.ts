@@ -8,6 +8,7 @@ import { DeploymentsPanel } from './deployments-panel';
 import { restoreFailedHtml } from './html';
 import { LineagePanel } from './lineage-panel';
 import { PolicyPanel } from './policy-panel';
+import { TcoPanel } from './tco-panel';
 import { unrestoredTabs, type OpenPanel } from './view-panel';
 
 interface ViewEntry {
@@ -27,7 +28,7 @@ export interface SovereignWebviews {
   open(viewType: string): OpenPanel | undefined;
 }
 
-/** The four webviews (docs/webviews.md): lineage, benchmarks, policy violations, deployments. */
+/** The five webviews (docs/webviews.md): lineage, benchmarks, policy violations, deployments, cost (TCO). */
 export function registerWebviews(services: ExtensionServices, registry: RegistryState): SovereignWebviews {
   const views: Record<ViewName, ViewEntry> = {
     lineage: {
@@ -61,6 +62,14 @@ export function registerWebviews(services: ExtensionServices, registry: Registry
       open: () => DeploymentsPanel.open,
       show: (column) => DeploymentsPanel.show(services, column),
       revive: (panel) => DeploymentsPanel.revive(services, panel),
+    },
+    tco: {
+      command: 'sovereign.showTco',
+      commandTitle: 'Sovereign: Show Cost (TCO)',
+      title: 'Cost (TCO)',
+      open: () => TcoPanel.open,
+      show: (column) => TcoPanel.show(services, column),
+      revive: (panel) => TcoPanel.revive(services, panel),
     },
   };
   const serializers: Record<string, vscode.WebviewPanelSerializer> = {};

@@ -134,6 +134,15 @@ describe('deploy: Kubernetes export', () => {
     const volume = (get(dep, `${pod}.volumes`) as Array<{ name: string; configMap?: { name: string } }>).find((v) => v.name === 'policy');
     assert.equal(volume?.configMap?.name, get(cm, 'metadata.name'));
     assert.equal((get(dep, 'metadata.annotations') as Record<string, string>)['sovereign.policy-sha256'], 'cd'.repeat(32));
+    // An ONNX version's drift baseline rides in the same ConfigMap, and the runtime is pointed at it.
+    const baseline = '{"schema":"sovereign.drift-baseline/v1","features":[]}';
+    const [bcm, bdep] = exportKubernetes({ ...INPUT, policy: { text, sha256: 'cd'.repeat(32) }, driftBaseline: { text: baseline, sha256: 'ef'.repeat(32) } }).map((x) => x.object);
+    new core.ConfigMap(bcm).validate();
+    assert.equal((bcm.data as Record<string, string>)['drift-baseline.json'], baseline);
+    const bargs = get(bdep, `${c}.args`) as string[];
+    assert.equal(bargs[bargs.indexOf('--drift-baseline') + 1], '/policy/drift-baseline.json');
+    assert.equal((get(bdep, 'metadata.annotations') as Record<string, string>)['sovereign.drift-baseline-sha256'], 'ef'.repeat(32));
+    assert.ok(!(get(dep, `${c}.args`) as string[]).includes('--drift-baseline'), 'no baseline, no flag');
     // KServe gets the same ConfigMap and mount.
     const [kcm, isvc] = exportKubernetes({ ...INPUT, policy: { text, sha256: 'cd'.repeat(32) } }, { kserve: true });
     assert.equal(kcm.file, 'policy-configmap.yaml');
