@@ -30,6 +30,8 @@ const WEBVIEW_PANELS = [
   { command: 'sovereign.showBenchmarks', title: 'Show Benchmarks', expect: /\d+ cores[\s\S]*Throughput|Throughput[\s\S]*\d+ cores/ },
   { command: 'sovereign.showPolicyViolations', title: 'Show Policy Violations', expect: /\S{3,}/ },
   { command: 'sovereign.showDeployments', title: 'Show Deployments', expect: /\S{3,}/ },
+  // The cost view prices from the workspace's stored benchmark results (or says which results it needs).
+  { command: 'sovereign.showTco', title: 'Show Cost (TCO)', expect: /Self-hosted[\s\S]*Break-even|stored benchmark results/ },
 ];
 
 export const UI_CHECKS: UiCheck[] = [
