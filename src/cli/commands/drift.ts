@@ -1,9 +1,11 @@
 /**
- * `sovereign drift NAME@VERSION --data LIVE.csv | --url URL`: compares live inputs (and the model's predictions
- * on them) with the validation baseline `sovereign eval` stored for that version. Exit 0 nothing drifted,
+ * `sovereign drift NAME@VERSION --data LIVE.csv | --url URL | --prompts LIVE --baseline-prompts BASE`: compares live inputs (and the model's predictions
+ * on them) with the validation baseline `sovereign eval` stored for that version, or LLM prompts with a baseline
+ * prompt set (length, script, word distributions). Exit 0 nothing drifted,
  * 1 a feature (or the prediction distribution) passed its threshold, 2 usage or I/O error. docs/drift.md.
  */
 import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { compareWithBaseline, DEFAULT_THRESHOLDS, type DriftReport, type DriftThresholds, type FeatureDrift } from '../../core/drift/baseline';
 import { columnsOf, readDataset } from '../../core/eval/dataset';
 import { predictDataset } from '../../core/eval/evaluate';
@@ -11,7 +13,8 @@ import { resolveModelRef } from '../../core/eval/model-ref';
 import { loadBaseline } from '../../core/eval/results-store';
 import { guardedFetch } from '../../core/net/egress';
 import { loadPolicy } from '../../core/policy/load';
-import { UsageError } from '../../core/util/errors';
+import { buildPromptBaseline, comparePrompts, parsePromptLines, type PromptDriftReport } from '../../core/drift/prompts';
+import { ioError, UsageError } from '../../core/util/errors';
 import { emit, json } from '../output';
 import { workspaceOrUndefined } from '../workspace';
 
@@ -50,11 +53,30 @@ export function register(program: Command): void {
     .argument('<model>', 'NAME@VERSION (or NAME, NAME@ALIAS, a manifest) of the workspace registry')
     .option('--data <file>', 'live data: .csv (header row) or .jsonl with the baseline\'s feature columns')
     .option('--url <url>', 'a `sovereign serve` runtime: read its windowed live statistics from GET /v1/drift')
+    .option('--prompts <file>', 'LLM traffic: live prompts (one per line: text, a JSON string or {"prompt"}/{"messages"}, as `deploy canary --prompts`)')
+    .option('--baseline-prompts <file>', 'with --prompts: the baseline prompt set, same format (length, script and word distributions are compared)')
     .option('--token <token>', 'bearer token for --url (or SOVEREIGN_SERVE_TOKEN)')
     .option('--json [file]', 'write the JSON report to FILE (or to stdout without a file)')
     .addHelpText('after', '\nThresholds: the `drift:` section of .sovereign/policy.yaml (default: PSI 0.2).\nExit status: 0 no drift, 1 a feature or the predictions drifted, 2 usage or I/O error.')
-    .action(async (model: string, opts: { data?: string; url?: string; token?: string; json?: string | boolean }) => {
-      if (!opts.data === !opts.url) throw new UsageError('give exactly one of --data LIVE.csv or --url http://127.0.0.1:PORT');
+    .action(async (model: string, opts: { data?: string; url?: string; prompts?: string; baselinePrompts?: string; token?: string; json?: string | boolean }) => {
+      if (opts.prompts || opts.baselinePrompts) {
+        if (!opts.prompts || !opts.baselinePrompts) throw new UsageError('prompt drift needs both --prompts LIVE.jsonl and --baseline-prompts BASE.jsonl', 'e.g. sovereign drift chat@1.0.0 --prompts live.jsonl --baseline-prompts golden.jsonl');
+        if (opts.data || opts.url) throw new UsageError('give --prompts/--baseline-prompts, or --data, or --url, not several');
+        const workspaceRoot = await workspaceOrUndefined();
+        const threshold = thresholdsFrom(workspaceRoot ? (await loadPolicy(workspaceRoot)).policy : undefined).psi;
+        const base = await readPrompts(opts.baselinePrompts);
+        const live = await readPrompts(opts.prompts);
+        const report = { ...comparePrompts(buildPromptBaseline(base), live, { baseline: opts.baselinePrompts, live: opts.prompts }, threshold), model: model };
+        if (typeof opts.json === 'string') {
+          await emit(json(report), opts.json);
+          await emit(renderPromptDrift(report));
+        } else {
+          await emit(opts.json ? json(report) : renderPromptDrift(report));
+        }
+        process.exitCode = report.drifted ? 1 : 0;
+        return;
+      }
+      if (!opts.data === !opts.url) throw new UsageError('give exactly one of --data LIVE.csv, --url http://127.0.0.1:PORT or --prompts LIVE.jsonl --baseline-prompts BASE.jsonl');
       const workspaceRoot = await workspaceOrUndefined();
       let report: DriftReport;
       if (opts.url) {
@@ -82,6 +104,32 @@ export function register(program: Command): void {
       }
       process.exitCode = report.drifted ? 1 : 0;
     });
+}
+
+async function readPrompts(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw ioError(err, file);
+  }
+  const prompts = parsePromptLines(text);
+  if (!prompts.length) throw new UsageError(`${file} holds no prompts`, 'one prompt per line: plain text, a JSON string or {"prompt": "..."}');
+  return prompts;
+}
+
+export function renderPromptDrift(r: PromptDriftReport & { model?: string }): string {
+  const lines = [
+    `${r.model ?? 'model'}: ${r.live.prompts} prompts of ${r.live.source} against ${r.baseline.prompts} baseline prompts of ${r.baseline.source}`,
+    '',
+    ...r.features.map((f) => {
+      const shift = f.baseline.mean !== undefined && f.live.mean !== undefined ? `mean ${f.baseline.mean.toPrecision(4)} -> ${f.live.mean.toPrecision(4)}` : '';
+      return `${f.drifted ? 'DRIFT ' : 'ok    '}${f.name.padEnd(14)} ${f.kind.padEnd(8)} PSI ${f.psi.toFixed(3).padStart(7)} (> ${f.threshold})  ${shift}`;
+    }),
+    '',
+    r.drifted ? `drifted: ${r.features.filter((f) => f.drifted).map((f) => f.name).join(', ')}` : 'no drift past the thresholds',
+  ];
+  return lines.join('\n') + '\n';
 }
 
 async function fetchRuntimeDrift(url: string, token: string | undefined): Promise<DriftReport> {
