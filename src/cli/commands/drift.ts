@@ -13,7 +13,7 @@ import { resolveModelRef } from '../../core/eval/model-ref';
 import { loadBaseline } from '../../core/eval/results-store';
 import { guardedFetch } from '../../core/net/egress';
 import { loadPolicy } from '../../core/policy/load';
-import { buildPromptBaseline, comparePrompts, parsePromptLines, type PromptDriftReport } from '../../core/drift/prompts';
+import { buildPromptBaseline, comparePrompts, parsePromptLines, PROMPT_DRIFT_SCHEMA, type PromptDriftReport } from '../../core/drift/prompts';
 import { ioError, UsageError } from '../../core/util/errors';
 import { emit, json } from '../output';
 import { workspaceOrUndefined } from '../workspace';
@@ -80,7 +80,20 @@ export function register(program: Command): void {
       const workspaceRoot = await workspaceOrUndefined();
       let report: DriftReport;
       if (opts.url) {
-        report = await fetchRuntimeDrift(opts.url, opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined));
+        const fetched = await fetchRuntimeDrift(opts.url, opts.token ?? (process.env.SOVEREIGN_SERVE_TOKEN || undefined));
+        if ((fetched as { schema?: string }).schema === PROMPT_DRIFT_SCHEMA) {
+          // A GGUF runtime started with --drift-baseline-prompts: its window of prompts (docs/drift.md section 6).
+          const prompts = { ...(fetched as unknown as PromptDriftReport), model };
+          if (typeof opts.json === 'string') {
+            await emit(json(prompts), opts.json);
+            await emit(renderPromptDrift(prompts));
+          } else {
+            await emit(opts.json ? json(prompts) : renderPromptDrift(prompts));
+          }
+          process.exitCode = prompts.drifted ? 1 : 0;
+          return;
+        }
+        report = fetched;
         const wanted = model.split('@')[0];
         if (report.model?.name && !/\.ya?ml$/i.test(model) && report.model.name !== wanted) {
           throw new UsageError(`${opts.url} serves ${report.model.name}@${report.model.version ?? ''}, not ${model}`, 'point --url at the runtime that serves this model');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { SERVE_LIMIT_DEFAULTS } from '../../core/serve/server';
 import { startServe } from '../../core/serve/start';
-import { liveDriftFromFile } from '../../core/serve/drift-route';
+import { liveDriftFromFile, promptDriftFromFile } from '../../core/serve/drift-route';
 import { policyGate } from '../../core/engines/validate';
 import { allowedEndpoints, loadPolicy, loadPolicyFile } from '../../core/policy/load';
 import { parseModelRef } from '../../core/registry/manifest';
@@ -37,6 +37,7 @@ export function register(program: Command): void {
     .option('--policy <file>', 'gate the model with this policy.yaml instead of the workspace\'s (deployment images ship theirs at /policy/policy.yaml)')
     .option('--policy-model <name@version>', 'with --policy: the registry version the model is, so that the policy\'s exceptions for it apply')
     .option('--drift-baseline <file>', 'watch /v1/predict inputs for drift against this baseline.json (`sovereign eval` stores it under .sovereign/evals/NAME/VERSION/; deployment images ship it at /policy/drift-baseline.json): GET /v1/drift and sovereign_drift_* in /metrics; thresholds from the policy\'s drift: section. A registered ONNX version served by its manifest finds its own')
+    .option('--drift-baseline-prompts <file>', 'GGUF: watch /v1/completions and /v1/chat/completions prompts (length, script, words) against this baseline prompt set (the `deploy canary --prompts` format): GET /v1/drift; threshold: the policy\'s drift.psi. docs/drift.md section 6')
     .option('--admin-token-file <file>', 'enable the admin routes (/admin/mirror: shadow traffic) with the token in FILE (or set SOVEREIGN_ADMIN_TOKEN); without one they do not exist')
     .addHelpText('after', [
       '',
@@ -48,7 +49,7 @@ export function register(program: Command): void {
     ].join('\n'))
     .action(async (opts: {
       model: string; host: string; port: number; token?: string; tokenFile?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string;
-      allowedHost?: string[]; policy?: string; policyModel?: string; driftBaseline?: string; corsOrigin?: string[]; requestTimeout: number; headersTimeout: number; idleTimeout: number; maxConnections: number;
+      allowedHost?: string[]; policy?: string; policyModel?: string; driftBaseline?: string; driftBaselinePrompts?: string; corsOrigin?: string[]; requestTimeout: number; headersTimeout: number; idleTimeout: number; maxConnections: number;
     }) => {
       if (opts.token !== undefined && opts.tokenFile !== undefined) throw new UsageError('give the token once: --token or --token-file, not both');
       if (opts.token !== undefined) {
@@ -63,6 +64,8 @@ export function register(program: Command): void {
       const policy = opts.policy === undefined ? undefined : await loadPolicyFile(opts.policy);
       const drift = opts.driftBaseline === undefined ? undefined : await liveDriftFromFile(opts.driftBaseline, policy ? policy.policy : (await loadPolicy(workspaceRoot)).policy);
       if (drift) info(`drift: ${drift.baseline.features.length} feature(s) watched against ${opts.driftBaseline} (window ${drift.window} rows)`);
+      const promptDrift = opts.driftBaselinePrompts === undefined ? undefined : await promptDriftFromFile(opts.driftBaselinePrompts, policy ? policy.policy : (await loadPolicy(workspaceRoot)).policy);
+      if (promptDrift) info(`drift: prompts watched against ${promptDrift.baseline.prompts} baseline prompts of ${opts.driftBaselinePrompts} (window ${promptDrift.window} prompts)`);
       info(`validating ${opts.model}${policy ? ` under the policy ${opts.policy}` : ''}...`);
       const server = await startServe({
         model: opts.model,
@@ -81,6 +84,7 @@ export function register(program: Command): void {
         maxConnections: opts.maxConnections,
         workspaceRoot,
         drift,
+        promptDrift,
         ...(policy ? { gate: policyGate(workspaceRoot, policy, opts.policyModel ? parseModelRef(opts.policyModel) : undefined), mirror: { allowed: allowedEndpoints(policy.policy), auditRoot: workspaceRoot } } : {}),
         load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false },
         supervisor: { onLog: (line) => info(`[engine] ${line}`) },

@@ -166,3 +166,53 @@ export function comparePrompts(baseline: PromptBaseline, live: readonly string[]
     features,
   };
 }
+
+/** The prompt of an answered /v1/completions or /v1/chat/completions body (chat: the message contents joined). */
+export function promptOfBody(body: Record<string, unknown> | undefined): string | undefined {
+  if (!body) return undefined;
+  let p = body.prompt;
+  if (Array.isArray(p) && p.length === 1) p = p[0];
+  if (typeof p === 'string') return p;
+  if (Array.isArray(body.messages)) return body.messages.map((m) => (typeof (m as { content?: unknown })?.content === 'string' ? (m as { content: string }).content : '')).join('\n');
+  return undefined;
+}
+
+/**
+ * The serving runtime's bounded window of the last `window` prompts (GET /v1/drift for a GGUF model served
+ * with `--drift-baseline-prompts FILE`). Below `minPrompts` prompts the report has no features yet.
+ */
+export class LivePromptWindow {
+  readonly window: number;
+  readonly minPrompts: number;
+  private readonly ring: string[] = [];
+  private next = 0;
+  /** Prompts seen since start (not only the window). */
+  observed = 0;
+
+  constructor(
+    readonly baseline: PromptBaseline,
+    readonly source: string,
+    options: { window?: number; minPrompts?: number; threshold?: number } = {},
+    readonly threshold = options.threshold ?? 0.2,
+  ) {
+    this.window = Math.max(1, Math.floor(options.window ?? 1000));
+    this.minPrompts = Math.max(1, Math.floor(options.minPrompts ?? 50));
+  }
+
+  observe(prompt: string | undefined): void {
+    if (prompt === undefined) return;
+    if (this.ring.length < this.window) this.ring.push(prompt);
+    else this.ring[this.next] = prompt;
+    this.next = (this.next + 1) % this.window;
+    this.observed++;
+  }
+
+  report(): PromptDriftReport & { window: number; observed: number; minPrompts: number } {
+    const meta = { window: this.window, observed: this.observed, minPrompts: this.minPrompts };
+    const live = `live window (last ${this.ring.length} of ${this.observed} prompts, window ${this.window})`;
+    if (this.ring.length < this.minPrompts) {
+      return { schema: PROMPT_DRIFT_SCHEMA, drifted: false, baseline: { source: this.source, prompts: this.baseline.prompts }, live: { source: live, prompts: this.ring.length }, features: [], ...meta };
+    }
+    return { ...comparePrompts(this.baseline, this.ring, { baseline: this.source, live }, this.threshold), ...meta };
+  }
+}

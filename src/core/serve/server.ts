@@ -19,6 +19,7 @@ import { AdmissionQueue, QueueFullError, type AdmissionTicket } from './admissio
 import { checkJsonRequest, HttpError, optionalNumber, readJsonBody, sendError, sendJson } from './http-util';
 import { ServeMetrics } from './metrics';
 import type { LiveDriftMonitor } from '../drift/live';
+import { promptOfBody, type LivePromptWindow } from '../drift/prompts';
 import { driftRoute } from './drift-route';
 import { Mirror, SHADOW_HEADER, type MirrorOptions } from './mirror';
 import { RequestGuard } from './request-guard';
@@ -31,6 +32,8 @@ export interface ServeOptions {
   port?: number;
   /** Live drift of /v1/predict inputs against the served version's validation baseline (GET /v1/drift, /metrics). */
   drift?: LiveDriftMonitor;
+  /** Live prompt drift of /v1/completions and /v1/chat/completions against a baseline prompt set (GET /v1/drift). */
+  promptDrift?: LivePromptWindow;
   /** When set, every route but /health needs `Authorization: Bearer TOKEN`. */
   token?: string;
   /** Requests run at once; match the engine's sequences. Default 1. */
@@ -86,7 +89,7 @@ export class ServeRuntime {
   readonly mirror: Mirror;
   private readonly server: Server;
   private readonly startedAt = Math.floor(Date.now() / 1000);
-  private readonly options: Required<Omit<ServeOptions, 'token' | 'adminToken' | 'mirror' | 'allowedHosts' | 'corsOrigins' | 'drift'>> & Pick<ServeOptions, 'token' | 'adminToken' | 'drift'>;
+  private readonly options: Required<Omit<ServeOptions, 'token' | 'adminToken' | 'mirror' | 'allowedHosts' | 'corsOrigins' | 'drift' | 'promptDrift'>> & Pick<ServeOptions, 'token' | 'adminToken' | 'drift' | 'promptDrift'>;
   private readonly guard: RequestGuard;
   private readonly reclaimer = new BodyReclaimer();
 
@@ -178,6 +181,7 @@ export class ServeRuntime {
       this.metrics.requests.inc({ route, status });
       this.metrics.requestDuration.observe({ route, status }, ms / 1000);
       if (ok && res.statusCode === 200 && path === '/v1/predict') this.options.drift?.observe(answered.body, answered.output);
+      if (ok && res.statusCode === 200 && (path === '/v1/completions' || path === '/v1/chat/completions')) this.options.promptDrift?.observe(promptOfBody(answered.body));
       // Shadow traffic: only AFTER the client has its whole answer, and never for a request that is itself a copy.
       if (ok && res.statusCode === 200 && answered.body && answered.kind && !controller.signal.aborted && req.headers[SHADOW_HEADER] === undefined) {
         this.mirror.offer({ route: path, body: answered.body, output: answered.output, kind: answered.kind, ms });
@@ -205,6 +209,10 @@ export class ServeRuntime {
       res.writeHead(200, { 'Content-Type': contentType });
       res.end(body);
       return;
+    }
+    if (path === '/v1/drift' && !this.options.drift && this.options.promptDrift) {
+      if (req.method !== 'GET') throw new HttpError(405, 'use GET /v1/drift');
+      return sendJson(res, 200, this.options.promptDrift.report());
     }
     if (path === '/v1/drift') return driftRoute(this.options.drift, req, res);
     const model = this.engine.description;

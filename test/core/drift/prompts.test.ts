@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { buildPromptBaseline, charClass, comparePrompts, parsePromptLines, scriptCounts, SCRIPT_CLASSES, tokenCounts, wordsOf } from '../../../src/core/drift/prompts';
+import { buildPromptBaseline, charClass, LivePromptWindow, promptOfBody, comparePrompts, parsePromptLines, scriptCounts, SCRIPT_CLASSES, tokenCounts, wordsOf } from '../../../src/core/drift/prompts';
 import { PSI_EPSILON } from '../../../src/core/drift/stats';
 import { englishPrompts, japanesePrompts, longEnglishPrompts, russianPrompts, toPromptFile } from '../../fixtures/prompts/promptSets';
 
@@ -68,5 +68,18 @@ describe('LLM prompt drift (src/core/drift/prompts.ts): length, script and word 
   it('the fixture file format round-trips through the parser', () => {
     const p = englishPrompts(10, 9).concat(russianPrompts(2, 9));
     assert.deepEqual(parsePromptLines(toPromptFile(p)), p);
+  });
+
+  it('the live window keeps the last N prompts; promptOfBody reads completions and chat bodies', () => {
+    assert.equal(promptOfBody({ prompt: ['one'] }), 'one');
+    assert.equal(promptOfBody({ messages: [{ role: 'system', content: 'a' }, { role: 'user', content: 'b' }] }), 'a\nb');
+    assert.equal(promptOfBody({ prompt: 3 }), undefined);
+    const w = new LivePromptWindow(buildPromptBaseline(['aaaa', 'bbbb']), 'base', { window: 3, minPrompts: 2 });
+    w.observe('x');
+    assert.deepEqual([w.report().features.length, w.report().drifted], [0, false]);
+    for (const p of ['дддд', 'aaaa', 'bbbb', 'aaaa']) w.observe(p);
+    const r = w.report();
+    assert.deepEqual([r.observed, r.live.prompts], [5, 3]);
+    assert.equal(feature(r, 'script').psi, 0, 'the Cyrillic prompt left the window');
   });
 });
