@@ -5,7 +5,6 @@
  * 1 a feature (or the prediction distribution) passed its threshold, 2 usage or I/O error. docs/drift.md.
  */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { compareWithBaseline, DEFAULT_THRESHOLDS, type DriftReport, type DriftThresholds, type FeatureDrift } from '../../core/drift/baseline';
 import { columnsOf, readDataset } from '../../core/eval/dataset';
 import { predictDataset } from '../../core/eval/evaluate';
@@ -13,8 +12,9 @@ import { resolveModelRef } from '../../core/eval/model-ref';
 import { loadBaseline } from '../../core/eval/results-store';
 import { guardedFetch } from '../../core/net/egress';
 import { loadPolicy } from '../../core/policy/load';
-import { buildPromptBaseline, comparePrompts, parsePromptLines, PROMPT_DRIFT_SCHEMA, type PromptDriftReport } from '../../core/drift/prompts';
-import { ioError, UsageError } from '../../core/util/errors';
+import { readPromptFile } from '../../core/drift/prompt-file';
+import { buildPromptBaseline, comparePrompts, PROMPT_DRIFT_SCHEMA, type PromptDriftReport } from '../../core/drift/prompts';
+import { UsageError } from '../../core/util/errors';
 import { emit, json } from '../output';
 import { workspaceOrUndefined } from '../workspace';
 
@@ -64,8 +64,8 @@ export function register(program: Command): void {
         if (opts.data || opts.url) throw new UsageError('give --prompts/--baseline-prompts, or --data, or --url, not several');
         const workspaceRoot = await workspaceOrUndefined();
         const threshold = thresholdsFrom(workspaceRoot ? (await loadPolicy(workspaceRoot)).policy : undefined).psi;
-        const base = await readPrompts(opts.baselinePrompts);
-        const live = await readPrompts(opts.prompts);
+        const base = await readPromptFile(opts.baselinePrompts);
+        const live = await readPromptFile(opts.prompts);
         const report = { ...comparePrompts(buildPromptBaseline(base), live, { baseline: opts.baselinePrompts, live: opts.prompts }, threshold), model: model };
         if (typeof opts.json === 'string') {
           await emit(json(report), opts.json);
@@ -119,17 +119,6 @@ export function register(program: Command): void {
     });
 }
 
-async function readPrompts(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw ioError(err, file);
-  }
-  const prompts = parsePromptLines(text);
-  if (!prompts.length) throw new UsageError(`${file} holds no prompts`, 'one prompt per line: plain text, a JSON string or {"prompt": "..."}');
-  return prompts;
-}
 
 export function renderPromptDrift(r: PromptDriftReport & { model?: string }): string {
   const lines = [

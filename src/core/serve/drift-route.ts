@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BASELINE_SCHEMA, DEFAULT_THRESHOLDS, type DriftBaseline, type DriftThresholds } from '../drift/baseline';
 import { LiveDriftMonitor } from '../drift/live';
-import { buildPromptBaseline, LivePromptWindow, parsePromptLines } from '../drift/prompts';
+import { readPromptFile } from '../drift/prompt-file';
+import { buildPromptBaseline, LivePromptWindow } from '../drift/prompts';
 import { baselineForManifest } from '../eval/results-store';
 import { loadPolicy, type Policy } from '../policy/load';
 import { ioError, UsageError } from '../util/errors';
@@ -71,13 +72,6 @@ export async function liveDriftFromFile(file: string, policy: Policy, options: L
  * the threshold is the policy's `drift.psi` (default 0.2).
  */
 export async function promptDriftFromFile(file: string, policy: Policy, options: { window?: number; minPrompts?: number } = {}): Promise<LivePromptWindow> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw ioError(err, file);
-  }
-  const prompts = parsePromptLines(text);
-  if (!prompts.length) throw new UsageError(`${file} holds no prompts`, 'one prompt per line: plain text, a JSON string or {"prompt": "..."}');
+  const prompts = await readPromptFile(file);
   return new LivePromptWindow(buildPromptBaseline(prompts), file, { ...options, threshold: policy.drift?.psi ?? DEFAULT_THRESHOLDS.psi });
 }
