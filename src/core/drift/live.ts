@@ -5,6 +5,7 @@
  * Exposed at GET /v1/drift (a sovereign.drift/v1 report) and in /metrics (sovereign_drift_psi{model,feature}).
  */
 import { Gauge, type Registry } from 'prom-client';
+import { classLabels } from '../engines/class-labels';
 import type { JsonTensor } from '../engines/types';
 import { compareWithBaseline, DEFAULT_THRESHOLDS, type DriftBaseline, type DriftReport, type DriftThresholds } from './baseline';
 
@@ -168,16 +169,5 @@ export function predictedLabels(outputJson: string | undefined, rows: number, pr
   const entries = Object.entries(outputs ?? {});
   const chosen = (preferred ? outputs[preferred] : undefined) ?? entries.find(([, t]) => t?.type?.startsWith('int'))?.[1] ?? entries[0]?.[1];
   if (!chosen || !Array.isArray(chosen.data)) return undefined;
-  const values = chosen.data.map(Number);
-  if (chosen.type.startsWith('int') || chosen.type === 'bool') return values.length === rows ? values.map(String) : undefined;
-  const classes = values.length / rows;
-  if (!Number.isInteger(classes) || classes < 1) return undefined;
-  if (classes === 1) return values.map((v) => (v >= 0.5 ? '1' : '0'));
-  const out: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (values[r * classes + c] > values[r * classes + best]) best = c;
-    out.push(String(best));
-  }
-  return out;
+  return classLabels(chosen, rows);
 }

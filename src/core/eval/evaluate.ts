@@ -5,7 +5,8 @@
  * intra-op thread, the load recorded in the audit log).
  */
 import { latencySummary, type LatencySummary } from '../bench/stats';
-import { openEngine, type JsonTensor } from '../engines';
+import { openEngine } from '../engines';
+import { classLabels } from '../engines/class-labels';
 import { RefusedError, UsageError } from '../util/errors';
 import { VERSION } from '../version';
 import { readDataset, type Dataset } from './dataset';
@@ -142,7 +143,9 @@ async function openClassifier(model: string, options: { output?: string; workspa
         for (let at = 0; at < d.rows; at += batchSize) {
           const rows = Math.min(batchSize, d.rows - at);
           const result = await run(d, at, rows);
-          predicted.push(...labelsOf(result.outputs[output], rows));
+          const labels = classLabels(result.outputs[output], rows);
+          if (!labels) throw new UsageError(`the output ${output} does not hold one class label or one row of scores per input row`, 'choose the output with --output');
+          predicted.push(...labels);
           onProgress?.(at + rows, d.rows);
         }
         return predicted;
@@ -161,17 +164,3 @@ async function openClassifier(model: string, options: { output?: string; workspa
   }
 }
 
-/** Class labels from an output: integer labels as they are, [N, C] scores by argmax, [N] or [N, 1] scores at 0.5. */
-function labelsOf(tensor: JsonTensor, rows: number): string[] {
-  const values = tensor.data;
-  if (tensor.type.startsWith('int') || tensor.type === 'bool') return values.slice(0, rows).map((v) => String(v));
-  const classes = values.length / rows;
-  if (classes <= 1) return values.map((v) => (v >= 0.5 ? '1' : '0'));
-  const out: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (values[r * classes + c] > values[r * classes + best]) best = c;
-    out.push(String(best));
-  }
-  return out;
-}
