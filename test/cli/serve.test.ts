@@ -110,7 +110,9 @@ describe('sovereign serve (the CLI, bundled)', function () {
       // At most (parallel 1 + queue 8) bodies are read: 9 MiB (plus the connections' own memory), not 150.
       assert.ok(first.peak < baseline + 45, `RSS peaked at ${first.peak.toFixed(0)} MiB from a baseline of ${baseline.toFixed(0)} MiB`);
       assert.ok(first.after < baseline + 36, `RSS ${first.after.toFixed(0)} MiB after the clients left; baseline ${baseline.toFixed(0)} MiB`);
-      assert.ok(second.after < first.after + 10, `a second wave grew RSS from ${first.after.toFixed(0)} to ${second.after.toFixed(0)} MiB`);
+      // A second wave stays within the same bound (the allocator may keep some pages of either wave: on a shared
+      // 2-core machine it kept up to ~25 MiB more); before the fix every wave added its 150 bodies and kept them.
+      assert.ok(second.peak < baseline + 45 && second.after < baseline + 36, `a second wave grew RSS from ${first.after.toFixed(0)} to ${second.after.toFixed(0)} MiB (peak ${second.peak.toFixed(0)}; baseline ${baseline.toFixed(0)} MiB)`);
     } finally {
       await stop(run);
     }
