@@ -29,7 +29,7 @@ function states(lineageSize = 120): Record<string, unknown> {
     benchmarks: { kind: 'runs', runs: [run('1.0.0', '2025-01-01T10:00:00.000Z', 250), run('1.1.0', '2025-01-02T10:00:00.000Z', 290)], problems: [] },
     policy: { kind: 'report', violations: [row('coder', 'signature-required', 'error'), row('coder', 'license', 'warning'), row('embed', 'source', 'warning')], waived: [{ ...row('legacy', 'license', 'warning'), justification: 'internal evaluation only', expires: '2025-03-10', exceptionFor: 'legacy' }], problems: [], policyFile: '.sovereign/policy.yaml', policyExists: true, today: '2025-03-01' },
     deployments: { kind: 'list', polledAt: '2025-03-01T10:00:00.000Z', intervalMs: 10000, rows: [
-      { model: 'coder', version: '1.1.0', role: 'stable', state: 'running', running: true, container: 'sovereign-coder-1.1.0', image: 'sovereign-app:abc', created: '2025-03-01', url: 'http://127.0.0.1:49153', health: 'up', healthMs: 3, availability: { up: 12, probes: 12 }, metrics: { requests: 420, requestsPerSecond: 1.5, errors: 0, latencyP50Ms: 35, latencyP95Ms: 120, ttftP50Ms: 9, tokensPerSecondP50: 240, inFlight: 1, queueDepth: 0, rssBytes: 300 * 2 ** 20, modelLoadSeconds: 0.4, engineRestarts: 0, drift: { features: [{ name: 'amount_log', psi: 0.41, threshold: 0.2 }, { name: 'foreign', psi: 0.02, threshold: 0.2 }], predictionPsi: 0.05, windowRows: 1000 } } },
+      { model: 'coder', version: '1.1.0', role: 'stable', state: 'running', running: true, container: 'sovereign-coder-1.1.0', image: 'sovereign-app:abc', created: '2025-03-01', url: 'http://127.0.0.1:49153', health: 'up', healthMs: 3, availability: { up: 12, probes: 12 }, metrics: { requests: 420, requestsPerSecond: 1.5, errors: 0, latencyP50Ms: 35, latencyP95Ms: 120, ttftP50Ms: 9, tokensPerSecondP50: 240, inFlight: 1, queueDepth: 0, rssBytes: 300 * 2 ** 20, modelLoadSeconds: 0.4, engineRestarts: 0, drift: { features: [{ name: 'amount_log', psi: 0.41, threshold: 0.2 }, { name: 'foreign', psi: 0.02, threshold: 0.2 }], predictionPsi: 0.05, windowRows: 1000 }, promptDrift: { features: [{ name: 'prompt_chars', psi: 0.05, threshold: 0.2 }, { name: 'script', psi: 0.93, threshold: 0.2 }], windowRows: 80 } } },
       { model: 'coder', version: '1.0.0', role: 'previous', state: 'exited', running: false, container: 'sovereign-coder-1.0.0', image: 'sovereign-app:abd', created: '2025-02-20', health: 'stopped' },
     ] },
     tco: { kind: 'models', models: [{ ref: 'coder@1.1.0', throughput: TCO_THROUGHPUT }, { ref: 'coder@1.0.0', problem: 'no stored benchmark of coder@1.0.0 has pp and tg results' }] },
@@ -195,9 +195,11 @@ describe('webviews in Chromium under the strict CSP', function () {
     assert.equal(await page.locator('table.deployments tbody tr').count(), 2);
     assert.match(await page.locator('table.deployments').innerText(), /p50 35\.0 ms/);
     // drift per feature: a bar each (and the prediction), the drifted one marked, the threshold ticks drawn
-    assert.equal(await page.locator('svg.drift-chart rect.drift-bar').count(), 3);
-    assert.equal(await page.locator('svg.drift-chart rect.drifted').count(), 1);
-    assert.equal(await page.locator('svg.drift-chart line.drift-threshold').count(), 3);
+    // and a language model's prompt drift per summary beside it (2 more bars, the script summary drifted)
+    assert.equal(await page.locator('svg.drift-chart rect.drift-bar').count(), 5);
+    assert.equal(await page.locator('svg.drift-chart rect.drifted').count(), 2);
+    assert.equal(await page.locator('svg.drift-chart line.drift-threshold').count(), 5);
+    assert.equal(await page.locator('span.drift', { hasText: 'prompt drift (PSI, 80 prompts)' }).count(), 1);
     await finish(page, 'deployments', errors);
   });
 });

@@ -26,7 +26,8 @@ function metricsCell(row: DeploymentRow): HTMLElement {
     h('span', { text: `TTFT p50 ${fmt(m.ttftP50Ms, 1, ' ms')} · ${fmt(m.tokensPerSecondP50, 0, ' tok/s')}` }),
     h('span', { text: `in flight ${fmt(m.inFlight)} · queue ${fmt(m.queueDepth)} · errors ${fmt(m.errors)} · restarts ${fmt(m.engineRestarts)}` }),
     h('span', { text: `RSS ${mib(m.rssBytes)} · load ${fmt(m.modelLoadSeconds, 2, ' s')}` }),
-    m.drift ? driftChart(m.drift) : undefined,
+    m.drift ? driftChart(m.drift, 'rows', 'PSI per feature against the validation baseline') : undefined,
+    m.promptDrift ? driftChart(m.promptDrift, 'prompts', 'PSI per prompt summary against the baseline prompt set') : undefined,
   );
 }
 
@@ -38,14 +39,20 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
   return el;
 }
 
-/** One bar per input feature: its PSI against the validation baseline, the threshold as a tick. */
-function driftChart(d: DriftSummary): HTMLElement {
+/**
+ * One bar per input feature (ONNX, against the validation baseline) or per prompt summary (a language model, against
+ * its baseline prompt set): its PSI, the threshold as a tick.
+ */
+function driftChart(d: DriftSummary, unit: 'rows' | 'prompts', what: string): HTMLElement {
+  if (!d.features.length) {
+    return h('span', { class: 'drift muted', text: `${unit === 'rows' ? 'drift' : 'prompt drift'}: ${fmt(d.windowRows)} ${unit} in the window, not enough to compare yet` });
+  }
   const rows = [...d.features, ...(d.predictionPsi !== undefined ? [{ name: 'prediction', psi: d.predictionPsi, threshold: d.features[0]?.threshold }] : [])];
   const scale = Math.max(0.5, ...rows.map((r) => Math.max(r.psi, r.threshold ?? 0)));
   const label = 110;
   const width = 160;
   const rowH = 14;
-  const chart = svg('svg', { class: 'drift-chart', width: label + width + 50, height: rows.length * rowH + 4, role: 'img', 'aria-label': 'PSI per feature against the validation baseline' });
+  const chart = svg('svg', { class: 'drift-chart', width: label + width + 50, height: rows.length * rowH + 4, role: 'img', 'aria-label': what });
   rows.forEach((r, i) => {
     const y = i * rowH + 2;
     const drifted = r.threshold !== undefined && r.psi > r.threshold;
@@ -56,7 +63,8 @@ function driftChart(d: DriftSummary): HTMLElement {
       svg('text', { x: label + width + 4, y: y + 10, class: 'drift-value' }, r.psi.toFixed(3)),
     );
   });
-  return h('span', { class: 'drift', attrs: { title: `PSI of the last ${d.windowRows ?? '?'} rows against the validation baseline (tick: threshold)` } }, h('span', { text: `drift (PSI, ${fmt(d.windowRows)} rows)` }), chart as unknown as HTMLElement);
+  const title = unit === 'rows' ? 'drift' : 'prompt drift';
+  return h('span', { class: 'drift', attrs: { title: `${what}: the last ${d.windowRows ?? '?'} ${unit} (tick: threshold)` } }, h('span', { text: `${title} (PSI, ${fmt(d.windowRows)} ${unit})` }), chart as unknown as HTMLElement);
 }
 
 function show(state: DeploymentsState): void {

@@ -17,6 +17,12 @@ export interface MetricsSummary {
   engineRestarts?: number;
   /** Live drift of an ONNX version served with its validation baseline (docs/drift.md). */
   drift?: DriftSummary;
+  /**
+   * Live prompt drift of a language model served with a baseline prompt set (docs/drift.md section 6): one row per
+   * summary (prompt_chars, prompt_words, script, tokens); `windowRows` counts prompts, and `features` stays empty
+   * until the window holds enough of them.
+   */
+  promptDrift?: DriftSummary;
 }
 
 export interface DriftSummary {

@@ -363,6 +363,7 @@ export function register(program: Command): void {
           replicas: number(opts.replicas, '--replicas', 0),
           policy: m.policy,
           driftBaseline: m.driftBaseline,
+          driftPrompts: m.driftPrompts,
         },
         { kserve: opts.kserve },
       );

@@ -92,6 +92,8 @@ export function register(program: Command): void {
       });
       const d = server.description;
       info(`ready: ${d.name} (${d.kind}${d.kind === 'gguf' ? `, ctx ${d.contextSize}, ${d.threads} thread(s), gpu ${d.gpu || 'none'}, infill ${d.infill}` : `, ${d.executionProviders?.join('+')}`}) loaded in ${Math.round(d.loadMs)} ms`);
+      if (!drift && server.drift) info(`drift: ${server.drift.baseline.features.length} feature(s) watched against the version's validation baseline (window ${server.drift.window} rows)`);
+      if (!promptDrift && server.promptDrift) info(`drift: prompts watched against the version's ${server.promptDrift.baseline.prompts} baseline prompts (${server.promptDrift.source}, window ${server.promptDrift.window} prompts)`);
       process.stdout.write(JSON.stringify({ url: server.url, host: server.host, port: server.port, model: d.name, kind: d.kind, loadMs: Math.round(d.loadMs) }) + '\n');
       server.engine.on('restart', ({ attempt, delayMs }) => info(`the engine process ended; restart ${attempt} in ${delayMs} ms`));
       server.engine.on('state', (state) => {

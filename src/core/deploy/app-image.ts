@@ -10,7 +10,7 @@ import { followStream, type Docker } from './engine';
 import { LABEL } from './labels';
 import { APP_IMAGE_REPO, MODEL_IMAGE_REPO, POLICY_IMAGE_REPO, SERVE_PORT } from './names';
 import type { ShippedFile } from './model-ref';
-import { DRIFT_BASELINE_PATH_IN_CONTAINER, POLICY_PATH_IN_CONTAINER, type ShippedPolicy } from './policy';
+import { DRIFT_BASELINE_PATH_IN_CONTAINER, DRIFT_PROMPTS_PATH_IN_CONTAINER, POLICY_PATH_IN_CONTAINER, type ShippedPolicy } from './policy';
 import type { RuntimeFileSet } from './runtime-files';
 
 export interface ImageResult {
@@ -84,25 +84,29 @@ export async function ensureAppImage(
  * The workspace policy as one small layer on the app image, at POLICY_PATH_IN_CONTAINER: the runtime in the
  * container gates the model with it (`sovereign serve --policy`). Tagged by the app image and the policy's
  * digest, so an unchanged policy is never rebuilt, and the big app image is shared by every policy.
- * `driftBaseline`: the version's validation baseline in the same layer, at DRIFT_BASELINE_PATH_IN_CONTAINER
- * (its digest joins the tag).
+ * `driftBaseline`: the version's validation baseline in the same layer, at DRIFT_BASELINE_PATH_IN_CONTAINER;
+ * `driftPrompts`: a language model's baseline prompt set, at DRIFT_PROMPTS_PATH_IN_CONTAINER (their digests
+ * join the tag).
  */
 export async function ensurePolicyImage(
   docker: Docker,
-  options: { appImage: string; appImageId: string; policy: ShippedPolicy; driftBaseline?: ShippedFile; log?: (line: string) => void },
+  options: { appImage: string; appImageId: string; policy: ShippedPolicy; driftBaseline?: ShippedFile; driftPrompts?: ShippedFile; log?: (line: string) => void },
 ): Promise<ImageResult> {
   const started = Date.now();
   const baseline = options.driftBaseline;
-  const tag = `${POLICY_IMAGE_REPO}:${options.policy.sha256.slice(0, 12)}${baseline ? `-${baseline.sha256.slice(0, 12)}` : ''}-${options.appImageId.replace(/^sha256:/, '').slice(0, 12)}`;
+  const prompts = options.driftPrompts;
+  const digests = [options.policy.sha256, baseline?.sha256, prompts && `p${prompts.sha256}`].filter((d): d is string => !!d).map((d) => d.slice(0, 12));
+  const tag = `${POLICY_IMAGE_REPO}:${digests.join('-')}-${options.appImageId.replace(/^sha256:/, '').slice(0, 12)}`;
   const existing = await inspectImage(docker, tag);
   if (existing) return { tag, id: existing.Id, reused: true, buildMs: Date.now() - started };
-  options.log?.(`building ${tag}: the workspace policy at ${POLICY_PATH_IN_CONTAINER}${baseline ? ` and the drift baseline at ${DRIFT_BASELINE_PATH_IN_CONTAINER}` : ''}`);
+  options.log?.(`building ${tag}: the workspace policy at ${POLICY_PATH_IN_CONTAINER}${baseline ? `, the drift baseline at ${DRIFT_BASELINE_PATH_IN_CONTAINER}` : ''}${prompts ? `, the baseline prompt set at ${DRIFT_PROMPTS_PATH_IN_CONTAINER}` : ''}`);
   const ctx = await mkdtemp(join(tmpdir(), 'sovereign-build-'));
   try {
     const dockerfile = [
       `FROM ${options.appImage}`,
       `COPY policy.yaml ${POLICY_PATH_IN_CONTAINER}`,
       ...(baseline ? [`COPY drift-baseline.json ${DRIFT_BASELINE_PATH_IN_CONTAINER}`] : []),
+      ...(prompts ? [`COPY drift-prompts.txt ${DRIFT_PROMPTS_PATH_IN_CONTAINER}`] : []),
       `LABEL ${LABEL.managed}="true" ${LABEL.kind}="policy-image" ${LABEL.contentHash}="${options.policy.sha256}" ${LABEL.policySha256}="${options.policy.sha256}"`,
       '',
     ].join('\n');
@@ -110,7 +114,8 @@ export async function ensurePolicyImage(
     // World-readable, owned by root: the runtime user reads it and cannot change it (the root fs is read-only too).
     await writeFile(join(ctx, 'policy.yaml'), options.policy.text, { mode: 0o644 });
     if (baseline) await writeFile(join(ctx, 'drift-baseline.json'), baseline.text, { mode: 0o644 });
-    await build(docker, ctx, ['Dockerfile', 'policy.yaml', ...(baseline ? ['drift-baseline.json'] : [])], tag, options.log);
+    if (prompts) await writeFile(join(ctx, 'drift-prompts.txt'), prompts.text, { mode: 0o644 });
+    await build(docker, ctx, ['Dockerfile', 'policy.yaml', ...(baseline ? ['drift-baseline.json'] : []), ...(prompts ? ['drift-prompts.txt'] : [])], tag, options.log);
   } finally {
     await rm(ctx, { recursive: true, force: true });
   }

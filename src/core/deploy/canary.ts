@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SHADOW_HEADER, type MirrorStats } from '../serve/mirror';
 import { UsageError } from '../util/errors';
 import { auditDeploy } from './audit';
@@ -10,7 +11,7 @@ import { prepareImages } from './images';
 import type { ResourceLimits } from './isolation';
 import type { ModelMode } from './labels';
 import { promote, type SwitchOutcome } from './lifecycle';
-import { resolveDeployableModel } from './model-ref';
+import { resolveDeployableModel, type ShippedFile } from './model-ref';
 import { canaryContainerName } from './names';
 import { checkExistingNetworks } from './network';
 import { startVersion } from './start-version';
@@ -138,6 +139,9 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryReport> {
 
   const requests = o.requests ?? (model.format === 'gguf' ? DEFAULT_GOLDEN_PROMPTS.map((prompt) => ({ prompt })) : undefined);
   if (!requests?.length) throw new UsageError('an ONNX canary needs a validation set', 'pass --inputs FILE (JSON lines of /v1/predict bodies)');
+  // A language model canary without a stored baseline prompt set watches its traffic against the validation prompts
+  // it was given (`--prompts`): GET /v1/drift and /metrics on the canary say when live traffic stops looking like them.
+  if (model.format === 'gguf' && !model.driftPrompts && o.requests?.length) model.driftPrompts = shippedPrompts(o.requests);
   const thresholds: CanaryThresholds = { ...DEFAULT_THRESHOLDS, minAgreement: model.format === 'gguf' ? 1 : 0, ...stripUndefined(o.thresholds ?? {}) };
   const shadow = o.shadow && o.shadow.share > 0 ? { share: o.shadow.share, seconds: o.shadow.seconds ?? DEFAULT_SHADOW_SECONDS } : undefined;
   if (shadow && !(shadow.share <= 1 && shadow.seconds >= 0)) throw new UsageError('the shadow share must be in 0..1 and the shadow seconds >= 0');
@@ -386,4 +390,12 @@ function pct(x: number): string {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Validation prompts as a shipped baseline prompt set (JSON lines of {"prompt"}, the format serve reads). */
+function shippedPrompts(requests: readonly CanaryRequest[]): ShippedFile | undefined {
+  const prompts = requests.flatMap((r) => ('prompt' in r ? [r.prompt] : []));
+  if (!prompts.length) return undefined;
+  const text = prompts.map((prompt) => JSON.stringify({ prompt })).join('\n') + '\n';
+  return { text, sha256: createHash('sha256').update(text).digest('hex'), file: 'deploy canary --prompts' };
 }

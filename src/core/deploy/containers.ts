@@ -4,7 +4,7 @@ import { hostConfigIsolation, ISOLATION, GATEWAY_LIMITS, type ResourceLimits } f
 import { LABEL, type DeployRole, type ModelMode } from './labels';
 import { EDGE_NETWORK, SERVE_PORT, gatewayContainerName, internalNetworkName, liveContainerName } from './names';
 import type { DeployableModel } from './model-ref';
-import { DRIFT_BASELINE_PATH_IN_CONTAINER, POLICY_PATH_IN_CONTAINER } from './policy';
+import { DRIFT_BASELINE_PATH_IN_CONTAINER, DRIFT_PROMPTS_PATH_IN_CONTAINER, POLICY_PATH_IN_CONTAINER } from './policy';
 
 export interface AppContainerOptions {
   /** The container name (version name, or the canary name). */
@@ -39,8 +39,9 @@ export function appContainerSpec(o: AppContainerOptions): Record<string, unknown
     // oversubscribe the quota (generation collapses on an oversubscribed CPU).
     // --policy: the workspace policy shipped in the image gates the model inside the container too (its
     // exceptions for NAME@VERSION apply there as they did on the host). --drift-baseline: the version's
-    // validation baseline shipped beside it (the container has no manifest to find it by).
-    Cmd: ['--model', o.modelPath, '--policy', POLICY_PATH_IN_CONTAINER, '--policy-model', `${o.model.name}@${o.model.version}`, ...(o.model.driftBaseline ? ['--drift-baseline', DRIFT_BASELINE_PATH_IN_CONTAINER] : []), '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...(o.serveArgs?.includes('--threads') ? [] : ['--threads', String(Math.max(1, Math.floor(o.limits.cpus)))]), ...(o.serveArgs ?? [])],
+    // validation baseline shipped beside it (the container has no manifest to find it by); --drift-baseline-prompts:
+    // a language model's baseline prompt set, the same way.
+    Cmd: ['--model', o.modelPath, '--policy', POLICY_PATH_IN_CONTAINER, '--policy-model', `${o.model.name}@${o.model.version}`, ...(o.model.driftBaseline ? ['--drift-baseline', DRIFT_BASELINE_PATH_IN_CONTAINER] : []), ...(o.model.driftPrompts ? ['--drift-baseline-prompts', DRIFT_PROMPTS_PATH_IN_CONTAINER] : []), '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...(o.serveArgs?.includes('--threads') ? [] : ['--threads', String(Math.max(1, Math.floor(o.limits.cpus)))]), ...(o.serveArgs ?? [])],
     User: `${ISOLATION.uid}:${ISOLATION.gid}`,
     Env: ['NODE_ENV=production', 'HOME=/tmp', 'NODE_LLAMA_CPP_SKIP_DOWNLOAD=true', ...(o.adminToken ? [`${ADMIN_TOKEN_ENV}=${o.adminToken}`] : [])],
     ExposedPorts: { [`${SERVE_PORT}/tcp`]: {} },

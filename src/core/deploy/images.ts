@@ -45,7 +45,7 @@ export async function prepareImages(
   const app = await ensureAppImage(docker, { repoRoot: root, runtime, baseImage: baseTag, cache: o.cache, log: o.log });
   reused &&= app.reused;
   // The policy the version was checked against, in the image: the runtime applies it again before loading.
-  const withPolicy = await ensurePolicyImage(docker, { appImage: app.tag, appImageId: app.id, policy: o.model.policy, driftBaseline: o.model.driftBaseline, log: o.log });
+  const withPolicy = await ensurePolicyImage(docker, { appImage: app.tag, appImageId: app.id, policy: o.model.policy, driftBaseline: o.model.driftBaseline, driftPrompts: o.model.driftPrompts, log: o.log });
   reused &&= withPolicy.reused;
   let image = withPolicy.tag;
   if (o.mode === 'copy') {

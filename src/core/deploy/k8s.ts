@@ -33,6 +33,8 @@ export interface K8sExportInput {
    * /policy/drift-baseline.json; the runtime watches live inputs against it (`--drift-baseline`).
    */
   driftBaseline?: { text: string; sha256: string };
+  /** With `policy`: a language model's baseline prompt set, at /policy/drift-prompts.txt (`--drift-baseline-prompts`). */
+  driftPrompts?: { text: string; sha256: string };
 }
 
 export interface K8sManifest {
@@ -82,7 +84,7 @@ function podParts(i: K8sExportInput): { container: Record<string, unknown>; volu
     name: 'serve',
     image: i.image,
     imagePullPolicy: 'IfNotPresent',
-    args: ['--model', file, ...(i.policy ? ['--policy', `${POLICY_DIR}/policy.yaml`, '--policy-model', `${i.name}@${i.version}`, ...(i.driftBaseline ? ['--drift-baseline', `${POLICY_DIR}/drift-baseline.json`] : [])] : []), '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...serviceHosts(k8sName(i.name, i.version), i.namespace).flatMap((h) => ['--allowed-host', h])],
+    args: ['--model', file, ...(i.policy ? ['--policy', `${POLICY_DIR}/policy.yaml`, '--policy-model', `${i.name}@${i.version}`, ...(i.driftBaseline ? ['--drift-baseline', `${POLICY_DIR}/drift-baseline.json`] : []), ...(i.driftPrompts ? ['--drift-baseline-prompts', `${POLICY_DIR}/drift-prompts.txt`] : [])] : []), '--host', '0.0.0.0', '--port', String(SERVE_PORT), ...serviceHosts(k8sName(i.name, i.version), i.namespace).flatMap((h) => ['--allowed-host', h])],
     ports: [{ name: 'http', containerPort: SERVE_PORT, protocol: 'TCP' }],
     env: [
       { name: 'NODE_ENV', value: 'production' },
@@ -162,7 +164,7 @@ function policyConfigMap(i: K8sExportInput, c: ReturnType<typeof common>): K8sMa
         kind: 'ConfigMap',
         metadata: { name: policyConfigMapName(i), labels: c.labels, annotations: c.annotations, ...(i.namespace ? { namespace: i.namespace } : {}) },
         immutable: true,
-        data: { 'policy.yaml': i.policy.text, ...(i.driftBaseline ? { 'drift-baseline.json': i.driftBaseline.text } : {}) },
+        data: { 'policy.yaml': i.policy.text, ...(i.driftBaseline ? { 'drift-baseline.json': i.driftBaseline.text } : {}), ...(i.driftPrompts ? { 'drift-prompts.txt': i.driftPrompts.text } : {}) },
       },
     },
   ];
@@ -172,6 +174,7 @@ export function exportKubernetes(i: K8sExportInput, options: { kserve?: boolean 
   const c = common(i);
   if (i.policy) c.annotations['sovereign.policy-sha256'] = i.policy.sha256;
   if (i.policy && i.driftBaseline) c.annotations['sovereign.drift-baseline-sha256'] = i.driftBaseline.sha256;
+  if (i.policy && i.driftPrompts) c.annotations['sovereign.drift-prompts-sha256'] = i.driftPrompts.sha256;
   const pod = podParts(i);
   const meta = { name: c.name, labels: c.labels, annotations: c.annotations, ...(i.namespace ? { namespace: i.namespace } : {}) };
   const podSpecExtras = { automountServiceAccountToken: false, enableServiceLinks: false, securityContext: pod.securityContext, volumes: pod.volumes };

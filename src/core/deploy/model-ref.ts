@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { baselineRelPath } from '../eval/results-store';
+import { baselineRelPath, promptBaselineRelPath } from '../eval/results-store';
 import { analyzeSource, FileSource } from '../formats';
 import { loadRegistry } from '../registry/read';
 import { ContentStore } from '../registry/store';
@@ -34,6 +34,11 @@ export interface DeployableModel {
    * when there is one: shipped beside the policy, the runtime watches live inputs against it (`--drift-baseline`).
    */
   driftBaseline?: ShippedFile;
+  /**
+   * A language model's baseline prompt set (.sovereign/evals/NAME/VERSION/baseline-prompts.txt), when the team
+   * keeps one: shipped beside the policy, the runtime watches its traffic against it (`--drift-baseline-prompts`).
+   */
+  driftPrompts?: ShippedFile;
 }
 
 /** A small workspace file shipped into the deployment image. */
@@ -45,14 +50,22 @@ export interface ShippedFile {
 }
 
 /** The version's stored drift baseline, or undefined when `sovereign eval` never stored one. */
-export async function readDriftBaseline(root: string, name: string, version: string): Promise<ShippedFile | undefined> {
-  const file = baselineRelPath(name, version);
+export function readDriftBaseline(root: string, name: string, version: string): Promise<ShippedFile | undefined> {
+  return readShippedFile(root, baselineRelPath(name, version), 'remove it and run `sovereign eval` again');
+}
+
+/** The version's baseline prompt set, or undefined when the workspace keeps none. */
+export function readDriftPrompts(root: string, name: string, version: string): Promise<ShippedFile | undefined> {
+  return readShippedFile(root, promptBaselineRelPath(name, version), 'fix or remove it');
+}
+
+async function readShippedFile(root: string, file: string, otherwise: string): Promise<ShippedFile | undefined> {
   let text: string;
   try {
     text = await readFile(join(root, file), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new IoError(`cannot read ${file}: ${(err as Error).message}`, 'check the file\'s permissions, or remove it and run `sovereign eval` again');
+    throw new IoError(`cannot read ${file}: ${(err as Error).message}`, `check the file's permissions, or ${otherwise}`);
   }
   return { text, sha256: createHash('sha256').update(text).digest('hex'), file };
 }
@@ -115,6 +128,7 @@ export async function resolveDeployableModel(root: string, ref: string, cache: F
     manifestCommit: await manifestCommit(root, entry.file),
     policy,
     driftBaseline: format === 'onnx' ? await readDriftBaseline(root, m.name, m.version) : undefined,
+    driftPrompts: format === 'gguf' ? await readDriftPrompts(root, m.name, m.version) : undefined,
   };
 }
 

@@ -25,6 +25,8 @@ import { ioError, RefusedError } from '../util/errors';
 export const POLICY_PATH_IN_CONTAINER = '/policy/policy.yaml';
 /** Where the version's drift baseline sits beside it, when it has one (`sovereign serve --drift-baseline`). */
 export const DRIFT_BASELINE_PATH_IN_CONTAINER = '/policy/drift-baseline.json';
+/** Where a language model's baseline prompt set sits beside it, when it has one (`sovereign serve --drift-baseline-prompts`). */
+export const DRIFT_PROMPTS_PATH_IN_CONTAINER = '/policy/drift-prompts.txt';
 
 /** The policy a deployment was checked against and ships. */
 export interface ShippedPolicy {

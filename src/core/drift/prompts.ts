@@ -3,6 +3,7 @@
  * a character-class "script" histogram, the top-N word distribution) and their comparison with a baseline
  * prompt set by PSI. The script histogram is a heuristic, not language identification. docs/drift.md §6.
  */
+import { Gauge, type Registry } from 'prom-client';
 import { binCounts, psi, quantileEdges } from './stats';
 
 export const PROMPT_BASELINE_SCHEMA = 'sovereign.prompt-baseline/v1';
@@ -214,5 +215,60 @@ export class LivePromptWindow {
       return { schema: PROMPT_DRIFT_SCHEMA, drifted: false, baseline: { source: this.source, prompts: this.baseline.prompts }, live: { source: live, prompts: this.ring.length }, features: [], ...meta };
     }
     return { ...comparePrompts(this.baseline, this.ring, { baseline: this.source, live }, this.threshold), ...meta };
+  }
+  /**
+   * The window's summaries in /metrics (the Deployments view charts them like an ONNX version's features):
+   * sovereign_prompt_drift_psi{model,summary}, sovereign_prompt_drift_threshold{model,summary},
+   * sovereign_prompt_drift_summaries_drifted{model} and sovereign_prompt_drift_window_prompts{model}.
+   * Below minPrompts the window has no summaries yet, so only the window size is exported.
+   */
+  registerMetrics(registry: Registry, model: string): void {
+    const registers = [registry];
+    // One comparison per scrape, not one per gauge.
+    let cached: { at: number; features: PromptFeatureDrift[] } | undefined;
+    const summaries = (): PromptFeatureDrift[] => {
+      const now = Date.now();
+      if (!cached || now - cached.at > 500) cached = { at: now, features: this.report().features };
+      return cached.features;
+    };
+    new Gauge({
+      name: 'sovereign_prompt_drift_psi',
+      help: 'Population Stability Index of each prompt summary (length, script, words): the live window against the baseline prompt set',
+      labelNames: ['model', 'summary'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of summaries()) this.set({ model, summary: f.name }, f.psi);
+      },
+    });
+    new Gauge({
+      name: 'sovereign_prompt_drift_threshold',
+      help: 'PSI threshold of each prompt summary (the policy drift.psi; default 0.2)',
+      labelNames: ['model', 'summary'],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of summaries()) this.set({ model, summary: f.name }, f.threshold);
+      },
+    });
+    new Gauge({
+      name: 'sovereign_prompt_drift_summaries_drifted',
+      help: 'Prompt summaries past their threshold in the live window',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.set({ model }, summaries().filter((f) => f.drifted).length);
+      },
+    });
+    const ring = (): number => this.ring.length;
+    new Gauge({
+      name: 'sovereign_prompt_drift_window_prompts',
+      help: 'Prompts in the live prompt-drift window',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.set({ model }, ring());
+      },
+    });
   }
 }

@@ -26,6 +26,22 @@ export function baselineRelPath(name: string, version: string): string {
   return `${evalsRelDir(name, version)}/baseline.json`;
 }
 
+/**
+ * A language model's baseline prompt set (the `deploy canary --prompts` format), kept by the team beside the
+ * evals: the runtime serving the registered version watches its traffic against it (`serve` finds it from the
+ * manifest; a Docker or Kubernetes deployment ships it). docs/drift.md section 6.
+ */
+export function promptBaselineRelPath(name: string, version: string): string {
+  return `${evalsRelDir(name, version)}/baseline-prompts.txt`;
+}
+
+/** The workspace a manifest (`WORKSPACE/.sovereign/models/NAME/VERSION.yaml`) lives in; undefined outside one. */
+export function workspaceOfManifest(manifestPath: string): string | undefined {
+  const abs = resolve(manifestPath);
+  const marker = abs.lastIndexOf(`/${SOVEREIGN_DIR}/`);
+  return marker > 0 ? abs.slice(0, marker) : undefined;
+}
+
 export interface SavedEval {
   report: string;
   baseline: string;
@@ -82,10 +98,8 @@ export async function loadBaseline(root: string, name: string, version: string):
  * serving runtime; undefined when the manifest is not in a workspace or the version has no baseline.
  */
 export async function baselineForManifest(manifestPath: string, name: string, version: string): Promise<{ baseline: DriftBaseline; root: string } | undefined> {
-  const abs = resolve(manifestPath);
-  const marker = abs.lastIndexOf(`/${SOVEREIGN_DIR}/`);
-  if (marker <= 0) return undefined;
-  const root = abs.slice(0, marker);
+  const root = workspaceOfManifest(manifestPath);
+  if (!root) return undefined;
   try {
     return { baseline: (await loadBaseline(root, name, version)).baseline, root };
   } catch (err) {

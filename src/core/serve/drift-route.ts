@@ -3,13 +3,14 @@
  * (src/core/drift/live.ts). 404 when the runtime has no baseline (a GGUF model, a plain file, or a
  * registered version that `sovereign eval` never evaluated).
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { BASELINE_SCHEMA, DEFAULT_THRESHOLDS, type DriftBaseline, type DriftThresholds } from '../drift/baseline';
 import { LiveDriftMonitor } from '../drift/live';
 import { readPromptFile } from '../drift/prompt-file';
 import { buildPromptBaseline, LivePromptWindow } from '../drift/prompts';
-import { baselineForManifest } from '../eval/results-store';
+import { baselineForManifest, promptBaselineRelPath, workspaceOfManifest } from '../eval/results-store';
 import { loadPolicy, type Policy } from '../policy/load';
 import { ioError, UsageError } from '../util/errors';
 import { HttpError, sendJson } from './http-util';
@@ -74,4 +75,21 @@ export async function liveDriftFromFile(file: string, policy: Policy, options: L
 export async function promptDriftFromFile(file: string, policy: Policy, options: { window?: number; minPrompts?: number } = {}): Promise<LivePromptWindow> {
   const prompts = await readPromptFile(file);
   return new LivePromptWindow(buildPromptBaseline(prompts), file, { ...options, threshold: policy.drift?.psi ?? DEFAULT_THRESHOLDS.psi });
+}
+
+/**
+ * The prompt-drift window for a served manifest of a language model: the version's stored baseline prompt set
+ * (.sovereign/evals/NAME/VERSION/baseline-prompts.txt) under that workspace's policy; undefined when there is
+ * none.
+ */
+export async function promptDriftFor(manifest: string, name: string, version: string): Promise<LivePromptWindow | undefined> {
+  const root = workspaceOfManifest(manifest);
+  if (!root) return undefined;
+  const file = join(root, promptBaselineRelPath(name, version));
+  try {
+    await access(file);
+  } catch {
+    return undefined;
+  }
+  return promptDriftFromFile(file, (await loadPolicy(root)).policy);
 }

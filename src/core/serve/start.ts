@@ -7,7 +7,9 @@ import { basename } from 'node:path';
 import { prepareEngine, type EngineSupervisor, type SupervisorOptions, type EngineLoadOptions, type ModelDescription, type ModelGate, type ValidatedModel } from '../engines';
 import { allowedEndpoints, loadPolicy } from '../policy/load';
 import { resolveModelSource } from './model-source';
-import { liveDriftFor } from './drift-route';
+import type { LiveDriftMonitor } from '../drift/live';
+import type { LivePromptWindow } from '../drift/prompts';
+import { liveDriftFor, promptDriftFor } from './drift-route';
 import { ServeRuntime, type ServeOptions } from './server';
 
 export interface StartServeOptions extends ServeOptions {
@@ -29,6 +31,9 @@ export interface RunningServer {
   engine: EngineSupervisor;
   model: ValidatedModel;
   description: ModelDescription;
+  /** The live drift windows in use (given, or found beside the served manifest). */
+  drift?: LiveDriftMonitor;
+  promptDrift?: LivePromptWindow;
   /** Closes the HTTP server and stops the engine process. */
   close(): Promise<void>;
 }
@@ -48,8 +53,12 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
   const mirror = options.mirror ?? { allowed: allowedEndpoints((await loadPolicy(options.workspaceRoot)).policy), auditRoot: options.workspaceRoot };
   // Live drift: a registered ONNX version whose `sovereign eval` stored a baseline beside its manifest.
   const drift = options.drift ?? (model.format === 'onnx' && source.name && source.version ? await liveDriftFor(options.model, source.name, source.version) : undefined);
-  const runtime = new ServeRuntime(engine, { ...options, parallel, mirror, drift });
-  drift?.registerMetrics(runtime.metrics.registry, source.name ? `${source.name}@${source.version ?? ''}` : basename(source.path));
+  // Live prompt drift: a registered GGUF version with a stored baseline prompt set (or the one given).
+  const promptDrift = options.promptDrift ?? (model.format === 'gguf' && source.name && source.version ? await promptDriftFor(options.model, source.name, source.version) : undefined);
+  const runtime = new ServeRuntime(engine, { ...options, parallel, mirror, drift, promptDrift });
+  const metricsModel = source.name ? `${source.name}@${source.version ?? ''}` : basename(source.path);
+  drift?.registerMetrics(runtime.metrics.registry, metricsModel);
+  promptDrift?.registerMetrics(runtime.metrics.registry, metricsModel);
   const address = await runtime.listen();
   options.onListening?.(address.url);
   let description: ModelDescription;
@@ -73,6 +82,8 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
     engine,
     model,
     description,
+    drift,
+    promptDrift,
     close: async () => {
       await runtime.close();
       await engine.stop();

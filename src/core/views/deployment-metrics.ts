@@ -77,6 +77,18 @@ export function summarizeDrift(samples: readonly Sample[]): DriftSummary | undef
   };
 }
 
+/** The runtime's sovereign_prompt_drift_* gauges (a language model served with a baseline prompt set); undefined when none. */
+export function summarizePromptDrift(samples: readonly Sample[]): DriftSummary | undefined {
+  const psi = samples.filter((s) => s.name === 'sovereign_prompt_drift_psi' && s.labels.summary !== undefined);
+  const windowPrompts = sum(samples, 'sovereign_prompt_drift_window_prompts');
+  if (!psi.length && windowPrompts === undefined) return undefined;
+  const threshold = new Map(samples.filter((s) => s.name === 'sovereign_prompt_drift_threshold').map((s) => [s.labels.summary, s.value]));
+  return {
+    features: psi.map((s) => ({ name: s.labels.summary, psi: s.value, threshold: threshold.get(s.labels.summary) })),
+    windowRows: windowPrompts,
+  };
+}
+
 /** Summary of one scrape; `previous` (requests and time of the last scrape) gives the request rate. */
 export function summarizeMetrics(text: string, previous?: { requests?: number; atMs: number }, nowMs = Date.now()): MetricsSummary {
   const s = parsePrometheus(text);
@@ -101,6 +113,8 @@ export function summarizeMetrics(text: string, previous?: { requests?: number; a
   };
   const drift = summarizeDrift(s);
   if (drift) out.drift = drift;
+  const promptDrift = summarizePromptDrift(s);
+  if (promptDrift) out.promptDrift = promptDrift;
   if (previous?.requests !== undefined && requests !== undefined && nowMs > previous.atMs) {
     out.requestsPerSecond = Math.max(0, (requests - previous.requests) / ((nowMs - previous.atMs) / 1000));
   }

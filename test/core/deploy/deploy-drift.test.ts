@@ -10,6 +10,9 @@ import { summarizeMetrics } from '../../../src/core/views/deployment-metrics';
 import { FRAUD_FEATURE_COUNT, fraudDataToCsv, syntheticFraudData } from '../../fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../../fixtures/onnx/mlpClassifier';
 import { runCli } from '../../helpers/cli';
+import { promptBaselineRelPath } from '../../../src/core/eval/results-store';
+import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
+import { englishPrompts, russianPrompts } from '../../fixtures/prompts/promptSets';
 import { makeRepo, type TestRepo } from '../registry/repo';
 import { requireDocker } from './docker-gate';
 
@@ -19,7 +22,7 @@ import { requireDocker } from './docker-gate';
  * /v1/predict traffic against it: shifted traffic through the published port is reported at /v1/drift, by
  * `sovereign drift --url`, and in /metrics as the Deployments view reads it.
  */
-const MODELS = ['dfraud', 'dfraud-nobase'];
+const MODELS = ['dfraud', 'dfraud-nobase', 'dtinyprompts'];
 
 async function post(url: string, body: unknown): Promise<number> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -45,6 +48,10 @@ describe('deploy: drift of a deployed ONNX version on the real Docker engine', f
     await addModel(repo.root, { input: join(repo.base, 'fraud.onnx'), name: 'dfraud', version: '1.0.0' });
     await addModel(repo.root, { input: join(repo.base, 'fraud.onnx'), name: 'dfraud-nobase', version: '1.0.0' });
     await repo.write('../validation.csv', fraudDataToCsv(syntheticFraudData(2000, 51)));
+    // A language model whose team keeps a baseline prompt set beside its evals.
+    const tiny = await writeTinyLlama(join(repo.base, 'tiny.gguf'));
+    await addModel(repo.root, { input: tiny.path, name: 'dtinyprompts', version: '1.0.0' });
+    await repo.write(promptBaselineRelPath('dtinyprompts', '1.0.0'), englishPrompts(200, 11).join('\n') + '\n');
     const ev = await runCli(['eval', 'dfraud@1.0.0', '--data', join(repo.base, 'validation.csv'), '--label', 'label'], { cwd: repo.root, env: { SOVEREIGN_STORE: repo.store } });
     assert.equal(ev.code, 0, ev.stderr);
   });
@@ -77,6 +84,24 @@ describe('deploy: drift of a deployed ONNX version on the real Docker engine', f
     assert.equal(summary.features.length, 8);
     assert.deepEqual(summary.features.filter((f) => f.threshold !== undefined && f.psi > f.threshold).map((f) => f.name), ['amount_log']);
     assert.equal(summary.windowRows, 1000);
+  });
+
+  it("ships a language model's baseline prompt set: Cyrillic traffic through the published port drifts the script summary (/v1/drift, /metrics)", async () => {
+    const r = await deployStaging({ root: repo.root, ref: 'dtinyprompts@1.0.0', log: () => undefined });
+    for (const prompt of russianPrompts(60, 12)) {
+      assert.equal(await post(`${r.url}/v1/completions`, { prompt, max_tokens: 1, temperature: 0 }), 200);
+    }
+    const res = await fetch(`${r.url}/v1/drift`);
+    assert.equal(res.status, 200, 'the container has the baseline prompt set');
+    const report = (await res.json()) as { drifted: boolean; baseline: { prompts: number }; features: { name: string; drifted: boolean }[] };
+    assert.equal(report.baseline.prompts, 200);
+    assert.equal(report.drifted, true);
+    assert.ok(report.features.find((f) => f.name === 'script')?.drifted, JSON.stringify(report.features));
+    const summary = summarizeMetrics(await (await fetch(`${r.url}/metrics`)).text()).promptDrift;
+    assert.ok(summary, 'the Deployments view finds prompt drift in /metrics');
+    assert.ok(summary.windowRows! >= 60, `window ${summary.windowRows}: the 60 prompts (and the deployment's own smoke test)`);
+    assert.deepEqual(summary.features.map((f) => f.name), ['prompt_chars', 'prompt_words', 'script', 'tokens']);
+    assert.ok(summary.features.some((f) => f.name === 'script' && f.psi > f.threshold!));
   });
 
   it('a version without a baseline deploys as before: /v1/drift answers 404', async () => {

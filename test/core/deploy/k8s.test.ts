@@ -143,6 +143,15 @@ describe('deploy: Kubernetes export', () => {
     assert.equal(bargs[bargs.indexOf('--drift-baseline') + 1], '/policy/drift-baseline.json');
     assert.equal((get(bdep, 'metadata.annotations') as Record<string, string>)['sovereign.drift-baseline-sha256'], 'ef'.repeat(32));
     assert.ok(!(get(dep, `${c}.args`) as string[]).includes('--drift-baseline'), 'no baseline, no flag');
+    // A language model's baseline prompt set, the same way.
+    const prompts = '{"prompt":"explain this function"}\n';
+    const [pcm, pdep] = exportKubernetes({ ...INPUT, policy: { text, sha256: 'cd'.repeat(32) }, driftPrompts: { text: prompts, sha256: '12'.repeat(32) } }).map((x) => x.object);
+    new core.ConfigMap(pcm).validate();
+    assert.equal((pcm.data as Record<string, string>)['drift-prompts.txt'], prompts);
+    const pargs = get(pdep, `${c}.args`) as string[];
+    assert.equal(pargs[pargs.indexOf('--drift-baseline-prompts') + 1], '/policy/drift-prompts.txt');
+    assert.equal((get(pdep, 'metadata.annotations') as Record<string, string>)['sovereign.drift-prompts-sha256'], '12'.repeat(32));
+    assert.ok(!(get(dep, `${c}.args`) as string[]).includes('--drift-baseline-prompts'), 'no prompt set, no flag');
     // KServe gets the same ConfigMap and mount.
     const [kcm, isvc] = exportKubernetes({ ...INPUT, policy: { text, sha256: 'cd'.repeat(32) } }, { kserve: true });
     assert.equal(kcm.file, 'policy-configmap.yaml');

@@ -8,6 +8,11 @@ import { englishPrompts, russianPrompts } from '../../fixtures/prompts/promptSet
 import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
 import { call } from './http-client';
 import { runCli } from '../../helpers/cli';
+import { promptBaselineRelPath } from '../../../src/core/eval/results-store';
+import { addModel } from '../../../src/core/govern/admission';
+import { initRegistry } from '../../../src/core/govern/ops';
+import { summarizeMetrics } from '../../../src/core/views/deployment-metrics';
+import { makeRepo, type TestRepo } from '../registry/repo';
 
 interface Report { drifted: boolean; observed: number; live: { prompts: number }; features: { name: string; psi: number; drifted: boolean }[] }
 
@@ -65,5 +70,56 @@ describe('live LLM prompt drift: /v1/completions and /v1/chat/completions feed a
     const cli = await runCli(['drift', 'tiny@1.0.0', '--url', server.url], { cwd: dir });
     assert.equal(cli.code, 1, cli.stderr + cli.stdout);
     assert.match(cli.stdout, /DRIFT script/);
+  });
+
+  it('/metrics carries one PSI per summary and its threshold, which the Deployments view charts', async () => {
+    const text = await (await call(server.url, 'GET', '/metrics')).text;
+    assert.match(text, /sovereign_prompt_drift_window_prompts\{model="tiny.gguf"\} 100/);
+    const summary = summarizeMetrics(text).promptDrift;
+    assert.ok(summary, 'the view finds prompt drift in /metrics');
+    const report = await drift();
+    // The same numbers as GET /v1/drift, summary by summary.
+    assert.deepEqual(summary.features.map((f) => [f.name, f.psi, f.threshold]), report.features.map((f) => [f.name, f.psi, 0.2]));
+    assert.deepEqual(summary.features.filter((f) => f.psi > f.threshold!).map((f) => f.name), report.features.filter((f) => f.drifted).map((f) => f.name));
+    assert.equal(summary.windowRows, 100);
+  });
+});
+
+describe('live LLM prompt drift of a registered version: the baseline prompt set kept beside its evals is found from the manifest (real engine)', function () {
+  this.timeout(180000);
+  let repo: TestRepo;
+  let served: RunningServer | undefined;
+
+  before(async () => {
+    repo = await makeRepo();
+    await initRegistry(repo.root);
+    await repo.write('.sovereign/policy.yaml', 'version: 1\n');
+    const info = await writeTinyLlama(join(repo.base, 'tiny.gguf'));
+    await addModel(repo.root, { input: info.path, name: 'tinychat', version: '1.0.0' });
+  });
+
+  afterEach(async () => {
+    await served?.close();
+    served = undefined;
+  });
+  after(async () => repo?.cleanup());
+
+  it('without .sovereign/evals/NAME/VERSION/baseline-prompts.txt: no window, GET /v1/drift answers 404', async () => {
+    served = await startServe({ model: join(repo.root, '.sovereign/models/tinychat/1.0.0.yaml'), port: 0, load: { threads: 1, contextSize: 256 } });
+    assert.equal(served.promptDrift, undefined);
+    assert.equal((await call(served.url, 'GET', '/v1/drift')).status, 404);
+  });
+
+  it('with it: the window compares against it under the workspace policy threshold, and /metrics exports it', async () => {
+    await repo.write(promptBaselineRelPath('tinychat', '1.0.0'), englishPrompts(120, 7).map((prompt) => JSON.stringify({ prompt })).join('\n') + '\n');
+    await repo.write('.sovereign/policy.yaml', 'version: 1\ndrift:\n  psi: 0.35\n');
+    served = await startServe({ model: join(repo.root, '.sovereign/models/tinychat/1.0.0.yaml'), port: 0, load: { threads: 1, contextSize: 256 } });
+    assert.ok(served.promptDrift, 'the stored baseline prompt set was found');
+    assert.equal(served.promptDrift.baseline.prompts, 120);
+    assert.equal(served.promptDrift.threshold, 0.35);
+    const r = await call(served.url, 'GET', '/v1/drift');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json<{ baseline: { prompts: number } }>().baseline.prompts, 120);
+    assert.match((await call(served.url, 'GET', '/metrics')).text, /sovereign_prompt_drift_window_prompts\{model="tinychat@1.0.0"\} 0/);
   });
 });
