@@ -234,7 +234,18 @@ describe('deploy: staging on the real Docker engine', function () {
   });
 
   it('a canary outside a threshold is not promoted and says why', async () => {
-    const report = await runCanary({ root: repo.root, ref: 'dtiny@1.1.0', requests: [{ prompt: 'abc' }, { prompt: 'hello' }], thresholds: { maxLatencyRatio: 20, maxP95Ms: 0.001 }, log: () => undefined });
+    // The canary watches its traffic against the validation prompts it was given (no stored baseline prompt set).
+    let canaryBaselinePrompts: number | undefined;
+    const report = await runCanary({
+      root: repo.root, ref: 'dtiny@1.1.0', requests: [{ prompt: 'abc' }, { prompt: 'hello' }], thresholds: { maxLatencyRatio: 20, maxP95Ms: 0.001 }, log: () => undefined,
+      onProgress: async (done) => {
+        if (done !== 1) return;
+        const canary = (await listDeployments({ model: 'dtiny' })).find((d) => d.role === 'canary');
+        const res = await fetch(`${canary!.directUrl}/v1/drift`);
+        canaryBaselinePrompts = res.status === 200 ? ((await res.json()) as { baseline: { prompts: number } }).baseline.prompts : -res.status;
+      },
+    });
+    assert.equal(canaryBaselinePrompts, 2, 'the canary runtime compares against its 2 validation prompts');
     assert.equal(report.verdict, 'rejected');
     assert.match(report.reasons.join('\n'), /p95 .* > 0\.001 ms/);
     assert.equal(report.agreement, 1);
