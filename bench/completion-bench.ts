@@ -13,6 +13,44 @@ class InstantBackend implements CompletionBackend {
   }
 }
 
+/** Answers after a fixed "model time" with one statement per request. */
+class SlowBackend implements CompletionBackend {
+  readonly kind = 'llama-server' as const;
+  readonly label = 'slow';
+  readonly baseUrl = 'http://127.0.0.1:1';
+  private n = 0;
+  constructor(private readonly ms: number) {}
+  complete(_req: unknown, signal: AbortSignal): Promise<BackendResult> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => resolve({ text: ` step${this.n++}();` }), this.ms);
+      signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+      });
+    });
+  }
+}
+
+/**
+ * Accept-then-continue: a suggestion is shown, the user reads it (longer than the model takes), accepts it, and
+ * the next one is asked for at the new cursor. With speculative FIM the next one is already in the cache.
+ */
+async function acceptThenContinue(speculative: boolean, modelMs: number, accepts: number): Promise<{ p50Ms: number; p95Ms: number; cacheHitRate: number; speculativeHits: number }> {
+  let line = '  let total = 0;';
+  const doc: DocumentLike = { lineCount: 1, lineText: () => line };
+  const svc = new CompletionService(new SlowBackend(modelMs), { ...DEFAULT_COMPLETION_SETTINGS, speculative });
+  const latencies: number[] = [];
+  let shown = await svc.complete(doc, { line: 0, character: line.length }, [], { debounce: false });
+  for (let i = 0; i < accepts && shown; i++) {
+    await svc.speculate(doc, { line: 0, character: line.length }, shown.text, []); // the user reads the suggestion
+    line += shown.text; // accepted
+    shown = await svc.complete(doc, { line: 0, character: line.length }, [], { debounce: false });
+    if (shown) latencies.push(shown.latencyMs);
+  }
+  const st = svc.stats;
+  return { p50Ms: round(percentile(latencies, 50)), p95Ms: round(percentile(latencies, 95)), cacheHitRate: round(st.cacheHits / Math.max(1, st.served)), speculativeHits: st.speculativeHits };
+}
+
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -50,6 +88,9 @@ export async function run(): Promise<Record<string, unknown>> {
     if (t?.source === 'cache') typeThrough.push(t.latencyMs);
     lines[line] = original;
   }
+  // Accept-then-continue with a 20 ms model, speculative FIM on against off (the same sequence).
+  const off = await acceptThenContinue(false, 20, 100);
+  const on = await acceptThenContinue(true, 20, 100);
   return {
     documentLines: lines.length,
     samples: overhead.length,
@@ -60,5 +101,6 @@ export async function run(): Promise<Record<string, unknown>> {
     cacheHitP95Ms: round(percentile(hits, 95)),
     typeThroughP95Ms: round(percentile(typeThrough, 95)),
     goalCacheHitMs: 1,
+    acceptThenContinue: { modelMs: 20, accepts: 100, speculativeOff: off, speculativeOn: on, nextSuggestionP50Ratio: round(on.p50Ms / Math.max(0.001, off.p50Ms)) },
   };
 }

@@ -2,7 +2,7 @@ import { CompletionCache, DEFAULT_CACHE_OPTIONS, type CacheOptions } from './cac
 import { buildContext, DEFAULT_CONTEXT_OPTIONS, type ContextOptions } from './context';
 import { AdaptiveDebounce, DEFAULT_DEBOUNCE_OPTIONS, type DebounceOptions } from './debounce';
 import { postprocess } from './postprocess';
-import { fullPrefix, fullSuffix, NoFimSupportError, type BackendTimings, type CompletionBackend, type ContextChunk, type CursorPosition, type DocumentLike, type FimContext } from './types';
+import { fullPrefix, fullSuffix, NoFimSupportError, withInserted, type BackendTimings, type CompletionBackend, type ContextChunk, type CursorPosition, type DocumentLike, type FimContext } from './types';
 
 export interface CompletionSettings {
   maxTokens: number;
@@ -17,6 +17,11 @@ export interface CompletionSettings {
   maxReuseChars: number;
   /** How long a request cancelled by the editor stays alive in case the next keystroke can reuse it. */
   orphanGraceMs: number;
+  /**
+   * Speculative FIM (llama.vscode does the same): once a suggestion is shown, ask for the one that follows it
+   * if it is accepted, so accept-then-continue is served from the cache. Any real request preempts it.
+   */
+  speculative: boolean;
 }
 
 export const DEFAULT_COMPLETION_SETTINGS: CompletionSettings = {
@@ -30,7 +35,20 @@ export const DEFAULT_COMPLETION_SETTINGS: CompletionSettings = {
   debounce: DEFAULT_DEBOUNCE_OPTIONS,
   maxReuseChars: 64,
   orphanGraceMs: 250,
+  speculative: true,
 };
+
+/** Where suggestions came from since the service started (the benchmark's cache-hit rate). */
+export interface CompletionStats {
+  /** complete() calls that returned a suggestion. */
+  served: number;
+  cacheHits: number;
+  reused: number;
+  requests: number;
+  /** Speculative requests started, and those whose result a later complete() was served from. */
+  speculations: number;
+  speculativeHits: number;
+}
 
 export interface CompletionOutcome {
   text: string;
@@ -55,6 +73,10 @@ export interface CompletionEvents {
 }
 
 interface InFlight {
+  /** A speculative request: nobody awaits it; its result goes to the cache. */
+  speculative?: boolean;
+  /** The backend answered or failed (the slot is about to be released). */
+  settled?: boolean;
   ctx: FimContext;
   prefix: string;
   suffix: string;
@@ -73,6 +95,9 @@ export class CompletionService {
   readonly debounce: AdaptiveDebounce;
   private inflight: InFlight | undefined;
   private warned = false;
+  /** Cache keys filled by speculation and not yet served (to count speculative hits); bounded. */
+  private readonly speculated = new Set<string>();
+  readonly stats: CompletionStats = { served: 0, cacheHits: 0, reused: 0, requests: 0, speculations: 0, speculativeHits: 0 };
 
   constructor(
     readonly backend: CompletionBackend,
@@ -97,6 +122,7 @@ export class CompletionService {
     const cached = this.cache.get(scope, prefix, suffix);
     if (cached !== undefined) {
       const ms = performance.now() - t0;
+      this.count('cache', prefix, suffix);
       return { text: cached, source: 'cache', latencyMs: ms, overheadMs: ms, modelMs: 0, redactions: ctx.redactions, multiline: ctx.multiline };
     }
     let overhead = performance.now() - t0;
@@ -140,6 +166,7 @@ export class CompletionService {
     }
     overhead += performance.now() - t2;
     if (options.signal?.aborted || text.trim() === '') return undefined;
+    this.count(reusable ? 'reused' : 'request', prefix, suffix, reusable?.speculative);
     return {
       text,
       source: reusable ? 'reused' : 'request',
@@ -150,6 +177,41 @@ export class CompletionService {
       redactions: ctx.redactions,
       multiline: ctx.multiline,
     };
+  }
+
+  /**
+   * Speculative FIM: `suggestion` is on screen at `pos`; ask now for what follows it once accepted, so that
+   * accept-then-continue is a cache hit. Never preempts a real request (skipped while one is in flight), and
+   * any real request for another context aborts it. Resolves when the speculation is done (tests, bench).
+   */
+  async speculate(doc: DocumentLike, pos: CursorPosition, suggestion: string, extra: readonly ContextChunk[]): Promise<void> {
+    const busy = this.inflight && !this.inflight.settled && !this.inflight.controller.signal.aborted;
+    if (!this.settings.speculative || !suggestion.trim() || busy) return;
+    const after = withInserted(doc, pos, suggestion);
+    const ctx = buildContext(after.doc, after.pos, extra, this.settings.context);
+    const prefix = fullPrefix(ctx);
+    const suffix = fullSuffix(ctx);
+    if (this.cache.get(this.backend.label, prefix, suffix) !== undefined) return;
+    const flight = this.startRequest(ctx, prefix, suffix, true);
+    this.stats.speculations++;
+    try {
+      const raw = await flight.promise;
+      const text = postprocess(raw.text, ctx, { stop: this.settings.stop, maxLines: this.settings.maxLines });
+      this.cache.set(this.backend.label, prefix, suffix, text);
+      this.speculated.add(CompletionCache.key(this.backend.label, prefix, suffix));
+      if (this.speculated.size > 64) this.speculated.delete(this.speculated.values().next().value as string);
+    } catch {
+      // Preempted by a real request, or the backend failed: a speculation is never reported.
+    }
+  }
+
+  private count(source: CompletionOutcome['source'], prefix: string, suffix: string, fromSpeculation = false): void {
+    this.stats.served++;
+    if (source === 'cache') this.stats.cacheHits++;
+    else if (source === 'reused') this.stats.reused++;
+    else this.stats.requests++;
+    const key = CompletionCache.key(this.backend.label, prefix, suffix);
+    if (fromSpeculation || (source === 'cache' && this.speculated.delete(key))) this.stats.speculativeHits++;
   }
 
   /** Stops any request in flight (the user left the editor, the backend changed). */
@@ -166,23 +228,25 @@ export class CompletionService {
     return f;
   }
 
-  private startRequest(ctx: FimContext, prefix: string, suffix: string): InFlight {
+  private startRequest(ctx: FimContext, prefix: string, suffix: string, speculative = false): InFlight {
     const controller = new AbortController();
     const started = performance.now();
     const promise = this.backend
       .complete({ context: ctx, maxTokens: this.settings.maxTokens, maxTimeMs: this.settings.maxTimeMs, temperature: this.settings.temperature, stop: this.settings.stop }, controller.signal)
       .then(
         (r) => {
+          flight.settled = true;
           this.events.onRequest?.({ backend: this.backend.label, endpoint: this.backend.baseUrl, latencyMs: performance.now() - started, ok: true, timings: r.timings });
           return r;
         },
         (err: unknown) => {
+          flight.settled = true;
           if (!controller.signal.aborted) this.events.onRequest?.({ backend: this.backend.label, endpoint: this.backend.baseUrl, latencyMs: performance.now() - started, ok: false });
           throw err;
         },
       );
     promise.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
-    const flight: InFlight = { ctx, prefix, suffix, controller, promise };
+    const flight: InFlight = { speculative, ctx, prefix, suffix, controller, promise };
     this.inflight = flight;
     void promise.finally(() => {
       if (this.inflight === flight) this.inflight = undefined;

@@ -11,6 +11,24 @@ export interface CursorPosition {
   character: number;
 }
 
+/**
+ * The document as it will be once `text` is inserted at `pos` (an accepted suggestion), and the cursor after it:
+ * an overlay that reads the lines it changes from the insertion and every other line from `doc`.
+ */
+export function withInserted(doc: DocumentLike, pos: CursorPosition, text: string): { doc: DocumentLike; pos: CursorPosition } {
+  const line = doc.lineText(pos.line);
+  const inserted = (line.slice(0, pos.character) + text + line.slice(pos.character)).split('\n');
+  const added = inserted.length - 1;
+  const lastInserted = text.split('\n').at(-1)!;
+  return {
+    doc: {
+      lineCount: doc.lineCount + added,
+      lineText: (i) => (i < pos.line ? doc.lineText(i) : i <= pos.line + added ? inserted[i - pos.line] : doc.lineText(i - added)),
+    },
+    pos: { line: pos.line + added, character: added ? lastInserted.length : pos.character + text.length },
+  };
+}
+
 /** A chunk of another file used as extra context (llama.vscode's ring buffer of ~32-line chunks). */
 export interface ContextChunk {
   filename: string;

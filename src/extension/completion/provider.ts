@@ -69,7 +69,8 @@ export class SovereignInlineCompletionProvider implements vscode.InlineCompletio
     const sub = token.onCancellationRequested(() => controller.abort());
     try {
       const doc: DocumentLike = { lineCount: document.lineCount, lineText: (i) => document.lineAt(i).text };
-      const outcome = await service.complete(doc, { line: position.line, character: position.character }, this.ring.snapshot(document.fileName), {
+      const extra = this.ring.snapshot(document.fileName);
+      const outcome = await service.complete(doc, { line: position.line, character: position.character }, extra, {
         signal: controller.signal,
         debounce: automatic,
       });
@@ -77,6 +78,8 @@ export class SovereignInlineCompletionProvider implements vscode.InlineCompletio
       if (token.isCancellationRequested) return this.none(`cancelled by the editor after ${Math.round(outcome.latencyMs)} ms`);
       this.host.onOutcome(outcome);
       this.host.trace(`suggestion from ${outcome.source} in ${Math.round(outcome.latencyMs)} ms (${outcome.text.length} chars)`);
+      // The document as it is now: the speculation's context is built before this returns.
+      void service.speculate(doc, { line: position.line, character: position.character }, outcome.text, extra);
       return [new vscode.InlineCompletionItem(outcome.text, new vscode.Range(position, position))];
     } catch (err) {
       this.host.onError(describeError(err));

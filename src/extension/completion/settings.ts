@@ -31,6 +31,7 @@ export function readCompletionConfig(): CompletionConfig {
       maxTokens: c.get('maxTokens', d.maxTokens),
       maxTimeMs: c.get('maxTimeMs', d.maxTimeMs),
       temperature: c.get('temperature', d.temperature),
+      speculative: c.get('speculative', d.speculative),
       context: {
         prefixTokens: c.get('prefixTokens', d.context.prefixTokens),
         suffixTokens: c.get('suffixTokens', d.context.suffixTokens),

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { CompletionService, DEFAULT_COMPLETION_SETTINGS } from '../../../src/core/completion/service';
-import { NoFimSupportError, type BackendRequest, type BackendResult, type CompletionBackend } from '../../../src/core/completion/types';
+import { NoFimSupportError, withInserted, type BackendRequest, type BackendResult, type CompletionBackend } from '../../../src/core/completion/types';
 import { withCursor } from './doc';
 
 /**
@@ -111,5 +111,66 @@ describe('completion service (cache, reuse, cancellation)', () => {
     assert.equal(events.length, 1);
     assert.equal(events[0].ok, true);
     assert.doesNotMatch(JSON.stringify(events), /secretSauce/);
+  });
+});
+
+describe('speculative FIM: the suggestion after the one on screen, requested before it is accepted', () => {
+  it('withInserted: the document and cursor after an accepted suggestion (one line, several lines)', () => {
+    const { doc, pos } = withCursor('a\nlet x = |;\nz');
+    const one = withInserted(doc, pos, 'y + 1');
+    assert.deepEqual([one.doc.lineCount, one.doc.lineText(1), one.doc.lineText(2), one.pos], [3, 'let x = y + 1;', 'z', { line: 1, character: 13 }]);
+    const many = withInserted(doc, pos, '{\n  k: 1\n}');
+    assert.deepEqual(Array.from({ length: many.doc.lineCount }, (_, i) => many.doc.lineText(i)), ['a', 'let x = {', '  k: 1', '};', 'z']);
+    assert.deepEqual(many.pos, { line: 3, character: 1 });
+  });
+
+  it('accept-then-continue is served from the cache, counted as a speculative hit', async () => {
+    const backend = new ScriptedBackend((req) => (req.context.linePrefix.endsWith('= 1;') ? ' // one' : ' 1;'));
+    const svc = new CompletionService(backend, settings);
+    const at = withCursor('const a =|\nnext();');
+    const shown = await svc.complete(at.doc, at.pos, [], { debounce: false });
+    assert.equal(shown?.text, ' 1;');
+    await svc.speculate(at.doc, at.pos, shown!.text, []);
+    assert.equal(backend.calls.length, 2, 'one speculative request');
+    const accepted = withCursor('const a = 1;|\nnext();');
+    const next = await svc.complete(accepted.doc, accepted.pos, [], { debounce: false });
+    assert.deepEqual([next?.text, next?.source], [' // one', 'cache']);
+    assert.equal(backend.calls.length, 2, 'no request after accepting');
+    assert.deepEqual(svc.stats, { served: 2, cacheHits: 1, reused: 0, requests: 1, speculations: 1, speculativeHits: 1 });
+  });
+
+  it('accepted before the speculation answered: the next request joins it instead of asking again', async () => {
+    const backend = new ScriptedBackend(() => ' 2;', 60);
+    const svc = new CompletionService(backend, settings);
+    const at = withCursor('let b =|');
+    const speculation = svc.speculate(at.doc, at.pos, ' 1', []);
+    const accepted = withCursor('let b = 1|');
+    const next = await svc.complete(accepted.doc, accepted.pos, [], { debounce: false });
+    await speculation;
+    assert.deepEqual([next?.text, next?.source, backend.calls.length], [' 2;', 'reused', 1]);
+    assert.equal(svc.stats.speculativeHits, 1);
+  });
+
+  it('a keystroke elsewhere preempts the speculation, and none starts while a real request runs', async () => {
+    const backend = new ScriptedBackend(() => 'x;', 60);
+    const svc = new CompletionService(backend, settings);
+    const at = withCursor('let c =|');
+    const speculation = svc.speculate(at.doc, at.pos, ' 9', []);
+    const typed = withCursor('let c = q|');
+    const real = svc.complete(typed.doc, typed.pos, [], { debounce: false });
+    await speculation;
+    assert.equal(backend.aborted, 1, 'the speculation was aborted');
+    await svc.speculate(typed.doc, typed.pos, 'zz', []);
+    assert.equal(backend.calls.length, 2, 'no speculation beside a running request');
+    assert.equal((await real)?.text, 'x;');
+    assert.deepEqual([svc.stats.speculations, svc.stats.speculativeHits], [1, 0]);
+  });
+
+  it('off with speculative: false', async () => {
+    const backend = new ScriptedBackend(() => 'x;');
+    const svc = new CompletionService(backend, { ...settings, speculative: false });
+    const at = withCursor('let d =|');
+    await svc.speculate(at.doc, at.pos, ' 1', []);
+    assert.equal(backend.calls.length, 0);
   });
 });
