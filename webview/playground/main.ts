@@ -175,6 +175,8 @@ function numberField(id: string, label: string, value: number, step: string, min
 let lastState: PlaygroundState = { kind: 'loading' };
 /** The host's `select` already applied (a state replayed after hide/show must not undo a later choice). */
 let selectedOnce: string | undefined;
+/** Whether the settings are unfolded (kept across re-renders of the view). */
+let settingsOpen = false;
 
 function show(state: PlaygroundState = lastState): void {
   lastState = state;
@@ -221,7 +223,7 @@ function show(state: PlaygroundState = lastState): void {
   );
   const settingsBox = h(
     'details',
-    { class: 'settings', attrs: { id: 'settings' } },
+    { class: 'settings', attrs: { id: 'settings', open: settingsOpen ? '' : undefined }, on: { toggle: (e) => (settingsOpen = (e.target as HTMLDetailsElement).open) } },
     h('summary', { text: `Settings (temperature ${settings.temperature}, top-p ${settings.topP}, max ${settings.maxTokens} tokens${settings.system ? ', system prompt' : ''})` }),
     h('label', { class: 'field system' }, h('span', { text: 'System prompt' }), h('textarea', { attrs: { id: 'system', rows: '3' }, text: settings.system, on: { change: (e) => ((settings.system = (e.target as HTMLTextAreaElement).value), persist()) } })),
     h(
