@@ -39,8 +39,10 @@ export interface TurnStats {
   /** Secrets and personal data replaced before the turn left this machine (HTTP backends). */
   redactions: number;
   error?: string;
-  /** Send to the first answer text painted in this view (measured by the view itself). */
+  /** Send to the first answer text rendered in this view (in the DOM; measured by the view itself). */
   firstPaintMs?: number;
+  /** Send to the first answer text arriving in this view (the host's way and back included). */
+  firstTextMs?: number;
 }
 
 export interface SavedTurn {

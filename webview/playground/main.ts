@@ -24,6 +24,7 @@ interface Running {
   meta: HTMLElement;
   sentAt: number;
   firstPaintMs?: number;
+  firstTextMs?: number;
   scheduled: boolean;
 }
 const running = new Map<string, Running>();
@@ -37,6 +38,13 @@ rpc.on('delta', ({ turnId, text }) => {
   const r = running.get(turnId);
   if (!r) return;
   r.turn.text += text;
+  r.firstTextMs ??= performance.now() - r.sentAt;
+  if (r.firstPaintMs === undefined && r.turn.text.length > 0) {
+    // The first text is rendered at once (the person waits for it); later pieces are batched per frame.
+    renderAnswer(r.body, r.turn.text);
+    r.firstPaintMs = performance.now() - r.sentAt;
+    return;
+  }
   if (r.scheduled) return;
   r.scheduled = true;
   requestAnimationFrame(() => {
@@ -53,7 +61,8 @@ rpc.on('done', ({ turnId, stats }) => {
   // The last delta may still wait for its frame: the final text is rendered now.
   renderAnswer(r.body, r.turn.text);
   if (r.firstPaintMs === undefined && r.turn.text.length > 0) r.firstPaintMs = performance.now() - r.sentAt;
-  r.turn.stats = { ...stats, ...(r.firstPaintMs !== undefined ? { firstPaintMs: Math.round(r.firstPaintMs * 10) / 10 } : {}) };
+  const tenth = (v: number): number => Math.round(v * 10) / 10;
+  r.turn.stats = { ...stats, ...(r.firstPaintMs !== undefined ? { firstPaintMs: tenth(r.firstPaintMs) } : {}), ...(r.firstTextMs !== undefined ? { firstTextMs: tenth(r.firstTextMs) } : {}) };
   r.meta.replaceChildren(...statsLine(r.turn.stats));
   r.body.closest('.turn')?.classList.remove('streaming');
   persist();

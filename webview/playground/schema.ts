@@ -37,6 +37,7 @@ const stats: JSONSchemaType<TurnStats> = {
     redactions: { type: 'integer', minimum: 0, maximum: 1e9 },
     error: { type: 'string', maxLength: 2_000, nullable: true },
     firstPaintMs: ms,
+    firstTextMs: ms,
   },
   required: ['finish', 'totalMs', 'redactions'],
   additionalProperties: false,

@@ -132,7 +132,7 @@ function restoreStats(value: unknown): TurnStats | undefined {
     return n !== undefined && n >= 0 && n <= 1e9 ? n : undefined;
   };
   const out: TurnStats = { finish, totalMs: nonNegative(s.totalMs) ?? 0, redactions: Math.floor(nonNegative(s.redactions) ?? 0) };
-  for (const key of ['ttftMs', 'tokensPerSecond', 'firstPaintMs'] as const) {
+  for (const key of ['ttftMs', 'tokensPerSecond', 'firstPaintMs', 'firstTextMs'] as const) {
     const v = nonNegative(s[key]);
     if (v !== undefined) out[key] = v;
   }
