@@ -89,6 +89,23 @@ describe('chat turns (src/core/chat) against a real sovereign serve', function (
     assert.equal((await streamChat(target, { messages: [{ role: 'user', content: 'x' }], maxTokens: 3, temperature: 0 })).text, info.expectedChatResponse(3));
   });
 
+  it('a template that matches no known format is rendered by the jinja template itself, and says so', async () => {
+    const template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+    const custom = await writeTinyLlama(join(dir, 'custom.gguf'), { chatTemplate: template, name: 'custom-template' });
+    const own = await startServe({ model: custom.path, port: 0, parallel: 1, load: { threads: 1, contextSize: 512 } });
+    try {
+      const t = { url: own.url, label: 'custom@1', local: true };
+      assert.equal((await servedModel(t))?.chatTemplate, 'jinja (tokenizer.chat_template)');
+      const r = await streamChat(t, { messages: [{ role: 'user', content: 'hi' }], maxTokens: 4, temperature: 0 });
+      assert.equal(r.finish, 'length');
+      // One character per token in this vocabulary; greedy decoding is deterministic: the same answer again.
+      assert.equal([...r.text].length, 4);
+      assert.equal((await streamChat(t, { messages: [{ role: 'user', content: 'hi' }], maxTokens: 4, temperature: 0 })).text, r.text);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a model without a chat template gets a clear message, not garbage', async () => {
     const r = await streamChat({ url: plain.url, label: 'plain@1', local: true }, { messages: [{ role: 'user', content: 'hi' }], maxTokens: 4 });
     assert.equal(r.finish, 'error');
