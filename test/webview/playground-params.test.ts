@@ -5,7 +5,7 @@ import { restoreConversation, restorePlaygroundViewState } from '../../webview/s
 
 /** The Playground's params schemas as the host compiles them (strict Ajv), and its saved-state checks. */
 describe('Playground params schemas and saved state', () => {
-  const checks = compileParamsChecks(PLAYGROUND_PARAMS);
+  const checks: Record<string, (p: unknown) => string | undefined> = compileParamsChecks(PLAYGROUND_PARAMS);
   const settings = { system: 'Be brief.', temperature: 0.7, topP: 0.95, maxTokens: 512 };
   const send = { turnId: 'k1-1-0', target: 'version:coder@1.0.0', column: 0, settings, messages: [{ role: 'user', text: 'hi' }], surface: 'playground' };
   const conversation = {
