@@ -11,7 +11,7 @@ const CORE_FLOORS = [
   ['registry'], // manifests, store, lineage, the registry transaction
   ['policy'], // policy-as-code over manifests and scan results
   ['govern'], // use cases across the domains: admission, ops, model and deploy gates, evidence, trusted keys, the process egress guard
-  ['engines', 'completion', 'local', 'worker', 'views', 'drift'], // engines, host-side view models, the core worker
+  ['engines', 'completion', 'local', 'worker', 'views', 'drift', 'chat'], // engines, chat turns, host-side view models, the core worker
   ['serve', 'bench', 'eval', 'tco'], // the serving runtime, what measures models, and what their measures cost
   ['deploy'], // Docker staging deployments
 ];

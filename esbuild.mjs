@@ -37,7 +37,7 @@ const entries = [
 
 // Webview bundles (docs/webviews.md): browser code, one IIFE per view, loaded with a CSP nonce.
 const webviewCommon = { bundle: true, platform: 'browser', target: 'chrome114', format: 'iife', sourcemap: true, minify: production, logLevel: 'warning' };
-const webviews = ['lineage', 'benchmarks', 'policy', 'deployments', 'tco'].map((view) => ({
+const webviews = ['lineage', 'benchmarks', 'policy', 'deployments', 'tco', 'playground'].map((view) => ({
   ...webviewCommon,
   entryPoints: [`webview/${view}/main.ts`],
   outfile: `dist/webview/${view}.js`,

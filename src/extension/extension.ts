@@ -15,6 +15,9 @@ import { registerWebviews, type SovereignWebviews } from './webviews';
 import { DeploymentsView } from './deploy/deployments-view';
 import { registerDeployCommands } from './deploy/commands';
 import { registerBenchEvalCommands } from './commands/bench-eval';
+import { ChatService } from './chat/chat-service';
+import { registerChatCommands } from './chat/commands';
+import { registerLanguageModels } from './chat/lm-provider';
 
 /**
  * Activation is lazy (commands, views, a workspace with `.sovereign/`) and cheap: no native module loads
@@ -47,7 +50,11 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerEngineCommands(services, engines);
   registerRegistryCommands(services, registry);
   // Also registers the panel serializers (restored after a window reload): synchronously, during activation.
-  const webviews = registerWebviews(services, registry);
+  const chat = new ChatService(services, registry, engines);
+  context.subscriptions.push(chat);
+  const webviews = registerWebviews(services, registry, chat);
+  registerChatCommands(services);
+  registerLanguageModels(services, chat);
 
   const deployments = new DeploymentsView(services);
   const deploymentsTree = vscode.window.createTreeView('sovereign.deployments', { treeDataProvider: deployments });
@@ -56,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerBenchEvalCommands(services, registry);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
-  return { completion, engines, registry, diagnostics, webviews };
+  return { completion, engines, registry, diagnostics, webviews, chat };
 }
 
 export interface SovereignApi {
@@ -65,6 +72,7 @@ export interface SovereignApi {
   registry: RegistryState;
   diagnostics: PolicyDiagnostics;
   webviews: SovereignWebviews;
+  chat: ChatService;
 }
 
 export function deactivate(): void {}

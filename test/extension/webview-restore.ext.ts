@@ -16,6 +16,7 @@ const SHOW: Record<string, string> = {
   [VIEW_TYPES.policy]: 'sovereign.showPolicyViolations',
   [VIEW_TYPES.deployments]: 'sovereign.showDeployments',
   [VIEW_TYPES.tco]: 'sovereign.showTco',
+  [VIEW_TYPES.playground]: 'sovereign.showPlayground',
 };
 
 /** What a lineage panel saved with setState before the reload (handed to the serializer, and to getState). */

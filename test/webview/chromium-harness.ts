@@ -18,6 +18,8 @@ import { READY } from '../../webview/shared/ipc';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const WEBVIEWS = ['lineage', 'benchmarks', 'policy', 'deployments', 'tco'];
+/** Every bundle the harness serves: the views above and the Playground (test/webview/playground.test.ts). */
+export const HARNESS_BUNDLES = [...WEBVIEWS, 'playground'];
 
 const THEME = `body.vscode-dark {
   --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-editor-background: #1e1e1e;
@@ -65,7 +67,7 @@ export async function lineageDrawMs(page: Page): Promise<number> {
 export async function startWebviewHarness(nonce = 'aGFybmVzcy1ub25jZS1mb3ItY3Nw'): Promise<WebviewHarness | undefined> {
   if (!existsSync(CHROMIUM)) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'sovereign-webview-chromium-'));
-  await build({ entryPoints: WEBVIEWS.map((v) => ({ in: `webview/${v}/main.ts`, out: v })), outdir: dir, bundle: true, platform: 'browser', format: 'iife', target: 'chrome114', logLevel: 'silent' });
+  await build({ entryPoints: HARNESS_BUNDLES.map((v) => ({ in: `webview/${v}/main.ts`, out: v })), outdir: dir, bundle: true, platform: 'browser', format: 'iife', target: 'chrome114', logLevel: 'silent' });
   let origin = '';
   const shim =
     'window.__sent=[];window.__saved=window.__initialState;' +

@@ -9,6 +9,7 @@ import type { BenchmarksViewState } from '../benchmarks/contract';
 import type { LineageViewState } from '../lineage/contract';
 import type { PolicyViewState } from '../policy/contract';
 import type { TcoViewState } from '../tco/contract';
+import type { ChatSettings, PlaygroundViewState, SavedConversation, SavedTurn, TurnStats } from '../playground/contract';
 
 /** Long enough for any real filter, id or list; a saved state bigger than this is not ours. */
 const MAX_TEXT = 1_000;
@@ -113,6 +114,86 @@ export function restoreTcoViewState(saved: unknown): TcoViewState {
   return out;
 }
 
+export const CHAT_SETTINGS_DEFAULTS: ChatSettings = { system: '', temperature: 0.7, topP: 0.95, maxTokens: 512 };
+/** Turns kept per column, and the longest text kept per turn (the Playground's schema bounds). */
+const MAX_CHAT_TURNS = 500;
+const MAX_CHAT_TEXT = 200_000;
+
+function chatText(value: unknown, max = MAX_CHAT_TEXT): string | undefined {
+  return typeof value === 'string' && value.length <= max ? value : undefined;
+}
+
+function restoreStats(value: unknown): TurnStats | undefined {
+  const s = record(value);
+  const finish = s.finish;
+  if (finish !== 'stop' && finish !== 'length' && finish !== 'cancelled' && finish !== 'error') return undefined;
+  const nonNegative = (v: unknown): number | undefined => {
+    const n = finite(v);
+    return n !== undefined && n >= 0 && n <= 1e9 ? n : undefined;
+  };
+  const out: TurnStats = { finish, totalMs: nonNegative(s.totalMs) ?? 0, redactions: Math.floor(nonNegative(s.redactions) ?? 0) };
+  for (const key of ['ttftMs', 'tokensPerSecond', 'firstPaintMs', 'firstTextMs'] as const) {
+    const v = nonNegative(s[key]);
+    if (v !== undefined) out[key] = v;
+  }
+  for (const key of ['promptTokens', 'completionTokens'] as const) {
+    const v = nonNegative(s[key]);
+    if (v !== undefined) out[key] = Math.floor(v);
+  }
+  const template = chatText(s.template, 256);
+  if (template !== undefined) out.template = template;
+  const error = chatText(s.error, 2_000);
+  if (error !== undefined) out.error = error;
+  return out;
+}
+
+function restoreTurns(value: unknown): SavedTurn[] {
+  if (!Array.isArray(value)) return [];
+  const turns: SavedTurn[] = [];
+  for (const t of value.slice(-MAX_CHAT_TURNS)) {
+    const r = record(t);
+    const body = chatText(r.text);
+    if ((r.role !== 'user' && r.role !== 'assistant') || body === undefined) continue;
+    const turn: SavedTurn = { role: r.role, text: body };
+    const target = chatText(r.target, 4_096);
+    if (target !== undefined) turn.target = target;
+    const stats = restoreStats(r.stats);
+    if (stats) turn.stats = stats;
+    turns.push(turn);
+  }
+  return turns;
+}
+
+/** A saved conversation (workspaceState or the view's state), checked field by field: both can be stale or hand-edited. */
+export function restoreConversation(saved: unknown): SavedConversation {
+  const s = record(saved);
+  const st = record(s.settings);
+  const num = (v: unknown, min: number, max: number, fallback: number): number => {
+    const n = finite(v);
+    return n !== undefined && n >= min && n <= max ? n : fallback;
+  };
+  const system = chatText(st.system, 20_000);
+  const columns = Array.isArray(s.columns) ? s.columns.slice(0, 2).map(restoreTurns) : [];
+  while (columns.length < 2) columns.push([]);
+  const targets = Array.isArray(s.targets) ? s.targets.slice(0, 2).map((t) => chatText(t, 4_096) ?? '') : [];
+  while (targets.length < 2) targets.push('');
+  return {
+    mode: s.mode === 'compare' ? 'compare' : 'single',
+    targets,
+    settings: {
+      system: system ?? CHAT_SETTINGS_DEFAULTS.system,
+      temperature: num(st.temperature, 0, 2, CHAT_SETTINGS_DEFAULTS.temperature),
+      topP: num(st.topP, 0, 1, CHAT_SETTINGS_DEFAULTS.topP),
+      maxTokens: Math.floor(num(st.maxTokens, 1, 32_768, CHAT_SETTINGS_DEFAULTS.maxTokens)),
+    },
+    columns,
+  };
+}
+
+export function restorePlaygroundViewState(saved: unknown): PlaygroundViewState {
+  return { ...restoreConversation(saved), draft: chatText(record(saved).draft, 20_000) ?? '' };
+}
+
 /** The view type of each panel (`vscode.window.createWebviewPanel`, the serializers, `onWebviewPanel:`). */
 export const VIEW_TYPES = {
   lineage: 'sovereign.lineage',
@@ -120,6 +201,7 @@ export const VIEW_TYPES = {
   policy: 'sovereign.policyViolations',
   deployments: 'sovereign.deployments',
   tco: 'sovereign.tco',
+  playground: 'sovereign.playground',
 } as const;
 
 export type ViewName = keyof typeof VIEW_TYPES;
@@ -130,6 +212,7 @@ export const RESTORE_VIEW_STATE: Record<ViewName, (saved: unknown) => object> = 
   policy: restorePolicyViewState,
   deployments: restoreDeploymentsViewState,
   tco: restoreTcoViewState,
+  playground: restorePlaygroundViewState,
 };
 
 /**

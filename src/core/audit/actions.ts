@@ -17,6 +17,7 @@ export const auditActions = {
   'model-load': 'a model was loaded for inference; subject the model; details: digest, engine, load ms',
   completion:
     'a completion backend was used. METADATA ONLY: time, model digest, endpoint, latency; never code, prompts or output',
+  chat: 'a chat turn (Playground, comparison, VS Code language-model API). METADATA ONLY: model, digest, endpoint, tokens, latency, redactions; never the messages or the answer',
   'egress-refused': 'an outbound connection was refused by the egress guard; subject the endpoint; details: address, reason',
   egress: 'an outbound connection was allowed by the egress guard; subject the endpoint; details: address, rule',
   'registration-rolled-back':
@@ -39,6 +40,10 @@ export const METADATA_ONLY: Partial<Record<AuditAction, readonly string[]>> = {
     'time', 'model', 'modelDigest', 'digest', 'endpoint', 'backend', 'latencyMs', 'status', 'error',
     'promptTokens', 'completionTokens', 'tokens', 'cached', 'cancelled', 'language', 'ok', 'statusCode',
     'firstTokenMs', 'trigger',
+  ],
+  chat: [
+    'surface', 'model', 'modelDigest', 'backend', 'endpoint', 'promptTokens', 'completionTokens', 'firstTokenMs',
+    'latencyMs', 'finish', 'redactions', 'error',
   ],
   'model-load': ['model', 'modelDigest', 'digest', 'engine', 'format', 'loadMs', 'threads', 'gpu', 'status', 'error', 'endpoint', 'ok', 'contextSize'],
 };

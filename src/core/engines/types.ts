@@ -49,6 +49,8 @@ export interface ModelDescription {
   gpuLayers?: number;
   vocabularySize?: number;
   hasChatTemplate?: boolean;
+  /** How the model's own chat template is rendered: `jinja (tokenizer.chat_template)` or the built-in format it matched. */
+  chatTemplate?: string;
   infill?: InfillMode;
   /** The FIM template family used when infill is 'template'. */
   fimFamily?: string;

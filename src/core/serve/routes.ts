@@ -187,6 +187,18 @@ export async function embeddings(ctx: RouteContext): Promise<void> {
   });
 }
 
+/**
+ * POST /tokenize (llama-server's route): `{"content": "..."}` -> `{"count": N}`, the number of tokens the
+ * model's own tokenizer makes of the text (what VS Code's language-model API asks to count). Only the count:
+ * token ids are the engine's business.
+ */
+export async function tokenize(ctx: RouteContext): Promise<void> {
+  needGguf(ctx.model);
+  const content = optionalString(ctx.body, 'content');
+  if (content === undefined) throw new HttpError(400, '"content" must be a string');
+  sendJson(ctx.res, 200, { count: await ctx.engine.tokenCount(content) });
+}
+
 /** POST /v1/predict: JSON tensors in, JSON tensors out (ONNX models). */
 export async function predict(ctx: RouteContext): Promise<void> {
   if (ctx.model.kind !== 'onnx') throw new HttpError(400, `${ctx.model.name} is a GGUF model: use /v1/completions`);
@@ -216,6 +228,7 @@ export function modelsList(model: ModelDescription, created: number): unknown {
         parallel: model.sequences,
         infill: model.infill,
         chat: model.hasChatTemplate,
+        chat_template: model.chatTemplate,
         inputs: model.inputs,
         outputs: model.outputs,
         threads: model.threads,

@@ -23,7 +23,7 @@ import { promptOfBody, type LivePromptWindow } from '../drift/prompts';
 import { driftRoute } from './drift-route';
 import { Mirror, SHADOW_HEADER, type MirrorOptions } from './mirror';
 import { RequestGuard } from './request-guard';
-import { chatCompletions, completions, embeddings, infill, modelsList, predict, type RouteContext } from './routes';
+import { chatCompletions, completions, embeddings, infill, modelsList, predict, tokenize, type RouteContext } from './routes';
 
 export interface ServeOptions {
   /** Default 127.0.0.1 (loopback). */
@@ -80,6 +80,7 @@ const ENGINE_ROUTES: Record<string, Handler> = {
   '/v1/embeddings': embeddings,
   '/infill': infill,
   '/v1/predict': predict,
+  '/tokenize': tokenize,
 };
 
 export class ServeRuntime {

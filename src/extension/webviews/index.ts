@@ -9,6 +9,8 @@ import { restoreFailedHtml } from './html';
 import { LineagePanel } from './lineage-panel';
 import { PolicyPanel } from './policy-panel';
 import { TcoPanel } from './tco-panel';
+import { PlaygroundPanel } from './playground-panel';
+import type { ChatService } from '../chat/chat-service';
 import { unrestoredTabs, type OpenPanel } from './view-panel';
 
 interface ViewEntry {
@@ -28,8 +30,8 @@ export interface SovereignWebviews {
   open(viewType: string): OpenPanel | undefined;
 }
 
-/** The five webviews (docs/webviews.md): lineage, benchmarks, policy violations, deployments, cost (TCO). */
-export function registerWebviews(services: ExtensionServices, registry: RegistryState): SovereignWebviews {
+/** The webviews (docs/webviews.md): lineage, benchmarks, policy violations, deployments, cost (TCO), Playground (docs/chat.md). */
+export function registerWebviews(services: ExtensionServices, registry: RegistryState, chat: ChatService): SovereignWebviews {
   const views: Record<ViewName, ViewEntry> = {
     lineage: {
       command: 'sovereign.showLineage',
@@ -70,6 +72,14 @@ export function registerWebviews(services: ExtensionServices, registry: Registry
       open: () => TcoPanel.open,
       show: (column) => TcoPanel.show(services, column),
       revive: (panel) => TcoPanel.revive(services, panel),
+    },
+    playground: {
+      command: 'sovereign.showPlayground',
+      commandTitle: 'Sovereign: Open Playground',
+      title: 'Playground',
+      open: () => PlaygroundPanel.open,
+      show: (column) => PlaygroundPanel.show(services, chat, column),
+      revive: (panel) => PlaygroundPanel.revive(services, chat, panel),
     },
   };
   const serializers: Record<string, vscode.WebviewPanelSerializer> = {};

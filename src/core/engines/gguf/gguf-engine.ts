@@ -13,6 +13,7 @@ import type {
   LlamaEmbeddingContext,
   LlamaModel,
   ChatHistoryItem,
+  ChatWrapper,
   Token,
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { findFimTemplate, getFimTemplate, buildFimPrompt, type FimTemplate } from '../../fim/templates';
@@ -57,6 +58,7 @@ export class GgufEngine {
     readonly description: ModelDescription,
     private readonly fimTemplate: FimTemplate | undefined,
     private readonly threads: number,
+    private readonly chatWrapper: ChatWrapper | undefined,
   ) {}
 
   /** `path` is what llama.cpp opens (e.g. `/proc/self/fd/N`, see pinned.ts); `shownPath` names the model. */
@@ -90,6 +92,12 @@ export class GgufEngine {
     const fimTemplate = nativeInfill
       ? undefined
       : (fimFamily ? getFimTemplate(fimFamily) : findFimTemplate({ names: [metadata.general?.name, metadata.general?.basename, basename(shownPath)], hasToken }));
+    // The model's own chat template (tokenizer.chat_template): node-llama-cpp reads the jinja template and
+    // picks the wrapper that renders it (a built-in one when the template is a known format, else the jinja
+    // template itself). A model without a template gets no chat at all: a guessed format yields garbage.
+    const templateText = metadata.tokenizer?.chat_template;
+    const hasChatTemplate = typeof templateText === 'string' && templateText.length > 0;
+    const chatWrapper = hasChatTemplate ? module.resolveChatWrapper(model) : undefined;
     const release = llama.llamaCppRelease;
     const description: ModelDescription = {
       kind: 'gguf',
@@ -105,12 +113,13 @@ export class GgufEngine {
       gpu: llama.gpu,
       gpuLayers: model.gpuLayers,
       vocabularySize: countVocabulary(model),
-      hasChatTemplate: typeof metadata.tokenizer?.chat_template === 'string' && metadata.tokenizer.chat_template.length > 0,
+      hasChatTemplate,
+      chatTemplate: chatWrapper ? chatTemplateName(chatWrapper) : undefined,
       infill: nativeInfill ? 'native' : fimTemplate ? 'template' : 'none',
       fimFamily: fimTemplate?.family,
       embeddings: options.embeddings ?? false,
     };
-    return new GgufEngine(module, llama, model, context, pool, description, fimTemplate, threads);
+    return new GgufEngine(module, llama, model, context, pool, description, fimTemplate, threads, chatWrapper);
   }
 
   get busy(): number {
@@ -151,13 +160,13 @@ export class GgufEngine {
 
   async chat(request: ChatRequest, signal: AbortSignal, onText: (text: string) => void): Promise<GenerationResult> {
     if (!this.description.hasChatTemplate) {
-      throw new RefusedError(`${this.description.name} has no chat template`, 'use /v1/completions with a plain prompt');
+      throw new RefusedError(`${this.description.name} has no chat template (tokenizer.chat_template): its chat format is unknown, so it cannot chat`, 'use /v1/completions with a plain prompt, or a model whose GGUF carries a chat template');
     }
     const messages = request.messages;
     const last = messages[messages.length - 1];
     if (!last || last.role !== 'user') throw new UsageError('the last chat message must come from the user');
     return this.withSequence(signal, async (sequence) => {
-      const session = new this.module.LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
+      const session = new this.module.LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false, chatWrapper: this.chatWrapper });
       try {
         const history: ChatHistoryItem[] = messages.slice(0, -1).map((m) =>
           m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
@@ -290,6 +299,12 @@ function withExtraContext(request: InfillRequest, include: boolean): string {
   if (!include || !request.extra?.length) return request.prefix;
   const context = request.extra.map((e) => (e.filename ? `// ${e.filename}\n` : '') + e.text + (e.text.endsWith('\n') ? '' : '\n')).join('');
   return context + request.prefix;
+}
+
+/** Which wrapper renders the model's template: `jinja` (the template itself) or the built-in format it matched. */
+function chatTemplateName(wrapper: ChatWrapper): string {
+  const name = wrapper.wrapperName;
+  return name === 'JinjaTemplate' ? 'jinja (tokenizer.chat_template)' : `${name} (matches tokenizer.chat_template)`;
 }
 
 function countVocabulary(model: LlamaModel): number | undefined {
