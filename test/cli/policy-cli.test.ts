@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeRepo, runMain, weights, type TestRepo } from '../core/registry/repo';
+import { assertValidSarif } from '../helpers/sarif';
 
 describe('sovereign policy init / check (CLI contract)', function () {
   this.timeout(60_000);
@@ -35,10 +36,10 @@ describe('sovereign policy init / check (CLI contract)', function () {
     assert.match(text.stdout, /^\.sovereign\/models\/w\/1\.0\.0\.yaml:\d+:\d+: \[license\] license "mit" is not on the allowlist/m);
     const json = JSON.parse((await runMain(['policy', 'check', '--format', 'json'], repo.root)).stdout) as { violations: { rule: string; line: number }[] };
     assert.equal(json.violations[0].rule, 'license');
-    const sarif = JSON.parse((await runMain(['policy', 'check', '--format', 'sarif'], repo.root)).stdout) as { version: string; runs: { results: { ruleId: string; locations: { physicalLocation: { region: { startLine: number } } }[] }[] }[] };
-    assert.equal(sarif.version, '2.1.0');
-    assert.equal(sarif.runs[0].results[0].ruleId, 'license');
-    assert.equal(sarif.runs[0].results[0].locations[0].physicalLocation.region.startLine, json.violations[0].line);
+    const sarif = JSON.parse((await runMain(['policy', 'check', '--format', 'sarif'], repo.root)).stdout) as unknown;
+    assertValidSarif(sarif); // the official SARIF 2.1.0 schema + what GitHub code scanning needs
+    assert.equal(sarif.runs[0].results![0].ruleId, 'license');
+    assert.equal(sarif.runs[0].results![0].locations![0].physicalLocation!.region!.startLine, json.violations[0].line);
   });
 
   it('exit 2 for a malformed policy, with file:line:col', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
+import { assertValidSarif } from '../helpers/sarif';
 
 describe('sovereign scan / hash / inspect (the CLI contract CI pipelines rely on)', () => {
   let dir: { path: string; cleanup: () => Promise<void> };
@@ -46,9 +47,9 @@ describe('sovereign scan / hash / inspect (the CLI contract CI pipelines rely on
     const r = await runCli(['scan', '--format', 'sarif', '--output', out, evil], { cwd: dir.path });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    const sarif = JSON.parse(await (await import('node:fs/promises')).readFile(out, 'utf8')) as { version: string; runs: { results: unknown[] }[] };
-    assert.equal(sarif.version, '2.1.0');
-    assert.ok(sarif.runs[0].results.length > 0);
+    const sarif = JSON.parse(await (await import('node:fs/promises')).readFile(out, 'utf8')) as unknown;
+    assertValidSarif(sarif); // the official SARIF 2.1.0 schema + what GitHub code scanning needs
+    assert.ok(sarif.runs[0].results!.length > 0);
   });
 
   it('exit 2 with a clear message for usage and I/O errors, never a stack trace', async () => {

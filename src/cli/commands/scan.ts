@@ -4,6 +4,7 @@ import { reportBlocks, scanPaths, toScanJson } from '../../core/scan/scanner';
 import { toSarif } from '../../core/scan/sarif';
 import { renderScanText } from '../../core/scan/render';
 import { VERSION } from '../../core/version';
+import { locateWorkspace } from '../../core/workspace/workspace';
 import { emit, json, parseFormat } from '../output';
 import { Progress } from '../progress';
 
@@ -28,7 +29,7 @@ export function register(program: Command): void {
       progress?.stop();
       const text =
         format === 'json' ? json(toScanJson(report))
-        : format === 'sarif' ? json(toSarif(report, { toolVersion: VERSION, baseDir: process.cwd() }))
+        : format === 'sarif' ? json(toSarif(report, { toolVersion: VERSION, baseDir: (await locateWorkspace(process.cwd())).root }))
         : renderScanText(report, opts.verbose);
       await emit(text, opts.output);
       process.exitCode = reportBlocks(report) ? 1 : 0;

@@ -8,6 +8,8 @@ export const auditActions = {
   scan: 'a supply-chain scan verdict; subject the model or path; details: verdict, counts by severity, rules',
   sign: 'a model was signed; subject the model; details: digest, key id',
   verify: 'a signature was verified; subject the model; details: ok, key id, reason when it failed',
+  'key-rotate': 'a new signing key was made and trusted in the policy; subject the new key id; details: previous key id, whether it was revoked',
+  'key-revoke': 'a signing key was revoked in the policy; subject the key id; details: reason',
   alias: 'an alias was moved; subject NAME@ALIAS; details: from, to',
   'policy-exception': 'a policy rule was waived; subject the model; details: rule, reason, expires, approver',
   deploy: 'a deployment was created or changed; subject the deployment; details: model digest, image, isolation',

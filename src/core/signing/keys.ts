@@ -42,17 +42,42 @@ async function readKeyFile(path: string): Promise<string> {
   }
 }
 
-/** Loads an EC P-256 private key (PEM, PKCS#8 or SEC1). */
-export async function loadPrivateKey(path: string): Promise<KeyObject> {
-  const pem = await readKeyFile(path);
+/** Parses an EC P-256 private key (PEM, PKCS#8 or SEC1); `source` names it in errors. */
+export function privateKeyFromPem(pem: string, source: string): KeyObject {
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);
   } catch {
-    throw new UsageError(`${path}: not a PEM private key`, 'pass the private.pem written by `sovereign keygen` (not the public key)');
+    throw new UsageError(`${source}: not a PEM private key`, 'pass the private.pem written by `sovereign keygen` (not the public key; encrypted keys must be decrypted first: openssl pkey -in KEY -out PLAIN.pem)');
   }
-  requireP256(key, path);
+  requireP256(key, source);
   return key;
+}
+
+/** Loads an EC P-256 private key (PEM, PKCS#8 or SEC1). */
+export async function loadPrivateKey(path: string): Promise<KeyObject> {
+  return privateKeyFromPem(await readKeyFile(path), path);
+}
+
+/** A signing key as text: the private key (PKCS#8 PEM, for SecretStorage), its public key (SPKI PEM) and id. */
+export interface KeyMaterial {
+  privatePem: string;
+  publicPem: string;
+  keyId: string;
+}
+
+export function keyMaterialOf(privateKey: KeyObject): KeyMaterial {
+  const publicKey = createPublicKey(privateKey);
+  return {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    keyId: keyIdOf(publicKey),
+  };
+}
+
+/** A new EC P-256 signing key, in memory (the extension keeps the private half in SecretStorage). */
+export function newKeyMaterial(): KeyMaterial {
+  return keyMaterialOf(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
 }
 
 /** Loads an EC P-256 public key (PEM SubjectPublicKeyInfo; a private key file yields its public half). */
@@ -114,7 +139,7 @@ export async function generateKeys(outDir: string): Promise<GeneratedKeys> {
   } catch (err) {
     throw ioError(err, outDir, 'create');
   }
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const material = newKeyMaterial();
   const write = async (path: string, text: string, mode: number): Promise<void> => {
     try {
       await writeFile(path, text, { mode, flag: 'wx' });
@@ -123,7 +148,7 @@ export async function generateKeys(outDir: string): Promise<GeneratedKeys> {
       throw ioError(err, path, 'write');
     }
   };
-  await write(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
-  await write(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
-  return { privateKeyPath, publicKeyPath, keyId: keyIdOf(publicKey) };
+  await write(privateKeyPath, material.privatePem, 0o600);
+  await write(publicKeyPath, material.publicPem, 0o644);
+  return { privateKeyPath, publicKeyPath, keyId: material.keyId };
 }

@@ -1,9 +1,10 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { sha256File } from '../hash/sha256';
 import { ioError, UsageError } from '../util/errors';
 import { writeAtomic } from '../workspace/atomic-write';
+import { loadCertificates } from './certificates';
 import { keyIdOf, loadPrivateKey, type TrustedKey } from './keys';
 import { BundleError, buildStatement, parseBundle, signStatement, verifyBundle, type Bundle, type Resource, type Serialization, type Statement } from './oms';
 
@@ -84,9 +85,35 @@ export interface SignResult {
   resources: Resource[];
 }
 
+export interface SignOptions {
+  output?: string;
+  signal?: AbortSignal;
+  /**
+   * Certificate flavour: the signing certificate (PEM file; its public key must be the private key's), and
+   * the certificates that chain it to the CA (PEM files, any number of certificates each). The bundle then
+   * carries the chain instead of the key hint.
+   */
+  certificate?: string;
+  certificateChain?: readonly string[];
+}
+
+/** Loads the signing certificate and its chain, and checks the certificate belongs to the private key. */
+async function signingCertificates(privateKey: KeyObject, certificate: string | undefined, chain: readonly string[] | undefined): Promise<X509Certificate[] | undefined> {
+  if (!certificate) {
+    if (chain?.length) throw new UsageError('--cert-chain needs --cert', 'pass the signing certificate with --cert CERT.pem');
+    return undefined;
+  }
+  const [leaf, ...extra] = await loadCertificates([certificate]);
+  if (keyIdOf(leaf.publicKey) !== keyIdOfPrivate(privateKey)) {
+    throw new UsageError(`${certificate}: its public key is not the signing key's`, 'pass the certificate issued for this private key (or the private key of this certificate)');
+  }
+  return [leaf, ...extra, ...(chain?.length ? await loadCertificates(chain) : [])];
+}
+
 /** Signs a model file or folder and writes the OMS bundle. */
-export async function signModel(modelPath: string, key: string | KeyObject, options: { output?: string; signal?: AbortSignal } = {}): Promise<SignResult> {
+export async function signModel(modelPath: string, key: string | KeyObject, options: SignOptions = {}): Promise<SignResult> {
   const privateKey = typeof key === 'string' ? await loadPrivateKey(key) : key;
+  const certificates = await signingCertificates(privateKey, options.certificate, options.certificateChain);
   let isDirectory: boolean;
   try {
     isDirectory = (await lstat(modelPath)).isDirectory();
@@ -99,7 +126,7 @@ export async function signModel(modelPath: string, key: string | KeyObject, opti
   if (inside) ignore.push(inside);
   const model = await hashModel(modelPath, ignore, options);
   const serialization: Serialization = { method: 'files', hash_type: 'sha256', allow_symlinks: false, ignore_paths: ignore };
-  const bundle = signResources(model.name, model.resources, serialization, privateKey);
+  const bundle = signStatement(buildStatement(model.name, model.resources, serialization), privateKey, { certificates });
   await writeAtomic(signaturePath, JSON.stringify(bundle, null, 2) + '\n');
   return { signaturePath, keyId: bundle.dsseEnvelope.signatures[0].keyid, subject: model.name, resources: model.resources };
 }
@@ -109,7 +136,7 @@ export function signResources(subject: string, resources: readonly Resource[], s
   return signStatement(buildStatement(subject, resources, serialization), privateKey);
 }
 
-export type VerifyFailure = 'changed' | 'bad-signature' | 'unknown-key' | 'revoked' | 'malformed' | 'symlink';
+export type VerifyFailure = 'changed' | 'bad-signature' | 'unknown-key' | 'untrusted-certificate' | 'unsupported' | 'revoked' | 'malformed' | 'symlink';
 
 export interface VerifyResult {
   valid: boolean;
@@ -129,6 +156,8 @@ export interface VerifyResult {
 
 export interface VerifyOptions {
   keys: readonly TrustedKey[];
+  /** CA certificates trusted for certificate-flavour signatures. */
+  roots?: readonly X509Certificate[];
   signaturePath?: string;
   /** Revoked key ids -> reason. A signature by one of them is refused. */
   revoked?: ReadonlyMap<string, string>;
@@ -164,17 +193,18 @@ export function checkBundle(
   bundle: Bundle,
   keys: readonly TrustedKey[],
   revoked: ReadonlyMap<string, string> | undefined,
+  roots: readonly X509Certificate[] = [],
 ): { ok: true; statement: Statement; key: TrustedKey } | { ok: false; failure: VerifyFailure; reason: string } {
   let verified;
   try {
-    verified = verifyBundle(bundle, keys);
+    verified = verifyBundle(bundle, { keys, roots });
   } catch (err) {
     if (err instanceof BundleError) return { ok: false, failure: err.kind, reason: err.message };
     throw err;
   }
   const why = revoked?.get(verified.key.keyId);
   if (why !== undefined) {
-    return { ok: false, failure: 'revoked', reason: `signed by revoked key ${verified.key.keyId}${why ? ` (${why})` : ''}` };
+    return { ok: false, failure: 'revoked', reason: `signed by revoked key ${verified.key.keyId} (${verified.key.source})${why ? `: ${why}` : ''}; it is listed under signature.revoked_keys in the policy` };
   }
   return { ok: true, ...verified };
 }
@@ -202,8 +232,8 @@ export async function verifyModel(modelPath: string, options: VerifyOptions): Pr
   } catch (err) {
     return { ...base, failure: 'malformed', reason: `${signaturePath}: ${(err as Error).message}` };
   }
-  if (!options.keys.length) throw new UsageError('no public key to verify with', 'pass --key PUBLIC.pem (repeat it, or pass a folder, to trust several keys)');
-  const checked = checkBundle(bundle, options.keys, options.revoked);
+  if (!options.keys.length && !options.roots?.length) throw new UsageError('no public key or CA certificate to verify with', 'pass --key PUBLIC.pem (repeat it, or pass a folder, to trust several keys) or --ca CA.pem for a certificate signature');
+  const checked = checkBundle(bundle, options.keys, options.revoked, options.roots);
   if (!checked.ok) return { ...base, failure: checked.failure, reason: checked.reason };
   const { statement, key } = checked;
   const signedIgnore = Array.isArray(statement.predicate.serialization?.ignore_paths) ? statement.predicate.serialization.ignore_paths.map(String) : [];

@@ -1,5 +1,6 @@
-import { createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { keyIdOf, hintOf, type TrustedKey } from './keys';
+import { createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { CertificateError, verifyCertificatePath } from './certificates';
+import { keyIdOf, hintOf, trustedKey, type TrustedKey } from './keys';
 
 /**
  * OpenSSF Model Signing (OMS) v1.0, keyed mode, as written by sigstore/model-transparency:
@@ -34,9 +35,17 @@ export interface Statement {
   };
 }
 
+/**
+ * The two flavours of verification material OMS writes offline: a public key named by its hint (keyed
+ * mode), or the signing certificate and its chain, leaf first, DER in base64 (certificate mode).
+ */
+export type VerificationMaterial =
+  | { publicKey: { hint: string }; x509CertificateChain?: undefined; tlogEntries: unknown[] }
+  | { publicKey?: undefined; x509CertificateChain: { certificates: { rawBytes: string }[] }; tlogEntries: unknown[] };
+
 export interface Bundle {
   mediaType: string;
-  verificationMaterial: { publicKey: { hint: string }; tlogEntries: unknown[] };
+  verificationMaterial: VerificationMaterial;
   dsseEnvelope: { payload: string; payloadType: string; signatures: { sig: string; keyid: string }[] };
 }
 
@@ -88,14 +97,20 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `, 'utf8'), payload]);
 }
 
-/** Signs a statement with an EC P-256 private key (ECDSA over SHA-256, DER signature). */
-export function signStatement(statement: Statement, privateKey: KeyObject): Bundle {
+/**
+ * Signs a statement with an EC P-256 private key (ECDSA over SHA-256, DER signature). With `certificates`
+ * (the signing certificate first, then its chain) the bundle carries them instead of the key hint.
+ */
+export function signStatement(statement: Statement, privateKey: KeyObject, options: { certificates?: readonly X509Certificate[] } = {}): Bundle {
   const payload = Buffer.from(JSON.stringify(statement), 'utf8');
   const publicKey = createPublicKey(privateKey);
   const sig = cryptoSign('sha256', pae(PAYLOAD_TYPE, payload), { key: privateKey, dsaEncoding: 'der' });
+  const certs = options.certificates ?? [];
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
-    verificationMaterial: { publicKey: { hint: hintOf(publicKey) }, tlogEntries: [] },
+    verificationMaterial: certs.length
+      ? { x509CertificateChain: { certificates: certs.map((c) => ({ rawBytes: c.raw.toString('base64') })) }, tlogEntries: [] }
+      : { publicKey: { hint: hintOf(publicKey) }, tlogEntries: [] },
     dsseEnvelope: {
       payload: payload.toString('base64'),
       payloadType: PAYLOAD_TYPE,
@@ -108,7 +123,7 @@ export function signStatement(statement: Statement, privateKey: KeyObject): Bund
 export class BundleError extends Error {
   constructor(
     message: string,
-    readonly kind: 'malformed' | 'bad-signature' | 'unknown-key',
+    readonly kind: 'malformed' | 'bad-signature' | 'unknown-key' | 'untrusted-certificate' | 'unsupported',
   ) {
     super(message);
   }
@@ -128,51 +143,125 @@ export function parseBundle(text: string): Bundle {
     throw new BundleError('the bundle has no DSSE envelope with a signature', 'malformed');
   }
   if (env.payloadType !== PAYLOAD_TYPE) throw new BundleError(`unexpected DSSE payload type ${JSON.stringify(env.payloadType)}`, 'malformed');
+  const vm = b.verificationMaterial;
+  const certs = vm?.x509CertificateChain?.certificates;
+  if (vm?.x509CertificateChain !== undefined) {
+    if (!Array.isArray(certs) || !certs.length || certs.some((c) => typeof c?.rawBytes !== 'string')) {
+      throw new BundleError('the bundle\'s x509CertificateChain holds no certificates', 'malformed');
+    }
+  } else if (typeof vm?.publicKey?.hint !== 'string') {
+    throw new BundleError('the bundle has neither a public key hint nor a certificate chain in its verificationMaterial', 'malformed');
+  }
   return b;
 }
 
-/**
- * Verifies the DSSE signature with the trusted keys and returns the statement and the key that signed.
- * Every key is tried (rotation: old and new keys are trusted side by side); the bundle's hint only orders
- * the attempts. A payload that is not an OMS v1.0 statement is refused after the signature check.
- */
-export function verifyBundle(bundle: Bundle, keys: readonly TrustedKey[]): { statement: Statement; key: TrustedKey } {
-  const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
-  const message = pae(bundle.dsseEnvelope.payloadType, payload);
-  const hint = bundle.verificationMaterial?.publicKey?.hint;
+/** What a verifier trusts: public keys (keyed mode) and CA certificates (certificate mode). */
+export interface TrustAnchors {
+  keys: readonly TrustedKey[];
+  roots?: readonly X509Certificate[];
+}
+
+function keyedSigner(bundle: Bundle, keys: readonly TrustedKey[], message: Buffer): TrustedKey {
+  if (!keys.length) throw new BundleError('the signature names a public key, but no public key is trusted here (pass --key PUBLIC.pem)', 'unknown-key');
+  const hint = bundle.verificationMaterial.publicKey?.hint;
   const ordered = [...keys].sort((a, b) => Number(b.hint === hint) - Number(a.hint === hint));
-  let signer: TrustedKey | undefined;
   for (const key of ordered) {
     for (const s of bundle.dsseEnvelope.signatures) {
-      if (cryptoVerify('sha256', message, { key: key.key, dsaEncoding: 'der' }, Buffer.from(s.sig, 'base64'))) {
-        signer = key;
-        break;
-      }
+      if (cryptoVerify('sha256', message, { key: key.key, dsaEncoding: 'der' }, Buffer.from(s.sig, 'base64'))) return key;
     }
-    if (signer) break;
   }
-  if (!signer) {
-    const named = keys.some((k) => k.hint === hint);
-    throw new BundleError(
-      named
-        ? 'bad signature: the signature does not match its content (the signature file was altered)'
-        : `wrong key: signed by a key that is not trusted here (${keys.length} key${keys.length === 1 ? '' : 's'} tried: ${keys.map((k) => k.keyId.slice(0, 16)).join(', ')})`,
-      named ? 'bad-signature' : 'unknown-key',
-    );
+  const named = keys.some((k) => k.hint === hint);
+  throw new BundleError(
+    named
+      ? 'bad signature: the signature does not match its content (the signature file was altered)'
+      : `wrong key: signed by a key that is not trusted here (${keys.length} key${keys.length === 1 ? '' : 's'} tried: ${keys.map((k) => k.keyId.slice(0, 16)).join(', ')})`,
+    named ? 'bad-signature' : 'unknown-key',
+  );
+}
+
+function certificateSigner(bundle: Bundle, roots: readonly X509Certificate[], message: Buffer): TrustedKey {
+  let chain: X509Certificate[];
+  try {
+    chain = bundle.verificationMaterial.x509CertificateChain!.certificates.map((c) => new X509Certificate(Buffer.from(c.rawBytes, 'base64')));
+  } catch {
+    throw new BundleError('a certificate in the bundle\'s chain cannot be parsed (DER X.509 expected)', 'malformed');
   }
+  const [leaf, ...intermediates] = chain;
+  let path: X509Certificate[];
+  try {
+    path = verifyCertificatePath(leaf, intermediates, roots);
+  } catch (err) {
+    if (err instanceof CertificateError) throw new BundleError(`untrusted certificate: ${err.message}`, 'untrusted-certificate');
+    throw err;
+  }
+  const key = leaf.publicKey;
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new BundleError('the signing certificate\'s key is not EC P-256 (the only curve Sovereign verifies)', 'unsupported');
+  }
+  const ok = bundle.dsseEnvelope.signatures.some((s) => cryptoVerify('sha256', message, { key, dsaEncoding: 'der' }, Buffer.from(s.sig, 'base64')));
+  if (!ok) throw new BundleError('bad signature: the signature does not match its content or its certificate (the signature file was altered)', 'bad-signature');
+  const root = path[path.length - 1];
+  return trustedKey(key, `certificate "${leaf.subject.replace(/\n/g, ', ')}" issued under CA "${root.subject.replace(/\n/g, ', ')}"`);
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * Checks a statement field by field against OMS v1.0 as Sovereign supports it (the `files` serialization
+ * with sha256; see docs/signing.md): in-toto Statement v1, the predicate type, one subject whose sha256 is
+ * the digest over the resources, resources with a relative POSIX name, algorithm sha256 and a 64-hex digest,
+ * each name once. Anything else is refused with the reason, never half-verified.
+ */
+export function checkStatement(statement: Statement): void {
+  if (statement?._type !== STATEMENT_TYPE) throw new BundleError(`the payload is not an in-toto Statement v1 (${statement?._type})`, 'malformed');
+  if (statement.predicateType !== PREDICATE_TYPE) throw new BundleError(`unsupported predicate type ${statement.predicateType} (Sovereign verifies ${PREDICATE_TYPE})`, 'unsupported');
+  const resources = statement.predicate?.resources;
+  if (!Array.isArray(resources) || !resources.length || statement.subject?.length !== 1) throw new BundleError('the statement has no resources or not exactly one subject', 'malformed');
+  const ser = statement.predicate.serialization;
+  if (!ser || typeof ser !== 'object') throw new BundleError('the statement has no predicate.serialization', 'malformed');
+  if (ser.method !== 'files') throw new BundleError(`unsupported OMS serialization method ${JSON.stringify(ser.method)} (Sovereign verifies "files"; re-sign with model_signing's default serialization or \`sovereign sign\`)`, 'unsupported');
+  if (ser.hash_type !== 'sha256') throw new BundleError(`unsupported OMS hash_type ${JSON.stringify(ser.hash_type)} (Sovereign verifies sha256)`, 'unsupported');
+  if (typeof ser.allow_symlinks !== 'boolean') throw new BundleError('predicate.serialization.allow_symlinks is not a boolean', 'malformed');
+  if (ser.ignore_paths !== undefined && (!Array.isArray(ser.ignore_paths) || ser.ignore_paths.some((p) => typeof p !== 'string'))) {
+    throw new BundleError('predicate.serialization.ignore_paths is not a list of paths', 'malformed');
+  }
+  const seen = new Set<string>();
+  for (const r of resources) {
+    if (typeof r?.name !== 'string' || !r.name || r.name.startsWith('/') || r.name.split('/').some((c) => c === '..' || c === '') || r.name.includes('\\')) {
+      throw new BundleError(`resource name ${JSON.stringify(r?.name)} is not a relative POSIX path inside the model`, 'malformed');
+    }
+    if (r.algorithm !== 'sha256') throw new BundleError(`resource ${r.name}: unsupported digest algorithm ${JSON.stringify(r.algorithm)} (Sovereign verifies sha256)`, 'unsupported');
+    if (typeof r.digest !== 'string' || !HEX64.test(r.digest)) throw new BundleError(`resource ${r.name}: digest is not 64 lowercase hex digits`, 'malformed');
+    if (seen.has(r.name)) throw new BundleError(`resource ${r.name} is listed twice`, 'malformed');
+    seen.add(r.name);
+  }
+  const subject = statement.subject[0];
+  if (typeof subject?.name !== 'string' || typeof subject.digest?.sha256 !== 'string') throw new BundleError('the statement subject has no name or sha256 digest', 'malformed');
+  const recomputed = subjectDigest(resources.map((r) => ({ name: r.name, digest: r.digest })));
+  if (recomputed !== subject.digest.sha256) {
+    throw new BundleError('the statement is inconsistent: its subject digest does not match its resources', 'malformed');
+  }
+}
+
+/**
+ * Verifies the DSSE signature and returns the statement and the key that signed. Keyed bundles: every
+ * trusted key is tried (rotation: old and new keys are trusted side by side); the bundle's hint only orders
+ * the attempts. Certificate bundles: the chain must lead to a trusted CA, and the signing certificate's key
+ * must have signed. A payload that is not an OMS v1.0 statement is refused after the signature check.
+ */
+export function verifyBundle(bundle: Bundle, trust: readonly TrustedKey[] | TrustAnchors): { statement: Statement; key: TrustedKey } {
+  const anchors: TrustAnchors = Array.isArray(trust) ? { keys: trust } : (trust as TrustAnchors);
+  const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
+  const message = pae(bundle.dsseEnvelope.payloadType, payload);
+  const signer = bundle.verificationMaterial.x509CertificateChain
+    ? certificateSigner(bundle, anchors.roots ?? [], message)
+    : keyedSigner(bundle, anchors.keys, message);
   let statement: Statement;
   try {
     statement = JSON.parse(payload.toString('utf8')) as Statement;
   } catch {
     throw new BundleError('the signed payload is not JSON', 'malformed');
   }
-  if (statement._type !== STATEMENT_TYPE) throw new BundleError(`the payload is not an in-toto Statement v1 (${statement._type})`, 'malformed');
-  if (statement.predicateType !== PREDICATE_TYPE) throw new BundleError(`unsupported predicate type ${statement.predicateType}`, 'malformed');
-  const resources = statement.predicate?.resources;
-  if (!Array.isArray(resources) || statement.subject?.length !== 1) throw new BundleError('the statement has no resources or not exactly one subject', 'malformed');
-  const recomputed = subjectDigest(resources.map((r) => ({ name: r.name, digest: r.digest })));
-  if (recomputed !== statement.subject[0].digest?.sha256) {
-    throw new BundleError('the statement is inconsistent: its subject digest does not match its resources', 'malformed');
-  }
+  checkStatement(statement);
   return { statement, key: signer };
 }

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { privateKeyFromPem } from '../signing/keys';
 import { addModel, type AddOptions, type AddResult } from '../govern/admission';
 import { buildLineageGraph, type LineageGraph } from '../registry/lineage';
 import { setAlias, verifyVersion, type AliasResult, type VersionVerification } from '../govern/ops';
@@ -64,7 +64,7 @@ export async function registrySnapshot(root: string): Promise<RegistrySnapshot> 
 /** Registration from the extension: the private key arrives as PEM text from SecretStorage. */
 export async function registerModel(root: string, options: Omit<AddOptions, 'privateKey' | 'signal' | 'onStage'> & { privateKeyPem?: string }, onStage?: (stage: string) => void): Promise<Pick<AddResult, 'manifestFile' | 'signatureFile' | 'commit'>> {
   const { privateKeyPem, ...rest } = options;
-  const result = await addModel(root, { ...rest, privateKey: privateKeyPem ? createPrivateKey(privateKeyPem) : undefined, onStage });
+  const result = await addModel(root, { ...rest, privateKey: privateKeyPem ? privateKeyFromPem(privateKeyPem, 'the signing key') : undefined, onStage });
   return { manifestFile: result.manifestFile, signatureFile: result.signatureFile, commit: result.commit };
 }
 
@@ -78,7 +78,7 @@ export async function verifyRegistryVersion(root: string, ref: string): Promise<
 }
 
 export async function signVersionWithPem(root: string, ref: string, privateKeyPem: string): Promise<SignVersionResult> {
-  return signRegisteredVersion(root, ref, createPrivateKey(privateKeyPem));
+  return signRegisteredVersion(root, ref, privateKeyFromPem(privateKeyPem, 'the signing key'));
 }
 
 export { verifyAudit };

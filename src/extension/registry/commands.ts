@@ -1,14 +1,13 @@
 import * as vscode from 'vscode';
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { signModel } from '../../core/signing/model';
-import { keyIdOf } from '../../core/signing/keys';
+import { privateKeyFromPem } from '../../core/signing/keys';
 import { describeError } from '../../core/util/errors';
 import { POLICY_FILE } from '../../core/workspace/workspace';
 import { initRegistry } from '../../core/govern/ops';
 import { addPolicyException } from '../../core/policy/add-exception';
 import type { ExtensionServices } from '../context';
+import { registerKeyCommands, SIGNING_KEY_SECRET } from './key-commands';
 import type { ModelNode } from './models-view';
 import type { RegistryState } from './registry-state';
 
@@ -21,8 +20,7 @@ export interface RegisterPreset {
   source?: string;
 }
 
-/** SecretStorage key of the signing key (PEM, PKCS#8). Never in settings, files or logs. */
-export const SIGNING_KEY_SECRET = 'sovereign.signing.privateKey';
+export { SIGNING_KEY_SECRET } from './key-commands';
 
 async function requireRoot(services: ExtensionServices): Promise<string | undefined> {
   const root = await services.workspaceRoot();
@@ -60,6 +58,7 @@ async function pickVersion(state: RegistryState, title: string): Promise<string 
 /** Register, alias, sign, verify, keys, exceptions, audit: the registry commands of the palette. */
 export function registerRegistryCommands(services: ExtensionServices, state: RegistryState): void {
   const { context } = services;
+  registerKeyCommands(services, state);
   context.subscriptions.push(
     vscode.commands.registerCommand('sovereign.refreshRegistry', () => state.refresh()),
 
@@ -140,43 +139,10 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
         const msg = `Sovereign: ${ref}: ${bad.length ? `${bad.length} artifact(s) ${bad.map((a) => `${a.path} ${a.status}`).join(', ')}` : 'artifacts intact'}; ${sig}.`;
         if (v.ok) void vscode.window.showInformationMessage(msg);
         else void vscode.window.showErrorMessage(msg);
+        return v;
       } catch (err) {
         fail(services, `verifying ${ref}`, err);
-      }
-    }),
-
-    vscode.commands.registerCommand('sovereign.generateSigningKey', async () => {
-      const root = await services.workspaceRoot();
-      const existing = await context.secrets.get(SIGNING_KEY_SECRET);
-      if (existing) {
-        const replace = await vscode.window.showWarningMessage('A signing key is already stored. Replace it? Versions signed with the old key stay verifiable only while its public key stays trusted.', { modal: true }, 'Replace');
-        if (replace !== 'Replace') return;
-      }
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      await context.secrets.store(SIGNING_KEY_SECRET, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-      const keyId = keyIdOf(publicKey);
-      const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
-      if (root) {
-        const file = join(root, '.sovereign', 'keys', `${keyId.slice(0, 16)}.pub.pem`);
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, pem);
-        void vscode.window.showInformationMessage(`Sovereign: signing key ${keyId.slice(0, 16)} stored in SecretStorage; its public key is ${vscode.workspace.asRelativePath(file)} (list it under signature.trusted_keys in the policy).`);
-      } else {
-        const doc = await vscode.workspace.openTextDocument({ content: pem, language: 'plaintext' });
-        await vscode.window.showTextDocument(doc);
-      }
-    }),
-
-    vscode.commands.registerCommand('sovereign.importSigningKey', async () => {
-      const file = (await vscode.window.showOpenDialog({ title: 'Import a PEM private key (EC P-256)', filters: { 'PEM keys': ['pem', 'key'] } }))?.[0];
-      if (!file) return;
-      try {
-        const pem = await readFile(file.fsPath, 'utf8');
-        const key = createPrivateKey(pem);
-        await context.secrets.store(SIGNING_KEY_SECRET, key.export({ type: 'pkcs8', format: 'pem' }) as string);
-        void vscode.window.showInformationMessage(`Sovereign: key ${keyIdOf(createPublicKey(key)).slice(0, 16)} imported into SecretStorage. You can delete ${basename(file.fsPath)} now.`);
-      } catch (err) {
-        fail(services, 'importing the key', err);
+        return undefined;
       }
     }),
 
@@ -206,7 +172,7 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       const target = arg instanceof vscode.Uri ? arg : (await vscode.window.showOpenDialog({ title: 'Sign Model (file or folder)', canSelectFolders: true, canSelectFiles: true }))?.[0];
       if (!target) return;
       try {
-        const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Signing ${basename(target.fsPath)}` }, () => signModel(target.fsPath, createPrivateKey(pem)));
+        const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Signing ${basename(target.fsPath)}` }, () => signModel(target.fsPath, privateKeyFromPem(pem, 'the signing key in SecretStorage')));
         void vscode.window.showInformationMessage(`Sovereign: signed ${result.resources.length} file(s) with key ${result.keyId.slice(0, 12)}: ${vscode.workspace.asRelativePath(result.signaturePath)}`);
       } catch (err) {
         fail(services, 'signing', err);

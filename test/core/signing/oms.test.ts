@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateKeys, loadKeyring, loadPublicKey } from '../../../src/core/signing/keys';
+import { generateKeys, loadKeyring, loadPrivateKey, loadPublicKey } from '../../../src/core/signing/keys';
 import { signModel, verifyModel } from '../../../src/core/signing/model';
-import { compareResourceNames, PREDICATE_TYPE, subjectDigest, type Bundle, type Statement } from '../../../src/core/signing/oms';
+import { buildStatement, compareResourceNames, PREDICATE_TYPE, signStatement, subjectDigest, type Bundle, type Serialization, type Statement } from '../../../src/core/signing/oms';
 import { tempDir } from '../../helpers/tmp';
 
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -38,7 +38,7 @@ describe('OMS model signing (keyed, EC P-256)', () => {
     assert.equal(bundle.dsseEnvelope.payloadType, 'application/vnd.in-toto+json');
     assert.equal(bundle.dsseEnvelope.signatures[0].keyid, keysA.keyId);
     const pem = await readFile(keysA.publicKeyPath, 'utf8');
-    assert.equal(bundle.verificationMaterial.publicKey.hint, sha(pem), 'hint = sha256 of the PEM public key, as model_signing computes it');
+    assert.equal(bundle.verificationMaterial.publicKey?.hint, sha(pem), 'hint = sha256 of the PEM public key, as model_signing computes it');
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as Statement;
     assert.equal(statement._type, 'https://in-toto.io/Statement/v1');
     assert.equal(statement.predicateType, PREDICATE_TYPE);
@@ -170,5 +170,29 @@ describe('OMS model signing (keyed, EC P-256)', () => {
 
   it('keygen never overwrites keys', async () => {
     await assert.rejects(generateKeys(join(dir.path, 'keys-a')), /already exists/);
+  });
+
+  it('refuses OMS statements it cannot check exactly (other serializations, hash types, paths outside the model), naming the field', async () => {
+    const key = await loadPrivateKey(keysA.privateKeyPath);
+    const pub = await loadPublicKey(keysA.publicKeyPath);
+    const files: Serialization = { method: 'files', hash_type: 'sha256', allow_symlinks: false, ignore_paths: [] };
+    const res = [{ name: 'config.json', digest: sha('{"layers": 2}\n') }];
+    const cases: { statement: Statement; failure: string; reason: RegExp }[] = [
+      { statement: buildStatement('m', res, { ...files, method: 'shards' as never }), failure: 'unsupported', reason: /unsupported OMS serialization method "shards"/ },
+      { statement: buildStatement('m', res, { ...files, hash_type: 'blake2' as never }), failure: 'unsupported', reason: /unsupported OMS hash_type "blake2"/ },
+      { statement: buildStatement('m', [{ name: '../outside.bin', digest: sha('x') }], files), failure: 'malformed', reason: /not a relative POSIX path inside the model/ },
+      { statement: buildStatement('m', [{ name: 'w.bin', digest: 'ABC' }], files), failure: 'malformed', reason: /digest is not 64 lowercase hex digits/ },
+    ];
+    const other = { ...buildStatement('m', res, files) };
+    other.predicate = { ...other.predicate, resources: other.predicate.resources.map((r) => ({ ...r, algorithm: 'blake2b' })) };
+    cases.push({ statement: other, failure: 'unsupported', reason: /unsupported digest algorithm "blake2b"/ });
+    for (const c of cases) {
+      const sigPath = join(dir.path, 'crafted.sig');
+      await writeFile(sigPath, JSON.stringify(signStatement(c.statement, key)));
+      const r = await verifyModel(model, { keys: [pub], signaturePath: sigPath });
+      assert.equal(r.valid, false);
+      assert.equal(r.failure, c.failure, r.reason);
+      assert.match(r.reason!, c.reason);
+    }
   });
 });
