@@ -176,6 +176,20 @@ describe('peer coverage: detection logic beyond the lists', () => {
   });
 });
 
+describe('peer coverage: the file names the peers open', () => {
+  it('.dill is a pickle; .dat/.data are walked as pickles (picklescan, modelscan); .pb (SavedModel) cannot be checked: high', async () => {
+    find(await analyze(osSystemPickle(), 'model.dill'), 'pickle/dangerous-global', 'os.system');
+    // A protocol 0 pickle with bytes appended is not detected by content, but a pickle loader still runs it.
+    const appended = Buffer.concat([Buffer.from("cos\nsystem\n(S'id'\ntR.", 'latin1'), Buffer.from('trailing data')]);
+    for (const name of ['weights.dat', 'model.data']) find(await analyze(appended, name), 'pickle/dangerous-global', 'os.system');
+    assert.deepEqual((await analyze(Buffer.alloc(64, 7), 'weights.dat')).findings, []);
+    assert.equal(find(await analyze(Buffer.from('no graph here'), 'saved_model.pb'), 'format/unknown', 'SavedModel').severity, 'high');
+    // Protobuf bytes the ONNX reader recognises are a mismatch with the name: high as well.
+    const pb = await analyze(Buffer.from([0x08, 0x01, 0x12, 0x04, 0x74, 0x65, 0x73, 0x74]), 'saved_model.pb');
+    assert.equal(find(pb, 'format/mismatch', 'SavedModel').severity, 'high');
+  });
+});
+
 describe('peer coverage: no false positive on the benign files the suite writes', () => {
   const tensors = Array.from({ length: 24 }, (_, i) => ({ name: `layers.${i}.weight`, shape: [16, 8], storageKey: String(i) }));
   const benign: [string, () => Buffer][] = [
