@@ -64,6 +64,7 @@ describe('Sovereign: registry and policy in the extension host', () => {
     const result = await executeDismissingNotifications<{ manifestFile: string; provenance?: { from_model_card?: string[] } } | undefined>('sovereign.registerModel', vscode.Uri.file(folder), {
       name: 'ext-hub',
       version: '1.0.0',
+      source: 'https://huggingface.co/example/ext-hub', // the demo policy requires a source; the licence comes from the card
     });
     assert.ok(result, 'the command returned a registration result');
     assert.deepEqual(result.provenance?.from_model_card, ['license', 'datasets', 'base_model']);
