@@ -150,6 +150,7 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
     if (folder) {
       stage('index');
       const shards = await checkShardIndexes(quarantine, files);
+      for (const w of shards.warnings) stage('warning', w);
       if (shards.problems.length) {
         throw new AdmissionRefused(
           `${name}@${version} refused: the folder does not match its shard index:\n${shards.problems.map((p) => `  ${p}`).join('\n')}`,

@@ -109,6 +109,8 @@ export interface ShardCheck {
   indexes: ShardIndexReport[];
   /** Every way the folder and its indexes disagree; empty when they agree. */
   problems: string[];
+  /** Worth saying, not a disagreement: weight shards with no index at all (some tools load them without one). */
+  warnings: string[];
 }
 
 /** `model-00001-of-00003.safetensors` -> prefix `model`, suffix `.safetensors`. */
@@ -117,13 +119,14 @@ const SHARD_NAME = /^(.*)-(\d+)-of-(\d+)(\.[A-Za-z0-9]+)$/;
 /**
  * Checks every `*.index.json` shard index in the folder against the files present: each shard it names
  * exists (a loader following the index fails on a missing one); no shard-named file sits beside it that it
- * does not name (weights a loader ignores, or that another index would load); sharded files without any
- * index; and, for safetensors shards, each tensor the index maps to a shard is in that shard's header and
- * each tensor in a shard is mapped to it.
+ * does not name (weights a loader ignores, or that another index would load); and, for safetensors shards, each tensor the index maps to a shard is in that shard's header and
+ * each tensor in a shard is mapped to it. Weight shards with no index at all are a warning: there is nothing
+ * to check them against, and some tools (mistral-inference, llama.cpp splits) load shards without one.
  */
 export async function checkShardIndexes(dir: string, files: readonly string[]): Promise<ShardCheck> {
   const present = new Set(files);
   const problems: string[] = [];
+  const warnings: string[] = [];
   const indexes: ShardIndexReport[] = [];
   const named = new Set<string>();
   const families = new Set<string>(); // "folder|prefix|suffix" of indexed shard names
@@ -181,9 +184,9 @@ export async function checkShardIndexes(dir: string, files: readonly string[]): 
   for (const [family, list] of orphans) {
     list.sort();
     if (families.has(family)) problems.push(`${few(list)} ${list.length === 1 ? 'is a shard' : 'are shards'} that no index names (an extra or stale shard: loaders that follow the index ignore it)`);
-    else problems.push(`${few(list)} ${list.length === 1 ? 'is a weight shard' : 'are weight shards'} with no index beside ${list.length === 1 ? 'it' : 'them'} (loaders need ${family.split('|')[1]}${family.split('|')[2]}.index.json to load sharded weights)`);
+    else warnings.push(`${few(list)} ${list.length === 1 ? 'is a weight shard' : 'are weight shards'} with no index beside ${list.length === 1 ? 'it' : 'them'}: nothing to check them against (Hugging Face loaders need ${family.split('|')[1]}${family.split('|')[2]}.index.json to load them)`);
   }
-  return { indexes, problems };
+  return { indexes, problems, warnings };
 }
 
 /** Extensions of weight files that hub loaders shard through an index (an orphan of these is a problem even without one; split GGUF files carry their own split metadata instead). */

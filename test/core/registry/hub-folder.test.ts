@@ -53,6 +53,7 @@ describe('hub folders: model card front matter and shard indexes', () => {
     await writeHubFolder(d);
     const check = await checkShardIndexes(d, await files(d));
     assert.deepEqual(check.problems, []);
+    assert.deepEqual(check.warnings, []);
     assert.deepEqual(check.indexes, [{ index: 'model.safetensors.index.json', shards: ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'], tensors: 4 }]);
   });
 
@@ -72,9 +73,12 @@ describe('hub folders: model card front matter and shard indexes', () => {
     }
   });
 
-  it('split GGUF files and single-file weights need no index', async () => {
+  it('split GGUF files and single-file weights need no index; safetensors shards without one are only a warning', async () => {
     const d = sub();
     const list = ['model-00001-of-00002.gguf', 'model-00002-of-00002.gguf', 'model.safetensors', 'config.json'];
-    assert.deepEqual((await checkShardIndexes(d, list)).problems, []);
+    assert.deepEqual(await checkShardIndexes(d, list), { indexes: [], problems: [], warnings: [] });
+    const unindexed = await checkShardIndexes(d, ['consolidated-00001-of-00002.safetensors', 'consolidated-00002-of-00002.safetensors']);
+    assert.deepEqual(unindexed.problems, []);
+    assert.match(unindexed.warnings.join('\n'), /no index beside them/);
   });
 });
