@@ -136,6 +136,8 @@ const DANGEROUS_MODULES = [
   'distutils', 'setuptools', 'pip', 'ensurepip', 'venv',
   // security scanners (a pickle that imports one is trying to switch it off)
   'picklescan', 'modelscan', 'fickling', 'safety', 'model_unpickler', 'saferpickle', 'modelaudit',
+  // not modules, but fickling lists them with its modules: any import spelled so
+  'eval', 'exec',
   // ML framework entry points that load files, compile or run code
   'numpy.testing', 'numpy.load', 'numpy.lib.npyio', 'numpy.f2py', 'numpy.distutils', 'numpy.ctypeslib',
   'torch.load', 'torch.serialization', 'torch.hub', 'torch.compile', 'torch.fx', 'torch.utils.collect_env',
@@ -148,15 +150,11 @@ const DANGEROUS_MODULES = [
 /**
  * Names that are dangerous wherever they appear after the first part of a dotted path: protocol 4 resolves
  * `module.attr.attr` by attribute walks, so `torch.os.system` is `os.system` reached through torch's own
- * `import os` (fickling's GHSA-5j3x-jp52-966f), and any import named `eval`/`exec` is flagged by fickling.
- * Generic words that ML libraries also use as subpackage names (io, signal, logging, types...) are left out.
+ * `import os` (fickling's GHSA-5j3x-jp52-966f checks every dotted part the same way), and fickling flags any
+ * import named `eval`. Every one-word module above, plus the code-evaluating builtins. (`compile` is left
+ * out: `re._compile` is how compiled regular expressions pickle; it stays an unknown global, high when called.)
  */
-const DANGEROUS_HOPS = new Set([
-  'os', 'posix', 'nt', 'subprocess', '_posixsubprocess', 'sys', 'builtins', 'pty', 'shutil', 'runpy', 'marshal',
-  'importlib', 'ctypes', '_ctypes', 'pickle', '_pickle', 'cPickle', 'dill', 'cloudpickle', 'socket', '_socket',
-  'webbrowser', 'asyncio', 'multiprocessing', 'pydoc', 'timeit', 'cProfile', 'pdb', 'bdb', 'operator', '_operator',
-  'functools', '_functools', 'requests', 'urllib', 'urllib2', 'commands', 'eval', 'exec', 'execfile', '_io',
-]);
+const DANGEROUS_HOPS = new Set([...DANGEROUS_MODULES.filter((m) => !m.includes('.')), 'builtins', 'eval', 'exec', 'execfile']);
 
 /** Gadgets that turn data into calls or attribute lookups, outside the modules above. */
 const DANGEROUS_EXACT = new Set([
