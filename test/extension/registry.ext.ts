@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeMlpClassifier } from '../fixtures/onnx';
+import { writeHubFolder } from '../fixtures/safetensors/hub-folder';
 import { activatedExtension, executeDismissingNotifications, waitFor } from './support/vscode';
 
 interface ApiShape {
@@ -55,6 +56,22 @@ describe('Sovereign: registry and policy in the extension host', () => {
     assert.match(subject, /^registry: add ext-classifier@1\.0\.0/);
     const api = (await activatedExtension()).exports as ApiShape;
     await waitFor(async () => ((await api.registry.refresh())?.versions.some((v) => v.name === 'ext-classifier') ? true : undefined), 'the new version in the registry snapshot');
+  });
+
+  it('registers a Hugging Face-style folder through the command: one version, licence and base model from its model card', async () => {
+    const folder = join(dir, 'ext-hub-model');
+    await writeHubFolder(folder);
+    const result = await executeDismissingNotifications<{ manifestFile: string; provenance?: { from_model_card?: string[] } } | undefined>('sovereign.registerModel', vscode.Uri.file(folder), {
+      name: 'ext-hub',
+      version: '1.0.0',
+      source: 'https://huggingface.co/example/ext-hub', // the demo policy requires a source; the licence comes from the card
+    });
+    assert.ok(result, 'the command returned a registration result');
+    assert.deepEqual(result.provenance?.from_model_card, ['license', 'datasets', 'base_model']);
+    const manifest = await readFile(join(root, result.manifestFile), 'utf8');
+    assert.match(manifest, /^license: apache-2\.0$/m);
+    assert.match(manifest, /path: model-00002-of-00002\.safetensors/);
+    assert.match(manifest, /path: README\.md/);
   });
 
   it('shows a policy diagnostic on a manifest that breaks the policy, at the offending line', async () => {

@@ -35,6 +35,8 @@ function describeEntry(e: RegistryEntry): string {
     ...m.artifacts.map((a) => `  artifact:  ${a.path}  sha256:${a.sha256}  ${a.size} bytes  ${a.format ?? ''}`),
     ...(m.parents ?? []).map((p) => `  parent:    ${p.ref} (${p.derivation ?? 'other'})`),
     ...(m.datasets ?? []).map((d) => `  dataset:   ${d.name}${d.version ? `@${d.version}` : ''}${d.digest ? ` ${d.digest}` : ''}`),
+    ...(m.provenance?.base_model ?? []).map((b) => `  base:      ${b}${m.provenance?.base_model_relation ? ` (${m.provenance.base_model_relation})` : ''}`),
+    m.provenance?.from_model_card?.length ? `  from card: ${m.provenance.from_model_card.join(', ')} (${m.provenance.model_card})` : undefined,
     m.scan ? `  scan:      ${m.scan.verdict} (worst: ${m.scan.worst}, ${m.scan.findings} findings, ${m.scan.scanned_at})` : undefined,
     `  signature: ${m.signature ? `${m.signature.path} (key ${m.signature.key_id})` : '(unsigned)'}`,
   ];
@@ -92,6 +94,7 @@ export function register(program: Command): void {
           privateKey: opts.key,
           onStage: (stage, detail) => {
             if (stage === 'warning') info(`warning: ${detail}`);
+            else if (stage === 'model-card') info(detail ?? '');
           },
         });
         for (const w of result.waived) info(`waived by exception (expires ${w.exception.expires}): [${w.violation.rule}] ${w.violation.message}`);

@@ -46,6 +46,11 @@ const CLAIMS: ReadonlyMap<string, Claim> = new Map<string, Claim>([
   ['pkl', PICKLE],
   ['pickle', PICKLE],
   ['joblib', PICKLE],
+  ['dill', PICKLE],
+  // Generic data names that picklescan and modelscan open as pickles: recognised formats are accepted,
+  // unrecognised bytes are walked as a pickle (and pass when they are not one), as for .bin.
+  ['dat', { label: 'a data file (.dat: opened as a pickle by pickle-based loaders)', accepts: ['pickle', 'joblib', 'gzip', 'bz2', 'xz', 'numpy', 'npz', 'zip', 'pytorch-zip', 'safetensors', 'gguf', 'onnx', 'hdf5', 'keras'], unknownOk: true }],
+  ['data', { label: 'a data file (.data: opened as a pickle by pickle-based loaders)', accepts: ['pickle', 'joblib', 'gzip', 'bz2', 'xz', 'numpy', 'npz', 'zip', 'pytorch-zip', 'safetensors', 'gguf', 'onnx', 'hdf5', 'keras'], unknownOk: true }],
   ['npy', { label: 'a NumPy array (.npy)', accepts: ['numpy'] }],
   ['npz', { label: 'a NumPy archive (.npz: a zip of .npy)', accepts: ['npz'] }],
   ['h5', { label: 'HDF5 (Keras .h5)', accepts: ['hdf5'] }],
@@ -54,6 +59,8 @@ const CLAIMS: ReadonlyMap<string, Claim> = new Map<string, Claim>([
   // Model formats this scanner cannot read: a file named so is a model nobody checked.
   ['tflite', { label: 'TensorFlow Lite', accepts: [], unsupported: true }],
   ['mlmodel', { label: 'Core ML', accepts: [], unsupported: true }],
+  // A TensorFlow SavedModel graph: modelscan looks for file-reading/writing ops in it; this scanner cannot read it.
+  ['pb', { label: 'a TensorFlow SavedModel graph (saved_model.pb)', accepts: [], unsupported: true }],
 ]);
 
 /** Compression suffixes: `model.pkl.gz` claims a pickle inside a gzip. */

@@ -12,7 +12,8 @@ import { VERSION as TOOL_VERSION } from '../version';
 import { applyExceptions, policyKeys, type WaivedViolation } from '../policy/evaluate';
 import { loadPolicy } from '../policy/load';
 import { manifestViolations, type RawViolation } from '../policy/rules';
-import { DERIVATIONS, serializeManifest, type Derivation, type ManifestDataset, type ModelManifest } from '../registry/manifest';
+import { DERIVATIONS, serializeManifest, type Derivation, type ManifestDataset, type ManifestProvenance, type ModelManifest } from '../registry/manifest';
+import { checkShardIndexes, readModelCard, type ModelCard } from '../registry/hub-folder';
 import { loadRegistry } from '../registry/read';
 import { signVersion } from '../registry/signature';
 import { ContentStore, type PutResult } from '../registry/store';
@@ -40,7 +41,10 @@ export interface AddOptions {
   privateKey?: string | KeyObject;
   now?: Date;
   signal?: AbortSignal;
-  /** Stage names for progress: quarantine, scan, policy, store, sign, commit. */
+  /**
+   * Stage names for progress: quarantine, scan, index, policy, store, sign, commit; `model-card` (detail: a
+   * field taken from the model card, to tell the user) and `warning` (detail: something to tell the user).
+   */
   onStage?: (stage: string, detail?: string) => void;
 }
 
@@ -58,7 +62,7 @@ export class AdmissionRefused extends RefusedError {
   constructor(
     message: string,
     hint: string,
-    readonly stage: 'scan' | 'policy',
+    readonly stage: 'scan' | 'index' | 'policy',
     readonly findings: { path: string; findings: Finding[] }[] = [],
     readonly violations: RawViolation[] = [],
     /** Where the refused files wait (scan refusals only: they never leave quarantine). */
@@ -114,7 +118,7 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
     for (const sha of added) await store.removeAdded(sha);
   };
   try {
-    const files = await quarantineCopy(options.input, quarantine);
+    const { files, folder } = await quarantineCopy(options.input, quarantine);
 
     // 2. Scan with the real scanner.
     stage('scan');
@@ -140,8 +144,25 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
       );
     }
 
+    // A hub-style folder: the shard index must match the shards, and the model card fills what was not given.
+    let effective = options;
+    let provenance: ManifestProvenance | undefined;
+    if (folder) {
+      stage('index');
+      const shards = await checkShardIndexes(quarantine, files);
+      for (const w of shards.warnings) stage('warning', w);
+      if (shards.problems.length) {
+        throw new AdmissionRefused(
+          `${name}@${version} refused: the folder does not match its shard index:\n${shards.problems.map((p) => `  ${p}`).join('\n')}`,
+          'complete the download (every shard the index names, e.g. `huggingface-cli download ORG/NAME --local-dir DIR`) or remove stale shards, then register the folder again',
+          'index',
+        );
+      }
+      ({ effective, provenance } = applyModelCard(options, await readModelCard(quarantine, files), stage));
+    }
+
     // 3. The manifest and the policy.
-    const manifest = buildManifest(options, report.files, relOf, now, worst);
+    const manifest = buildManifest(effective, report.files, relOf, now, worst, provenance);
     stage('policy');
     const raw = manifestViolations(policy, manifest);
     if (policy.signature?.required && !privateKey) {
@@ -251,8 +272,40 @@ function alreadyRegistered(name: string, version: string, concurrent = false): R
   );
 }
 
+/**
+ * Fills license, datasets and base model from the model card where the registration gave none, and says so
+ * (a `model-card` stage per field, `warning` for card fields that cannot be used). The manifest's
+ * `provenance` records which fields came from the card.
+ */
+function applyModelCard(options: AddOptions, card: ModelCard | undefined, stage: (stage: string, detail?: string) => void): { effective: AddOptions; provenance?: ManifestProvenance } {
+  if (!card) return { effective: options };
+  for (const p of card.problems) stage('warning', `model card ${card.path}: ${p} (ignored)`);
+  const effective: AddOptions = { ...options };
+  const taken: NonNullable<ManifestProvenance['from_model_card']> = [];
+  const provenance: ManifestProvenance = { model_card: card.path };
+  if (!options.license && card.license) {
+    effective.license = card.license;
+    taken.push('license');
+    stage('model-card', `license ${card.license} taken from the model card (${card.path})`);
+  }
+  if (!options.datasets?.length && card.datasets.length) {
+    effective.datasets = card.datasets.map((d) => ({ name: d, uri: `https://huggingface.co/datasets/${d}` }));
+    taken.push('datasets');
+    stage('model-card', `datasets ${card.datasets.join(', ')} taken from the model card (${card.path})`);
+  }
+  if (!options.parents?.length && card.baseModel.length) {
+    provenance.base_model = card.baseModel;
+    if (card.baseModelRelation) provenance.base_model_relation = card.baseModelRelation;
+    taken.push('base_model');
+    stage('model-card', `base model ${card.baseModel.join(', ')}${card.baseModelRelation ? ` (${card.baseModelRelation})` : ''} taken from the model card (${card.path})`);
+  }
+  if (!taken.length) return { effective };
+  provenance.from_model_card = taken;
+  return { effective, provenance };
+}
+
 /** Copies the input into quarantine (read-only); returns the relative paths. Symbolic links are refused. */
-async function quarantineCopy(input: string, quarantine: string): Promise<string[]> {
+async function quarantineCopy(input: string, quarantine: string): Promise<{ files: string[]; folder: boolean }> {
   let st;
   try {
     st = await lstat(input);
@@ -277,10 +330,10 @@ async function quarantineCopy(input: string, quarantine: string): Promise<string
     }
     rels.push(rel.split(sep).join('/'));
   }
-  return rels;
+  return { files: rels, folder: st.isDirectory() };
 }
 
-function buildManifest(o: AddOptions, files: FileReport[], relOf: (p: string) => string, now: Date, worst: Severity | undefined): ModelManifest {
+function buildManifest(o: AddOptions, files: FileReport[], relOf: (p: string) => string, now: Date, worst: Severity | undefined, provenance?: ManifestProvenance): ModelManifest {
   const artifacts = files.map((f) => ({ path: relOf(f.path), sha256: f.sha256, size: f.size, format: f.format }));
   const primary = files.reduce((a, b) => (b.size > a.size ? b : a));
   const params = numberFact(primary.facts);
@@ -297,6 +350,7 @@ function buildManifest(o: AddOptions, files: FileReport[], relOf: (p: string) =>
     artifacts,
     parents: o.parents?.length ? o.parents.map((p) => stripUndefined({ ref: p.ref, derivation: p.derivation })) : undefined,
     datasets: o.datasets?.length ? o.datasets.map(stripUndefined) : undefined,
+    provenance,
     scan: {
       tool: 'sovereign-scan',
       version: TOOL_VERSION,
@@ -326,6 +380,8 @@ function describeCommit(m: ModelManifest): string {
   const lines = m.artifacts.map((a) => `artifact ${a.path} sha256:${a.sha256} (${a.size} bytes, ${a.format ?? 'unknown'})`);
   for (const p of m.parents ?? []) lines.push(`parent ${p.ref}${p.derivation ? ` (${p.derivation})` : ''}`);
   for (const d of m.datasets ?? []) lines.push(`dataset ${d.name}${d.digest ? ` ${d.digest}` : d.version ? `@${d.version}` : ''}`);
+  for (const b of m.provenance?.base_model ?? []) lines.push(`base model ${b}${m.provenance?.base_model_relation ? ` (${m.provenance.base_model_relation})` : ''}`);
+  if (m.provenance?.from_model_card?.length) lines.push(`from the model card ${m.provenance.model_card}: ${m.provenance.from_model_card.join(', ')}`);
   lines.push(`scan ${m.scan?.verdict} (worst: ${m.scan?.worst}, ${m.scan?.findings} findings)`);
   if (m.signature) lines.push(`signed by key ${m.signature.key_id}`);
   return lines.join('\n');

@@ -28,6 +28,14 @@ export interface ManifestDataset {
   uri?: string;
 }
 
+/** Metadata taken from a model card (README.md front matter) because the registration gave none. */
+export interface ManifestProvenance {
+  model_card?: string;
+  from_model_card?: ('license' | 'datasets' | 'base_model')[];
+  base_model?: string[];
+  base_model_relation?: 'adapter' | 'merge' | 'quantized' | 'finetune';
+}
+
 export interface ManifestScan {
   tool?: string;
   version?: string;
@@ -57,6 +65,7 @@ export interface ModelManifest {
   authors?: string[];
   parents?: ManifestParent[];
   datasets?: ManifestDataset[];
+  provenance?: ManifestProvenance;
   training?: { code_commit?: string; parameters?: Record<string, unknown>; libraries?: Record<string, string> };
   metrics?: Record<string, number>;
   benchmarks?: string[];
@@ -69,7 +78,7 @@ export interface ModelManifest {
 /** Field order in written manifests: identity first, provenance next, results last. */
 const FIELD_ORDER: (keyof ModelManifest)[] = [
   'manifestVersion', 'name', 'version', 'description', 'format', 'parameter_count', 'license', 'authors', 'source',
-  'artifacts', 'parents', 'datasets', 'training', 'metrics', 'benchmarks', 'scan', 'signature', 'tags', 'created',
+  'artifacts', 'parents', 'datasets', 'provenance', 'training', 'metrics', 'benchmarks', 'scan', 'signature', 'tags', 'created',
 ];
 
 let validator: ReturnType<typeof compileSchema> | undefined;

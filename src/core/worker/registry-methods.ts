@@ -62,10 +62,16 @@ export async function registrySnapshot(root: string): Promise<RegistrySnapshot> 
 }
 
 /** Registration from the extension: the private key arrives as PEM text from SecretStorage. */
-export async function registerModel(root: string, options: Omit<AddOptions, 'privateKey' | 'signal' | 'onStage'> & { privateKeyPem?: string }, onStage?: (stage: string) => void): Promise<Pick<AddResult, 'manifestFile' | 'signatureFile' | 'commit'>> {
+export async function registerModel(
+  root: string,
+  options: Omit<AddOptions, 'privateKey' | 'signal' | 'onStage'> & { privateKeyPem?: string },
+  onStage?: (stage: string) => void,
+): Promise<Pick<AddResult, 'manifestFile' | 'signatureFile' | 'commit'> & { provenance?: AddResult['manifest']['provenance'] }> {
   const { privateKeyPem, ...rest } = options;
-  const result = await addModel(root, { ...rest, privateKey: privateKeyPem ? privateKeyFromPem(privateKeyPem, 'the signing key') : undefined, onStage });
-  return { manifestFile: result.manifestFile, signatureFile: result.signatureFile, commit: result.commit };
+  // A model folder's card fills fields the user left empty: show what was taken (and card warnings) as progress.
+  const stage = (name: string, detail?: string): void => onStage?.((name === 'model-card' || name === 'warning') && detail ? detail : name);
+  const result = await addModel(root, { ...rest, privateKey: privateKeyPem ? privateKeyFromPem(privateKeyPem, 'the signing key') : undefined, onStage: stage });
+  return { manifestFile: result.manifestFile, signatureFile: result.signatureFile, commit: result.commit, provenance: result.manifest.provenance };
 }
 
 export async function aliasVersion(root: string, ref: string, alias: string): Promise<AliasResult> {

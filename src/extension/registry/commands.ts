@@ -87,7 +87,7 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       const next = existing.length ? bumpPatch(existing[existing.length - 1]) : '1.0.0';
       const version = preset?.version ?? (await vscode.window.showInputBox({ title: 'Register Model (2/3): version', value: next, validateInput: (v) => (/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v) ? undefined : 'a semantic version, e.g. 1.0.0') }));
       if (!version) return;
-      const license = preset ? (preset.license ?? '') : await vscode.window.showInputBox({ title: 'Register Model (3/3): license (SPDX id, optional)', placeHolder: 'Apache-2.0' });
+      const license = preset ? (preset.license ?? '') : await vscode.window.showInputBox({ title: 'Register Model (3/3): license (SPDX id, optional: a folder\'s model card can supply it)', placeHolder: 'Apache-2.0' });
       if (license === undefined) return;
       const privateKeyPem = await context.secrets.get(SIGNING_KEY_SECRET);
       try {
@@ -99,7 +99,8 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
         services.log.info(`registered ${name}@${version}: ${result.manifestFile} (commit ${result.commit})`);
         await state.refresh();
         const open = 'Open Manifest';
-        const choice = await vscode.window.showInformationMessage(`Sovereign: registered ${name}@${version}${result.signatureFile ? ' (signed)' : ''} in commit ${result.commit.slice(0, 8)}.`, open);
+        const card = result.provenance?.from_model_card?.length ? ` ${result.provenance.from_model_card.join(', ')} taken from the model card (${result.provenance.model_card}).` : '';
+        const choice = await vscode.window.showInformationMessage(`Sovereign: registered ${name}@${version}${result.signatureFile ? ' (signed)' : ''} in commit ${result.commit.slice(0, 8)}.${card}`, open);
         if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(join(root, result.manifestFile)));
         return result;
       } catch (err) {

@@ -220,9 +220,11 @@ describe('pickle walker: import and call bypass families', () => {
     for (const bad of ['os.system', 'posix.system', 'nt.system', 'subprocess.run', 'builtins.getattr', 'builtins.__import__', 'importlib.import_module', 'runpy.run_path', 'marshal.loads', 'socket.socket', 'webbrowser.open', 'functools.partial', 'operator.attrgetter', 'operator.methodcaller', 'pty.spawn', 'shutil.rmtree', 'sys.modules', 'code.interact', 'ctypes.CDLL', 'pickle.loads', '_pickle.loads', 'torch.load', 'torch.utils.collect_env.run', 'picklescan.scanner.scan', 'modelscan.modelscan', 'fickling.load', 'asyncio.subprocess', 'multiprocessing.Process', 'urllib.request.urlopen', 'requests.get', 'http.client.HTTPConnection', 'numpy.testing._private.utils.runstring', 'torch.storage._load_from_bytes']) {
       assert.equal(classifyGlobal(bad), 'dangerous', bad);
     }
-    for (const unknown of ['mypkg.Model', 'sklearn.linear_model.LogisticRegression', 'torch.nn.modules.linear.Linear', 'builtins.print2']) {
+    for (const unknown of ['mypkg.Model', 'sklearn.linear_model.LogisticRegression', 'torch.nn.modules.linear.Linear', 'mypkg.ioutils.Reader', 're._compile']) {
       assert.equal(classifyGlobal(unknown), 'unknown', unknown);
     }
+    // builtins is allowlist-only: a name outside the plain containers and value types is dangerous, even a made-up one.
+    assert.equal(classifyGlobal('builtins.print2'), 'dangerous');
   });
 });
 

@@ -109,42 +109,55 @@ export const FORWARDERS = new Map<string, readonly number[] | 'all'>([
   ['numpy._core.multiarray._reconstruct', [0]],
 ]);
 
-/** Whole modules (and everything under them) that run code, reach the OS or the network, or load code. */
+/**
+ * Whole modules (and everything under them) that run code, reach the OS, files or the network, or load
+ * code. The union of what picklescan, modelscan and fickling flag (docs/scan-coverage.md), and more.
+ */
 const DANGEROUS_MODULES = [
-  'os', 'posix', 'nt', 'subprocess', '_posixsubprocess', 'pty', 'shutil', 'sys', 'signal',
-  'importlib', 'imp', 'zipimport', 'pkgutil', 'runpy', 'marshal', 'code', 'codeop', 'ctypes', '_ctypes', 'cffi',
-  'pickle', '_pickle', 'cPickle', 'pickletools', 'dill', 'cloudpickle', 'shelve', 'copyreg.add_extension',
-  'socket', '_socket', 'ssl', 'asyncio', 'multiprocessing', 'concurrent', 'threading', '_thread',
+  // processes and the OS
+  'os', 'posix', 'nt', 'subprocess', '_posixsubprocess', 'pty', 'shutil', 'sys', 'signal', '_signal', 'atexit',
+  'commands', 'popen2', 'platform', 'uuid', 'pexpect', 'pipes', '_osx_support', '_aix_support', '_pyrepl',
+  // code execution, compilation, import machinery, debuggers and profilers
+  'importlib', '_frozen_importlib', '_frozen_importlib_external', '_imp', 'imp', 'zipimport', 'pkgutil', 'runpy',
+  'marshal', 'code', 'codeop', 'compileall', 'py_compile', '_interpreters', '_xxsubinterpreters', 'ctypes', '_ctypes',
+  'cffi', 'mmap', 'types', 'inspect', 'gc', 'pdb', 'bdb', 'trace', 'timeit', 'cProfile', 'profile', 'pydoc', 'doctest',
+  'test', 'unittest', 'idlelib', 'lib2to3', 'site', 'sysconfig', 'builtins.__import__',
+  'operator', '_operator', 'functools', '_functools',
+  // nested deserializers (a pickle inside the pickle, loaded by code no scanner sees)
+  'pickle', '_pickle', 'cPickle', 'pickletools', 'dill', 'cloudpickle', 'shelve', 'copyreg.add_extension', 'joblib',
+  // network and concurrency
+  'socket', '_socket', 'ssl', 'select', 'selectors', 'asyncio', 'multiprocessing', 'concurrent', 'threading', '_thread',
   'urllib', 'urllib2', 'urllib3', 'requests', 'httpx', 'aiohttp', 'http', 'httplib', 'ftplib', 'smtplib', 'telnetlib',
   'poplib', 'imaplib', 'nntplib', 'xmlrpc', 'socketserver', 'webbrowser', 'paramiko',
-  'types', 'inspect', 'gc', 'pdb', 'bdb', 'trace', 'timeit', 'cProfile', 'profile', 'pydoc', 'doctest',
-  'tempfile', 'glob', 'pathlib', 'io', '_io', 'fileinput', 'linecache', 'tarfile', 'zipfile',
-  'distutils', 'setuptools', 'pip', 'ensurepip', 'venv', 'site', 'sysconfig', 'builtins.__import__',
-  'commands', 'popen2', 'platform', 'uuid._popen', 'logging.config',
-  'picklescan', 'modelscan', 'fickling', 'safety',
+  // files, archives, databases, logging handlers
+  'tempfile', 'glob', 'pathlib', 'io', '_io', 'fileinput', 'linecache', 'filecmp', 'difflib', 'tarfile', 'zipfile',
+  'sqlite3', '_sqlite3', 'logging', 'syslog',
+  // package installation
+  'distutils', 'setuptools', 'pip', 'ensurepip', 'venv',
+  // security scanners (a pickle that imports one is trying to switch it off)
+  'picklescan', 'modelscan', 'fickling', 'safety', 'model_unpickler', 'saferpickle', 'modelaudit',
+  // not modules, but fickling lists them with its modules: any import spelled so
+  'eval', 'exec',
+  // ML framework entry points that load files, compile or run code
   'numpy.testing', 'numpy.load', 'numpy.lib.npyio', 'numpy.f2py', 'numpy.distutils', 'numpy.ctypeslib',
-  'torch.load', 'torch.serialization', 'torch.hub', 'torch.utils.collect_env', 'torch.utils.cpp_extension',
-  'torch._dynamo', 'torch._inductor', 'torch.jit', 'torch.package', 'torch.ops', 'torch._ops', 'torch.storage._load_from_bytes',
+  'torch.load', 'torch.serialization', 'torch.hub', 'torch.compile', 'torch.fx', 'torch.utils.collect_env',
+  'torch.utils.cpp_extension', 'torch.utils._config_module', 'torch.utils.bottleneck', 'torch._dynamo',
+  'torch._inductor', 'torch.jit', 'torch.package', 'torch.ops', 'torch._ops', 'torch.storage._load_from_bytes',
   'torch.distributed', 'torch.multiprocessing', 'torch.utils.data', 'torch._C._jit',
-  'joblib.load', 'joblib.numpy_pickle.load', 'joblib._memmapping_reducer', 'joblib.parallel',
   'keras.models.load_model', 'tensorflow', 'jax', 'IPython', 'ipykernel', 'sympy', 'pandas.io', 'pandas.read_pickle',
 ];
 
-/** builtins (and Python 2's __builtin__, mapped to builtins first) that evaluate code or reach objects by name. */
-const DANGEROUS_BUILTINS = new Set([
-  'eval', 'exec', 'execfile', 'compile', 'open', 'file', '__import__', 'getattr', 'setattr', 'delattr', 'globals',
-  'locals', 'vars', 'breakpoint', 'input', 'raw_input', 'help', 'apply', 'reload', 'memoryview', 'type',
-  'super', 'classmethod', 'staticmethod', 'property', 'exit', 'quit', 'copyright', 'credits', 'license', 'print',
-  'dir', 'id', 'hasattr', 'callable', 'iter', 'next', 'map', 'filter', 'zip', 'enumerate', 'reversed', 'sorted', 'min', 'max',
-]);
+/**
+ * Names that are dangerous wherever they appear after the first part of a dotted path: protocol 4 resolves
+ * `module.attr.attr` by attribute walks, so `torch.os.system` is `os.system` reached through torch's own
+ * `import os` (fickling's GHSA-5j3x-jp52-966f checks every dotted part the same way), and fickling flags any
+ * import named `eval`. Every one-word module above, plus the code-evaluating builtins. (`compile` is left
+ * out: `re._compile` is how compiled regular expressions pickle; it stays an unknown global, high when called.)
+ */
+const DANGEROUS_HOPS = new Set([...DANGEROUS_MODULES.filter((m) => !m.includes('.')), 'builtins', 'eval', 'exec', 'execfile']);
 
-/** Gadgets that turn data into calls or attribute lookups. */
+/** Gadgets that turn data into calls or attribute lookups, outside the modules above. */
 const DANGEROUS_EXACT = new Set([
-  'functools.partial', 'functools.reduce', 'functools.partialmethod', 'functools.cached_property', 'functools.singledispatch',
-  '_functools.partial', '_functools.reduce',
-  'operator.attrgetter', 'operator.itemgetter', 'operator.methodcaller', 'operator.getitem', 'operator.setitem',
-  'operator.delitem', 'operator.call',
-  '_operator.attrgetter', '_operator.itemgetter', '_operator.methodcaller', '_operator.getitem', '_operator.setitem', '_operator.call',
   'copyreg._reconstructor_globals', 'collections.namedtuple', 'string.Formatter', 'string.Template',
   'torch.storage._load_from_bytes', 'torch._weights_only_unpickler', 'torch.classes',
 ]);
@@ -194,11 +207,17 @@ function underPrefix(path: string, prefix: string): boolean {
 export function classifyGlobal(path: string): GlobalClass {
   const parts = path.split('.');
   if (parts.some((p) => p.length === 0 || /^__\w+__$/.test(p) && p !== '__main__')) return 'dangerous';
-  if (parts[0] === 'builtins' && parts.length === 2 && DANGEROUS_BUILTINS.has(parts[1])) return 'dangerous';
   if (DANGEROUS_EXACT.has(path)) return 'dangerous';
-  // An exact allowlist entry wins over a dangerous module prefix (torch.serialization._get_layout).
+  // An exact allowlist entry wins over a dangerous module prefix (torch.serialization._get_layout,
+  // joblib.numpy_pickle.NumpyArrayWrapper, _codecs.encode).
   if (SAFE_EXACT.has(path)) return 'safe';
+  // builtins is allowlist-only: what is not a plain container or value type reaches code or objects by name.
+  if (parts[0] === 'builtins') return 'dangerous';
+  // Private top-level modules (_socket, _io, _operator, _posixsubprocess...) are CPython internals: never in weights.
+  if (parts[0].startsWith('_') && parts[0] !== '__main__') return 'dangerous';
   for (const m of DANGEROUS_MODULES) if (underPrefix(path, m)) return 'dangerous';
+  // `import os as _os` is the usual spelling inside modules: `collections._sys.modules` is sys.modules.
+  for (let i = 1; i < parts.length; i++) if (DANGEROUS_HOPS.has(parts[i]) || DANGEROUS_HOPS.has(parts[i].replace(/^_+/, ''))) return 'dangerous';
   for (const re of SAFE_PATTERNS) if (re.test(path)) return 'safe';
   return 'unknown';
 }

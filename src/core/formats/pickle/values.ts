@@ -23,6 +23,10 @@ export interface PyObject {
   readonly offset: number;
   /** The BUILD state applied to it, if any. */
   state?: Value;
+  /** Expanded size (see PySequence.n). */
+  n: number;
+  /** Stored in the memo (so a POP of it does not discard it). */
+  memo?: boolean;
 }
 
 export interface PyBytes {
@@ -41,6 +45,11 @@ export interface PySequence {
   readonly items: Value[];
   /** Items not kept because the container passed ITEM_CAP. */
   dropped: number;
+  /**
+   * Expanded size: how many values a traversal that follows every reference visits below this one (a shared
+   * container counts once per reference). Tracks "billion laughs" nesting that a few opcodes build.
+   */
+  n: number;
 }
 
 export interface PyDict {
@@ -48,11 +57,15 @@ export interface PyDict {
   readonly keys: Value[];
   readonly values: Value[];
   dropped: number;
+  /** Expanded size (see PySequence.n). */
+  n: number;
 }
 
 export interface PySet {
   readonly t: 'set' | 'frozenset';
   size: number;
+  /** Expanded size (see PySequence.n). */
+  n: number;
 }
 
 /** Something the walker cannot model: a persistent id, an out-of-band buffer, an untracked memo slot. */
@@ -84,17 +97,32 @@ export function isDict(v: Value | undefined): v is PyDict {
   return typeof v === 'object' && v !== null && v.t === 'dict';
 }
 
+/** What a value adds to the expanded size of a container that holds it: itself plus what it expands to. */
+export function weight(v: Value): number {
+  return typeof v === 'object' && v !== null && 'n' in v ? 1 + v.n : 1;
+}
+
+/** The expanded size of a list of items (see PySequence.n). */
+export function weightOf(items: readonly Value[]): number {
+  let n = 0;
+  for (let i = 0; i < items.length; i++) n += weight(items[i]);
+  return n;
+}
+
 export function tuple(items: Value[]): PySequence {
-  if (items.length > ITEM_CAP) return { t: 'tuple', items: items.slice(0, ITEM_CAP), dropped: items.length - ITEM_CAP };
-  return { t: 'tuple', items, dropped: 0 };
+  const n = weightOf(items);
+  if (items.length > ITEM_CAP) return { t: 'tuple', items: items.slice(0, ITEM_CAP), dropped: items.length - ITEM_CAP, n };
+  return { t: 'tuple', items, dropped: 0, n };
 }
 
 export function pushItem(seq: PySequence, v: Value): void {
+  seq.n += weight(v);
   if (seq.items.length < ITEM_CAP) seq.items.push(v);
   else seq.dropped++;
 }
 
 export function setItem(d: PyDict, k: Value, v: Value): void {
+  d.n += weight(k) + weight(v);
   if (d.keys.length < ITEM_CAP) {
     d.keys.push(k);
     d.values.push(v);

@@ -101,6 +101,14 @@ const HOOK_DUNDERS = new Set([
   '__getitem__', '__setitem__', '__iter__', '__eq__', '__hash__', '__len__', '__init_subclass__', '__set_name__',
   '__class_getitem__', '__mro_entries__', '__instancecheck__',
 ]);
+/**
+ * A value that expands to this many values when traversed, from a stream at least EXPANSION_RATIO times
+ * smaller, is built from nested shared references ("billion laughs"): loading is cheap, but code that walks
+ * it (printing, copying, serializing, comparing) runs out of memory or time. Real data needs about one
+ * opcode byte per value, so plain arrays and state dicts stay far below the ratio.
+ */
+const EXPANSION_NODES = 10_000_000;
+const EXPANSION_RATIO = 100;
 /** Plain method names the unpickler itself calls (APPENDS -> extend/append, ADDITEMS -> add): a global stored under them is a hook. */
 const METHOD_HOOKS = new Set(['append', 'extend', 'add']);
 
@@ -143,6 +151,7 @@ export class PickleWalker {
   private rawAligned = false;
   private done = false;
   private firstResult: Value | undefined;
+  private expansionFlagged = false;
 
   private readonly globalUses = new Map<string, GlobalUse>();
   private readonly result: WalkResult;
@@ -153,6 +162,7 @@ export class PickleWalker {
   ) {
     this.pos = options.start ?? 0;
     this.end = Math.min(options.end ?? source.size, source.size);
+    this.pickleStart = this.pos;
     this.result = {
       protocols: [], pickles: 0, opcodes: 0, calls: 0, globals: [], events: [], persistentIds: 0, torchStorages: 0,
       memoEntries: 0, gets: 0, dups: 0, joblibArrays: 0, joblibArrayBytes: 0, legacyTorch: false, unwalkedBytes: 0,
@@ -245,6 +255,9 @@ export class PickleWalker {
             if (p + 2 > len) return this.need(p, 2);
             const proto = buf[p + 1];
             if (proto > 5) this.fail(at, `unsupported pickle protocol ${proto}`);
+            if (at !== this.pickleStart) {
+              this.event('pickle/misplaced-proto', 'medium', `PROTO ${proto} at offset ${at} is not the first opcode of its pickle (which starts at offset ${this.pickleStart}): no pickler writes this; the stream was edited or spliced by hand`, at);
+            }
             if (this.protoFor !== this.pickleStart) r.protocols.push(proto);
             else r.protocols[r.protocols.length - 1] = proto;
             this.protoFor = this.pickleStart;
@@ -274,12 +287,12 @@ export class PickleWalker {
             p += 1;
             continue;
           case 0x30: // POP
-            if (stack.length > this.floor) stack.pop();
+            if (stack.length > this.floor) this.discard(stack.pop() as Value, at);
             else this.popMark(at);
             p += 1;
             continue;
           case 0x31: // POP_MARK
-            this.popMark(at);
+            for (const v of this.popMark(at)) this.discard(v, at);
             p += 1;
             continue;
           case 0x32: // DUP
@@ -401,15 +414,15 @@ export class PickleWalker {
             p += 1;
             break;
           case 0x5d: // EMPTY_LIST
-            stack.push({ t: 'list', items: [], dropped: 0 });
+            stack.push({ t: 'list', items: [], dropped: 0, n: 0 });
             p += 1;
             break;
           case 0x7d: // EMPTY_DICT
-            stack.push({ t: 'dict', keys: [], values: [], dropped: 0 });
+            stack.push({ t: 'dict', keys: [], values: [], dropped: 0, n: 0 });
             p += 1;
             break;
           case 0x8f: // EMPTY_SET
-            stack.push({ t: 'set', size: 0 });
+            stack.push({ t: 'set', size: 0, n: 0 });
             p += 1;
             break;
           case 0x85: { // TUPLE1
@@ -439,7 +452,7 @@ export class PickleWalker {
             break;
           case 0x6c: { // LIST
             const items = this.popMark(at);
-            const list: PySequence = { t: 'list', items: items.slice(0, ITEM_CAP), dropped: Math.max(0, items.length - ITEM_CAP) };
+            const list: PySequence = { t: 'list', items: items.slice(0, ITEM_CAP), dropped: Math.max(0, items.length - ITEM_CAP), n: weightOf(items) };
             stack.push(list);
             p += 1;
             break;
@@ -447,7 +460,7 @@ export class PickleWalker {
           case 0x64: { // DICT
             const items = this.popMark(at);
             if (items.length % 2 !== 0) this.fail(at, 'DICT with an odd number of items');
-            const d: PyDict = { t: 'dict', keys: [], values: [], dropped: 0 };
+            const d: PyDict = { t: 'dict', keys: [], values: [], dropped: 0, n: 0 };
             for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
             stack.push(d);
             p += 1;
@@ -455,7 +468,7 @@ export class PickleWalker {
           }
           case 0x91: { // FROZENSET
             const items = this.popMark(at);
-            stack.push({ t: 'frozenset', size: items.length });
+            stack.push({ t: 'frozenset', size: items.length, n: weightOf(items) });
             p += 1;
             break;
           }
@@ -730,7 +743,10 @@ export class PickleWalker {
         for (let i = k; i < stack.length; i++) {
           const v = stack[i];
           if ((typeof v === 'object' && v !== null) || typeof v === 'string') pushItem(target, v);
-          else target.dropped++;
+          else {
+            target.dropped++;
+            target.n++;
+          }
         }
       } else if (target.t === 'dict' && op === 0x75) {
         for (let i = k; i + 1 < stack.length; i += 2) setItem(target, stack[i], stack[i + 1]);
@@ -749,6 +765,10 @@ export class PickleWalker {
 
   private put(idx: number, at: number): void {
     const v = this.top(at);
+    if (typeof v === 'object' && v !== null) {
+      if (v.t === 'object') v.memo = true;
+      if ('n' in v && v.n >= EXPANSION_NODES) this.checkExpansion(v.n, at);
+    }
     if (idx > this.memoCount + MEMO_JUMP) {
       this.event('pickle/memo-abuse', 'high', `memo index ${idx} jumps far past the ${this.memoCount} entries stored: loaders that size the memo by index allocate huge memory`, at);
     }
@@ -760,6 +780,24 @@ export class PickleWalker {
       }
     }
     this.memo[idx] = v;
+  }
+
+  /** POP/POP_MARK drop a value: a call whose result nobody keeps ran only for its side effects. */
+  private discard(v: Value, at: number): void {
+    if (typeof v !== 'object' || v === null) return;
+    if ('n' in v && v.n >= EXPANSION_NODES) this.checkExpansion(v.n, at);
+    if (v.t === 'object' && !v.memo) {
+      this.event('pickle/discarded-call', 'medium', `${describe(v)} is dropped by ${opName(this.opAt(at))} at offset ${at} without being stored or used: a call made only for its side effects, the shape of an injected payload`, at);
+    }
+  }
+
+  /** Flags (once) a value whose expanded size is out of all proportion to the bytes read so far. */
+  private checkExpansion(n: number, at: number): void {
+    const walked = at + 1 - (this.options.start ?? 0);
+    if (this.expansionFlagged || n < EXPANSION_RATIO * walked) return;
+    this.expansionFlagged = true;
+    const size = n === Infinity ? 'more than 10^308' : n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+    this.event('pickle/expansion', 'high', `a value at offset ${at} expands to ${size} values when traversed, built by ${walked.toLocaleString('en-US')} bytes of nested references to the same containers ("billion laughs"): code that walks it (print, copy, serialize) exhausts memory`, at);
   }
 
   private get(idx: number, at: number): Value {
@@ -809,7 +847,7 @@ export class PickleWalker {
       this.event('pickle/indirect-call', 'high', `${op} calls a ${describe(callee)} rather than an imported global: model weights never do this`, at);
       for (const g of globalsIn(callee)) this.markCalled(g, at, `${op} of a computed callable`);
     }
-    return { t: 'object', callee, args, offset: at };
+    return { t: 'object', callee, args, offset: at, n: weight(args) };
   }
 
   /** APPEND(S), SETITEM(S), ADDITEMS: on a list/dict/set they add items; on anything else they call methods. */
@@ -824,6 +862,7 @@ export class PickleWalker {
     }
     if (typeof target === 'object' && target !== null && (target.t === 'set' || target.t === 'frozenset')) {
       target.size += items.length;
+      target.n += weightOf(items);
       return;
     }
     if (isGlobal(target)) {
@@ -847,6 +886,7 @@ export class PickleWalker {
     }
     if (!isObject(target)) return;
     target.state = state;
+    target.n += weight(state);
     if (isGlobal(target.callee)) {
       this.markCalled(target.callee, at, 'BUILD');
       if (JOBLIB_WRAPPERS.has(target.callee.path) && target.callee.path.endsWith('NumpyArrayWrapper')) this.joblibArray(state, at);
@@ -887,6 +927,7 @@ export class PickleWalker {
   private endPickle(value: Value, next: number): void {
     const r = this.result;
     r.pickles++;
+    if (typeof value === 'object' && value !== null && 'n' in value && value.n >= EXPANSION_NODES) this.checkExpansion(value.n, next - 1);
     if (this.saved.length > 0) {
       // The nested joblib object-array pickle ends: back to the outer pickle.
       const outer = this.saved.pop() as Frame;
@@ -921,17 +962,30 @@ export class PickleWalker {
 
 // Local copies of the container helpers: the hot loop calls them per opcode, and a call through another
 // module's export object is slower in some module loaders.
+function weight(v: Value): number {
+  return typeof v === 'object' && v !== null && 'n' in v ? 1 + v.n : 1;
+}
+
+function weightOf(items: readonly Value[]): number {
+  let n = 0;
+  for (let i = 0; i < items.length; i++) n += weight(items[i]);
+  return n;
+}
+
 function tuple(items: Value[]): PySequence {
-  if (items.length > ITEM_CAP) return { t: 'tuple', items: items.slice(0, ITEM_CAP), dropped: items.length - ITEM_CAP };
-  return { t: 'tuple', items, dropped: 0 };
+  const n = weightOf(items);
+  if (items.length > ITEM_CAP) return { t: 'tuple', items: items.slice(0, ITEM_CAP), dropped: items.length - ITEM_CAP, n };
+  return { t: 'tuple', items, dropped: 0, n };
 }
 
 function pushItem(seq: PySequence, v: Value): void {
+  seq.n += weight(v);
   if (seq.items.length < ITEM_CAP) seq.items.push(v);
   else seq.dropped++;
 }
 
 function setItem(d: PyDict, k: Value, v: Value): void {
+  d.n += weight(k) + weight(v);
   if (d.keys.length < ITEM_CAP) {
     d.keys.push(k);
     d.values.push(v);
