@@ -55,6 +55,8 @@ export function toSarif(report: ScanReport, options: SarifOptions): Sarif.Log {
                 name: id.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')),
                 shortDescription: { text: id },
                 fullDescription: { text: finding.message },
+                ...(finding.help ? { help: { text: finding.help } } : {}),
+                ...(finding.helpUri ? { helpUri: finding.helpUri } : {}),
                 defaultConfiguration: { level: level(worst) },
                 properties: { tags: ['security', 'supply-chain'], 'security-severity': SECURITY_SEVERITY[worst] },
               };
