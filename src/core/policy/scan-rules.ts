@@ -1,8 +1,24 @@
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { ruleFilesIn, type RuleFile } from '../scan/rules';
 import { ioError, UsageError } from '../util/errors';
-import type { Policy } from './load';
+import { governedWorkspace } from '../workspace/workspace';
+import { loadPolicy, type Policy } from './load';
+
+/**
+ * The policy's rule files for a scan of `path` (a file or folder): those of the governed workspace that
+ * holds it, none outside one. The extension's "Scan Model..." goes through this (the core worker).
+ */
+export async function workspaceRuleFiles(path: string): Promise<RuleFile[]> {
+  let folder = resolve(path);
+  try {
+    if (!(await stat(folder)).isDirectory()) folder = dirname(folder);
+  } catch {
+    folder = dirname(folder);
+  }
+  const root = await governedWorkspace(folder).catch(() => undefined);
+  return root ? policyRuleFiles(root, (await loadPolicy(root)).policy) : [];
+}
 
 /**
  * The rule files the policy adds to the scanner's default pack (`scan.yara_rules`): files or folders

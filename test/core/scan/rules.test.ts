@@ -11,6 +11,7 @@ import { loadRuleStage, RuleCompileError, RULE_CHUNK, RULE_OVERLAP } from '../..
 import { toSarif } from '../../../src/core/scan/sarif';
 import { renderScanText } from '../../../src/core/scan/render';
 import { addModel, AdmissionRefused } from '../../../src/core/govern/admission';
+import { workspaceRuleFiles } from '../../../src/core/policy/scan-rules';
 import { buildTinyLlama, CHATML_TEMPLATE } from '../../fixtures/gguf/tiny-llama';
 import { writeMlpClassifier } from '../../fixtures/onnx';
 import { encodeSafetensors, f32, validSafetensorsSpec } from '../../fixtures/safetensors/writer';
@@ -311,6 +312,10 @@ describe('the malware-rule stage (YARA-X)', function () {
         assert.deepEqual(err.findings.flatMap((f) => f.findings.map((x) => x.rule)), ['yara/org_internal_marker']);
         return true;
       });
+
+      // The extension's scan (core worker) finds the workspace from the path it scans.
+      assert.deepEqual((await workspaceRuleFiles(input)).map((f) => f.name), ['rules/org/custom.yar']);
+      assert.deepEqual(await workspaceRuleFiles(dir.path), [], 'outside a governed workspace: the default pack only');
 
       const text = await runMain(['scan', '-v', 'incoming'], repo.root);
       assert.equal(text.code, 1, text.stderr);
