@@ -42,14 +42,25 @@ rule hidden_unicode_instructions
 rule chat_template_injected_instructions
 {
   meta:
-    description = "a chat template that injects instructions the user did not write (override, secrecy or exfiltration text)"
+    description = "a chat template that injects instructions the user did not write (override or exfiltration text, hidden zero-width runs)"
     severity = "high"
     reference = "https://owasp.org/www-project-top-10-for-large-language-model-applications/"
   strings:
     $override = /ignore\s{1,4}(all\s{1,4})?(the\s{1,4})?(previous|prior|above|earlier)\s{1,4}(instructions|messages|rules)/ nocase
-    $secret = /(do\s{1,4}not|don't|never)\s{1,4}(tell|reveal|mention|disclose|show)\s{1,4}(this|these|the\s{1,4}user|anyone)/ nocase
     $exfil = /(send|post|upload|exfiltrate)\s{1,4}[^\n]{0,64}(api[_\s-]?keys?|passwords?|credentials|secrets|ssh\s{1,4}keys?|tokens?)\s[^\n]{0,64}(https?:\/\/|to\s{1,4}the\s{1,4}url)/ nocase
     $zw = { E2 80 8B E2 80 8B E2 80 8B }
   condition:
     sovereign_context == "metadata" and sovereign_key matches /chat_template/ and any of them
+}
+
+rule chat_template_secrecy_wording
+{
+  meta:
+    description = "a chat template that tells the model to keep something from the user (real templates do this for tool-call plumbing: shown for review, not blocking)"
+    severity = "low"
+    reference = "https://owasp.org/www-project-top-10-for-large-language-model-applications/"
+  strings:
+    $secret = /(do\s{1,4}not|don't|never)\s{1,4}(tell|reveal|mention|disclose|show)\s{1,4}(this|these|the\s{1,4}user|anyone)/ nocase
+  condition:
+    sovereign_context == "metadata" and sovereign_key matches /chat_template/ and $secret
 }

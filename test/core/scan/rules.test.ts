@@ -200,6 +200,29 @@ describe('the malware-rule stage (YARA-X)', function () {
     assert.deepEqual(report.files.flatMap((f) => yaraFindings(f)), []);
   });
 
+  it('the chat templates and vocabulary files of the real models llama.cpp ships (node-llama-cpp\'s source bundle) raise no blocking rule finding', async () => {
+    const bundle = join(REPO_ROOT, 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle');
+    const clone = join(dir.path, 'llama.cpp');
+    execFileSync('git', ['clone', '-q', '--no-checkout', bundle, clone]);
+    const names = execFileSync('git', ['-C', clone, 'ls-tree', '--name-only', 'HEAD', 'models/templates/'], { encoding: 'utf8' }).split('\n').filter((n) => n.endsWith('.jinja'));
+    assert.ok(names.length >= 50, `${names.length} templates`);
+    const folder = join(dir.path, 'real-templates');
+    await mkdir(folder);
+    for (const name of names) {
+      const template = execFileSync('git', ['-C', clone, 'show', `HEAD:${name}`], { encoding: 'utf8', maxBuffer: 16 << 20 });
+      await writeFile(join(folder, `${name.slice('models/templates/'.length, -'.jinja'.length)}.gguf`), buildTinyLlama({ chatTemplate: template, f16: true }).bytes);
+    }
+    // Real tokenizer vocabularies (ggml-vocab-*.gguf: BPE/SPM/WPM token lists, code tokens included) for the byte rules.
+    const vocabs = execFileSync('git', ['-C', clone, 'ls-tree', '--name-only', 'HEAD', 'models/'], { encoding: 'utf8' }).split('\n').filter((n) => n.endsWith('.gguf'));
+    assert.ok(vocabs.length >= 10, `${vocabs.length} vocabularies`);
+    for (const name of vocabs) await writeFile(join(folder, name.slice('models/'.length)), execFileSync('git', ['-C', clone, 'show', `HEAD:${name}`], { maxBuffer: 64 << 20 }));
+    const report = await scanPaths([folder]);
+    assert.equal(report.files.length, names.length + vocabs.length);
+    const found = report.files.flatMap((f) => yaraFindings(f).map((x) => `${f.path.slice(folder.length + 1)} ${x.rule} ${x.severity}`));
+    assert.deepEqual(found.filter((x) => !x.endsWith('yara/chat_template_secrecy_wording low')), [], 'only the low secrecy note (Qwen3-Coder: "do not tell the user about function calls")');
+    assert.ok(!reportBlocks(report));
+  });
+
   it('a dropper quoted in a README is shown (medium); the same line in code beside the model blocks', async () => {
     const folder = join(dir.path, 'card');
     await mkdir(folder);
