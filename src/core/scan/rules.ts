@@ -154,16 +154,29 @@ async function compileStage(files: readonly RuleFile[], texts: readonly string[]
   } catch (err) {
     return unavailableStage(describeError(err));
   }
-  // One source, so rule names are unique across packs; each file's first line is remembered for messages.
+  // Every file runs on metadata strings; files named *.metadata.yar run on nothing else (their patterns
+  // would otherwise be searched in every byte of every model: the engine searches all patterns at once).
+  const all = files.map((file, i) => ({ file, text: texts[i] }));
+  const textRules = compileFiles(yara, all);
+  const byteFiles = all.filter((f) => !METADATA_ONLY.test(f.file.path));
+  const byteRules = byteFiles.length === all.length ? textRules : compileFiles(yara, byteFiles);
+  return new YaraRuleStage(byteRules, textRules);
+}
+
+/** Rule files whose rules only ever match metadata strings (chat templates...): not run over bytes. */
+export const METADATA_ONLY = /\.metadata\.yara?$/i;
+
+/** One source, so rule names are unique across packs; each file's first line is remembered for messages. */
+function compileFiles(yara: YaraEngine, files: readonly { file: RuleFile; text: string }[]): YaraRules {
   const starts: { file: RuleFile; line: number }[] = [];
   let line = 1;
   let source = '';
-  files.forEach((file, i) => {
+  for (const { file, text } of files) {
     starts.push({ file, line });
-    const text = texts[i].endsWith('\n') ? texts[i] : `${texts[i]}\n`;
-    source += text;
-    line += text.split('\n').length - 1;
-  });
+    const body = text.endsWith('\n') ? text : `${text}\n`;
+    source += body;
+    line += body.split('\n').length - 1;
+  }
   let rules: YaraRules;
   try {
     rules = yara.compile(source, {
@@ -175,7 +188,7 @@ async function compileStage(files: readonly RuleFile[], texts: readonly string[]
     throw compileError(describeError(err), starts);
   }
   rules.setMaxMatchesPerPattern(MAX_MATCHES_PER_PATTERN);
-  return new YaraRuleStage(rules);
+  return rules;
 }
 
 /** Maps "--> line:N:C" of the concatenated source back to the file and its own line. */
@@ -203,7 +216,10 @@ interface Hit {
 }
 
 class YaraRuleStage implements RuleStage {
-  constructor(private readonly rules: YaraRules) {}
+  constructor(
+    private readonly byteRules: YaraRules,
+    private readonly textRules: YaraRules,
+  ) {}
 
   async scan(source: ByteSource, request: { format: ModelFormat; texts?: readonly MetadataText[]; baseOffset?: number; signal?: AbortSignal }): Promise<Finding[]> {
     try {
@@ -220,13 +236,13 @@ class YaraRuleStage implements RuleStage {
     const base = request.baseOffset ?? 0;
     const atFileStart = source.depth === 0 && base === 0;
     const name = asText(nameOf(source));
-    await this.chunks(source, request.signal, (offset) => ({ sovereign_context: 'bytes', sovereign_key: '', sovereign_format: request.format, sovereign_start: atFileStart && offset === 0 ? 'file' : 'inside', sovereign_name: name }), (hit, offset) => {
+    await this.chunks(this.byteRules, source, request.signal, (offset) => ({ sovereign_context: 'bytes', sovereign_key: '', sovereign_format: request.format, sovereign_start: atFileStart && offset === 0 ? 'file' : 'inside', sovereign_name: name }), (hit, offset) => {
       hit.byteOffset ??= base + offset;
     }, hits);
     for (const text of request.texts ?? []) {
       const bytes = new BufferSource(`${source.path}: ${text.key}`, Buffer.from(text.value, 'utf8'), source.depth + 1);
       const vars = { sovereign_context: 'metadata', sovereign_key: asText(text.key), sovereign_format: request.format, sovereign_start: 'inside', sovereign_name: name };
-      await this.chunks(bytes, request.signal, () => vars, (hit) => {
+      await this.chunks(this.textRules, bytes, request.signal, () => vars, (hit) => {
         hit.metadataKey ??= text.key;
       }, hits);
     }
@@ -234,12 +250,12 @@ class YaraRuleStage implements RuleStage {
   }
 
   /** Scans a source chunk by chunk; `place` records where a rule first matched. */
-  private async chunks(source: ByteSource, signal: AbortSignal | undefined, variables: (offset: number) => Record<string, string>, place: (hit: Hit, offset: number) => void, hits: Map<string, Hit>): Promise<void> {
+  private async chunks(rules: YaraRules, source: ByteSource, signal: AbortSignal | undefined, variables: (offset: number) => Record<string, string>, place: (hit: Hit, offset: number) => void, hits: Map<string, Hit>): Promise<void> {
     for (let offset = 0; offset < source.size; offset += RULE_CHUNK) {
       signal?.throwIfAborted();
       const buf = await source.readAt(offset, RULE_CHUNK + RULE_OVERLAP);
       if (buf.length === 0) break;
-      const matches = await this.rules.scanAsync(buf, variables(offset));
+      const matches = await rules.scanAsync(buf, variables(offset));
       for (const m of matches) {
         const first = m.matches.reduce<{ offset: number; length: number } | undefined>((a, x) => (a === undefined || x.offset < a.offset ? x : a), undefined);
         // A match that starts in the overlap is seen again, whole, by the next chunk: count it there.

@@ -19,6 +19,7 @@ import { PickleAsm, plainDataPickle, torchStateDictPickle } from '../../fixtures
 import { torchZip, writeZip } from '../../fixtures/zip/zip-writer';
 import { makeRepo, runMain, type TestRepo } from '../registry/repo';
 import { tempDir } from '../../helpers/tmp';
+import { BufferSource } from '../../../src/core/formats';
 import { REPO_ROOT } from '../../helpers/cli';
 import { execFileSync } from 'node:child_process';
 
@@ -400,6 +401,16 @@ describe('the malware-rule stage (YARA-X)', function () {
     ].join('\n');
     const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', probe], { cwd: REPO_ROOT, encoding: 'utf8' });
     assert.deepEqual(JSON.parse(out.trim().split('\n').pop() ?? ''), [false, true]);
+  });
+
+  it('runs the rules of a *.metadata.yar file on metadata strings only, never on bytes', async () => {
+    const file = join(dir.path, 'org.metadata.yar');
+    await writeFile(file, 'rule org_meta_marker { meta: severity = "low" strings: $a = "MARKER-4242" condition: $a }\n');
+    const stage = await loadRuleStage({ extra: [{ path: file, name: 'org.metadata.yar' }] });
+    const bytes = new BufferSource('m.bin', Buffer.from('...MARKER-4242...'), 0);
+    assert.deepEqual(await stage.scan(bytes, { format: 'unknown' }), []);
+    const found = await stage.scan(bytes, { format: 'unknown', texts: [{ key: 'general.description', value: 'see MARKER-4242' }] });
+    assert.deepEqual(found.map((f) => [f.rule, f.severity, f.location]), [['yara/org_meta_marker', 'low', 'm.bin: metadata general.description']]);
   });
 
   it('keeps the scan JSON contract (rule, severity, message, location) for rule findings', async () => {
