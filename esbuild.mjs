@@ -12,6 +12,8 @@ const external = [
   'onnxruntime-node',
   'dockerode',
   'xz-decompress',
+  // YARA-X (native, N-API): loaded on the first scan only (src/core/scan/rules.ts).
+  '@litko/yara-x',
 ];
 
 const common = {

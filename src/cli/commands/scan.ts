@@ -7,6 +7,9 @@ import { VERSION } from '../../core/version';
 import { locateWorkspace } from '../../core/workspace/workspace';
 import { emit, json, parseFormat } from '../output';
 import { Progress } from '../progress';
+import { workspaceOrUndefined } from '../workspace';
+import { loadPolicy } from '../../core/policy/load';
+import { policyRuleFiles } from '../../core/policy/scan-rules';
 
 export function register(program: Command): void {
   program
@@ -20,7 +23,11 @@ export function register(program: Command): void {
     .action(async (paths: string[], opts: { format: string; output?: string; verbose?: boolean }) => {
       const format = parseFormat(opts.format, ['text', 'json', 'sarif']);
       let progress: Progress | undefined;
+      // Inside a governed workspace the policy's rule packs (scan.yara_rules) run with the default pack.
+      const root = await workspaceOrUndefined();
+      const extraRules = root ? await policyRuleFiles(root, (await loadPolicy(root)).policy) : [];
       const report = await scanPaths(paths, {
+        extraRules,
         onFile: (path, i, total) => {
           progress ??= new Progress('scanning', total);
           progress.update(i, relative(process.cwd(), path));

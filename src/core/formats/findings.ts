@@ -19,6 +19,10 @@ export interface Finding {
   message: string;
   /** Where in the file: byte offset, member name, tensor name, key... free text for people. */
   location?: string;
+  /** What the rule looks for and why, for SARIF rule help (rules from a rule pack carry their own). */
+  help?: string;
+  /** A page that explains the rule (SARIF helpUri). */
+  helpUri?: string;
 }
 
 export function worstSeverity(findings: readonly Finding[]): Severity | undefined {

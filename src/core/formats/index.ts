@@ -14,7 +14,7 @@ import { isBlocking } from './findings';
 import { describeError } from '../util/errors';
 import { claimFindings, pickleLoaderName } from './claims';
 
-export type { ModelFormat, FormatAnalysis, Analyzer, AnalyzeOptions } from './types';
+export type { ModelFormat, FormatAnalysis, Analyzer, AnalyzeOptions, MetadataText, RuleStage } from './types';
 export { FileSource, BufferSource, ByteCursor, type ByteSource } from './source';
 export { detectFormat } from './detect';
 export { claimOf, claimFindings } from './claims';
@@ -88,5 +88,13 @@ export async function analyzeSource(source: ByteSource, options: AnalyzeOptions 
   // The name a loader would go by against what the bytes are (fail closed on "named like a model, is not").
   const claimed = claimFindings(name, analysis.format, source.path);
   if (claimed.length > 0) analysis.findings = [...claimed, ...analysis.findings];
+  // The rule stage: every source (file or member) once, its bytes and the metadata strings its reader
+  // decoded, unless it is a container that ran the stage over its own bytes and members (zip).
+  if (options.rules && !analysis.rulesCovered) {
+    const matched = await options.rules.scan(source, { format: analysis.format, texts: analysis.texts, signal: options.signal });
+    if (matched.length > 0) analysis.findings = [...analysis.findings, ...matched];
+  }
+  delete analysis.texts;
+  delete analysis.rulesCovered;
   return analysis;
 }

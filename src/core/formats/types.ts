@@ -25,11 +25,39 @@ export interface FormatAnalysis {
   /** Format facts for people and for the registry (JSON-serialisable). */
   facts: Record<string, unknown>;
   findings: Finding[];
+  /**
+   * Strings the format carries in its metadata (GGUF string KVs and chat templates, ONNX metadata_props and
+   * doc strings, safetensors __metadata__), decoded, for the rule stage. Not part of any report.
+   */
+  texts?: MetadataText[];
+  /** A container that already ran the rule stage over its own bytes and members (zip): no second byte pass. */
+  rulesCovered?: boolean;
+}
+
+/** One metadata string, named by its key (`tokenizer.chat_template`, `metadata_props.author`...). */
+export interface MetadataText {
+  key: string;
+  value: string;
+}
+
+/**
+ * The malware-rule stage (YARA rules, src/core/scan/rules.ts), handed down to the formats the way the
+ * dispatcher is handed to containers, so this floor need not import the scanner's.
+ */
+export interface RuleStage {
+  /**
+   * Runs the rules over the bytes of `source` (in overlapping chunks, constant memory) and over `texts`.
+   * One finding per rule that matched, at its first match. Offsets are reported relative to the source
+   * plus `baseOffset` (a slice of an archive names archive offsets).
+   */
+  scan(source: ByteSource, request: { format: ModelFormat; texts?: readonly MetadataText[]; baseOffset?: number; signal?: AbortSignal }): Promise<Finding[]>;
 }
 
 export interface AnalyzeOptions {
   /** Aborts long analyses (the extension's Cancel button, CLI Ctrl-C). */
   signal?: AbortSignal;
+  /** The rule stage to run on every source analysed, members included (absent: no rules run). */
+  rules?: RuleStage;
 }
 
 /**

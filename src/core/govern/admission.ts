@@ -11,6 +11,7 @@ import { ioError, RefusedError, UsageError } from '../util/errors';
 import { VERSION as TOOL_VERSION } from '../version';
 import { applyExceptions, policyKeys, type WaivedViolation } from '../policy/evaluate';
 import { loadPolicy } from '../policy/load';
+import { policyRuleFiles } from '../policy/scan-rules';
 import { manifestViolations, type RawViolation } from '../policy/rules';
 import { DERIVATIONS, serializeManifest, type Derivation, type ManifestDataset, type ManifestProvenance, type ModelManifest } from '../registry/manifest';
 import { checkShardIndexes, readModelCard, type ModelCard } from '../registry/hub-folder';
@@ -97,6 +98,8 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
     }
   }
   const { policy } = await loadPolicy(root);
+  // The policy's rule packs compile before anything is copied: a broken rule is a usage error, not a refusal.
+  const extraRules = await policyRuleFiles(root, policy);
   const privateKey = typeof options.privateKey === 'string' ? await loadPrivateKey(options.privateKey) : options.privateKey;
   const store = new ContentStore(await resolveStoreRoot(root));
   const now = options.now ?? new Date();
@@ -122,7 +125,7 @@ export async function addModel(root: string, options: AddOptions): Promise<AddRe
 
     // 2. Scan with the real scanner.
     stage('scan');
-    const report = await scanPaths([quarantine], { signal: options.signal, onFile: (p) => stage('scan', relative(quarantine, p)) });
+    const report = await scanPaths([quarantine], { signal: options.signal, extraRules, onFile: (p) => stage('scan', relative(quarantine, p)) });
     const relOf = (p: string): string => relative(quarantine, p).split(sep).join('/');
     const all = report.files.flatMap((f) => f.findings);
     const worst = worstSeverity(all);

@@ -5,6 +5,8 @@ import { loadRegistry, type Registry, type RegistryEntry } from '../registry/rea
 import { checkVersionSignature, type VersionSignatureStatus } from '../registry/signature';
 import { aliasesRelPath } from '../workspace/workspace';
 import { YamlFile, type YamlProblem } from '../workspace/yaml-file';
+import { loadRuleStage } from '../scan/rules';
+import { policyRuleFiles } from './scan-rules';
 import { loadPolicy, type LoadedPolicy, type Policy, type PolicyException } from './load';
 import { manifestViolations, UNWAIVABLE, type PolicyRule, type RawViolation } from './rules';
 
@@ -119,6 +121,8 @@ export async function evaluatePolicy(root: string, options: EvaluateOptions = {}
   const now = options.now ?? new Date();
   const loaded = options.loaded ?? (await loadPolicy(root));
   const { policy } = loaded;
+  // The policy's YARA rule packs must compile (file:line:col otherwise, exit 2, like a malformed policy).
+  if (policy.scan?.yara_rules?.length) await loadRuleStage({ extra: await policyRuleFiles(root, policy) });
   const registry = options.registry ?? (await loadRegistry(root));
   const keys = await policyKeys(root, policy, options.extraKeys);
   const revoked = revokedKeys(policy);

@@ -6,6 +6,7 @@ import { loadRegistry, type RegistryEntry } from '../registry/read';
 import { checkVersionSignature } from '../registry/signature';
 import { applyExceptions, policyKeys, revokedKeys, signatureViolations, type PolicyViolation, type WaivedViolation } from './evaluate';
 import { loadPolicy, parseSize, type LoadedPolicy } from './load';
+import { policyRuleFiles } from './scan-rules';
 import { exceedsCeiling, formatAllowed, manifestViolations, type RawViolation } from './rules';
 
 /** What a loader already knows about the file (saves a re-scan). */
@@ -45,7 +46,7 @@ export async function checkModelFile(
   const { policy, file: policyFile } = loaded ?? (await loadPolicy(workspaceRoot));
   let f = facts;
   if (!f.sha256 || !f.format || f.size === undefined || !f.findings) {
-    const report = await scanFile(filePath);
+    const report = await scanFile(filePath, { extraRules: workspaceRoot && !loaded ? await policyRuleFiles(workspaceRoot, policy) : [] });
     f = { sha256: report.sha256, format: report.format, size: report.size, findings: report.findings, parameterCount: facts.parameterCount ?? numberFact(report.facts) };
   }
   const raw: RawViolation[] = [];

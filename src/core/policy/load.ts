@@ -31,7 +31,7 @@ export interface Policy {
   limits?: { max_file_size?: number | string; max_parameters?: number };
   required_fields?: string[];
   sources?: { allowed?: string[] };
-  scan?: { max_severity?: ScanCeiling };
+  scan?: { max_severity?: ScanCeiling; yara_rules?: string[] };
   endpoints?: { allowed?: EndpointRule[] };
   exceptions?: PolicyException[];
   /** Thresholds of `sovereign drift` and of the runtime's drift metrics (docs/drift.md). */
@@ -175,6 +175,8 @@ required_fields: [license, source]
 # Worst scan finding accepted (high and critical always refuse registration).
 scan:
   max_severity: medium
+  # YARA rule files or folders in this repository, run with the default pack (docs/scan-rules.md).
+  # yara_rules: [rules/]
 
 # Where code completion and chat may send code: loopback and private networks.
 # Link-local 169.254.0.0/16 (cloud metadata) is deliberately absent.

@@ -74,6 +74,7 @@ const FAMILIES: Record<string, RuleFamily> = {
   keras: { title: 'Keras', doc: 'security.md', anchor: 'scanner-and-model-loading--formats-picklemd-enginesmd', about: 'Keras configurations can name Python functions and Lambda layers that run code when the model is built.', fix: 'Remove Lambda layers and custom objects, or load with safe_mode=True only after review.' },
   hdf5: { title: 'HDF5', doc: 'security.md', anchor: 'scanner-and-model-loading--formats-picklemd-enginesmd', about: 'HDF5 (Keras .h5) files are searched for model configurations with code.', fix: 'Convert the model to a format without code, or review its configuration.' },
   fs: { title: 'File system', doc: 'security.md', anchor: 'scanner-and-model-loading--formats-picklemd-enginesmd', about: 'The scanner never follows symbolic links: a link can point outside the model.', fix: 'Replace the link with the file it points to.' },
+  yara: { title: 'Malware rule (YARA)', doc: 'scan-rules.md', anchor: 'the-default-pack-rulesdefault', about: 'YARA rules (the shipped pack and the policy\'s own packs) run over every file, archive member and metadata string: executables embedded in model data, droppers, reverse shells, encoded payloads, chat templates that run code.', fix: DO_NOT_LOAD },
   scan: { title: 'Scanner', doc: 'security.md', anchor: 'scanner-and-model-loading--formats-picklemd-enginesmd', about: 'The scanner fails closed: a file it could not analyse completely is a finding, never a pass.', fix: 'Report the file to the Sovereign maintainers; do not load it until it scans clean.' },
 };
 
@@ -89,15 +90,17 @@ function ruleName(id: string): string {
 
 function scanRule(id: string, example: Finding, worst: Severity): Sarif.ReportingDescriptor {
   const fam = familyOf(id);
-  const helpUri = docsUrl(fam.doc, fam.anchor);
+  // A rule that documents itself (a YARA rule's meta) says what it is; the family says what to do.
+  const helpUri = example.helpUri ?? docsUrl(fam.doc, fam.anchor);
+  const about = example.help ? `${example.help} ${fam.about}` : fam.about;
   return {
     id,
     name: ruleName(id),
     shortDescription: { text: `${fam.title}: ${id}` },
-    fullDescription: { text: `${fam.about} Example: ${example.message}` },
+    fullDescription: { text: `${about} Example: ${example.message}` },
     help: {
-      text: `${id} (${fam.title}, up to ${worst}). ${fam.about}\nWhat to do: ${fam.fix}\nDetails: ${helpUri}`,
-      markdown: `**${id}** (${fam.title}, up to ${worst})\n\n${fam.about}\n\n**What to do:** ${fam.fix}\n\n[Documentation](${helpUri})`,
+      text: `${id} (${fam.title}, up to ${worst}). ${about}\nWhat to do: ${fam.fix}\nDetails: ${helpUri}`,
+      markdown: `**${id}** (${fam.title}, up to ${worst})\n\n${about}\n\n**What to do:** ${fam.fix}\n\n[Documentation](${helpUri})`,
     },
     helpUri,
     defaultConfiguration: { level: level(worst) },

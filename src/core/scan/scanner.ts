@@ -1,6 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { analyzeSource, FileSource, type ModelFormat } from '../formats';
+import { analyzeSource, FileSource, type ModelFormat, type RuleStage } from '../formats';
+import { loadRuleStage, type RuleFile } from './rules';
 import { sha256File } from '../hash/sha256';
 import { ioError } from '../util/errors';
 import { isBlocking, type Finding } from '../formats/findings';
@@ -25,6 +26,15 @@ export interface ScanOptions {
   onFile?: (path: string, index: number, total: number) => void;
   /** Skip hashing (inspect does not need digests). */
   skipHash?: boolean;
+  /** Rule files added to the default YARA pack (the policy's scan.yara_rules: see policyRuleFiles). */
+  extraRules?: readonly RuleFile[];
+  /** The rule stage to run; by default the default pack plus `extraRules`, loaded when the scan starts. */
+  rules?: RuleStage;
+}
+
+/** The rule stage a scan runs (compiled once per set of rule files; the native engine loads on first use). */
+async function ruleStageFor(options: ScanOptions): Promise<RuleStage> {
+  return options.rules ?? loadRuleStage({ extra: options.extraRules });
 }
 
 /** Folders never scanned: version-control metadata is not part of a model. */
@@ -53,10 +63,11 @@ export async function collectFiles(paths: readonly string[]): Promise<{ files: s
 
 /** Scans one file: detect, analyse and hash, concurrently. */
 export async function scanFile(path: string, options: ScanOptions = {}): Promise<FileReport> {
+  const rules = await ruleStageFor(options);
   const source = await FileSource.open(path);
   try {
     const [analysis, sha256] = await Promise.all([
-      analyzeSource(source, { signal: options.signal }),
+      analyzeSource(source, { signal: options.signal, rules }),
       options.skipHash ? Promise.resolve('') : sha256File(path, { signal: options.signal }),
     ]);
     return { path, format: analysis.format, sha256, size: source.size, findings: analysis.findings, facts: analysis.facts };
@@ -68,6 +79,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
 /** Scans files and folders. Paths in the report are as given (relative stays relative). */
 export async function scanPaths(paths: readonly string[], options: ScanOptions = {}): Promise<ScanReport> {
   const { files, symlinks } = await collectFiles(paths);
+  const rules = await ruleStageFor(options);
   const reports: FileReport[] = [];
   for (const link of symlinks) {
     reports.push({
@@ -81,7 +93,7 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   for (let i = 0; i < files.length; i++) {
     options.signal?.throwIfAborted();
     options.onFile?.(files[i], i, files.length);
-    reports.push(await scanFile(files[i], options));
+    reports.push(await scanFile(files[i], { ...options, rules }));
   }
   reports.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files: reports };

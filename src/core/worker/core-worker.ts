@@ -5,6 +5,7 @@ import { sha256File } from '../hash/sha256';
 import { scanPaths } from '../scan/scanner';
 import { analyzeSource, FileSource } from '../formats';
 import { checkModelFile } from '../policy/gate';
+import { workspaceRuleFiles } from '../policy/scan-rules';
 import { writeEvidenceBundle } from '../govern/evidence/write';
 import { aliasVersion, registerModel, registrySnapshot, signVersionWithPem, verifyAudit, verifyRegistryVersion } from './registry-methods';
 import { benchmarkRuns, lineageLayout } from './webview-methods';
@@ -17,7 +18,7 @@ const progress = (id: number, message: string, fraction?: number): void =>
 // Looked up as own entries only (serveWorkerRequest): a method name is never found through the prototype.
 const methods = methodTable({
   hash: (id, path) => sha256File(path, { onProgress: (b, t) => progress(id, path, t ? b / t : undefined) }),
-  scan: (id, paths) => scanPaths(paths, { onFile: (p, i, n) => progress(id, p, i / n) }),
+  scan: async (id, paths) => scanPaths(paths, { extraRules: paths.length ? await workspaceRuleFiles(paths[0]) : [], onFile: (p, i, n) => progress(id, p, i / n) }),
   checkModelFile: (_id, root, path) => checkModelFile(root, path),
   registrySnapshot: (_id, root) => registrySnapshot(root),
   registerModel: (id, root, options) => registerModel(root, options, (stage) => progress(id, stage)),

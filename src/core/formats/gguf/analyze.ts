@@ -1,9 +1,9 @@
 import { isBlocking, worstSeverity, type Finding } from '../findings';
 import { RefusedError } from '../../util/errors';
 import { FileSource, type ByteSource } from '../source';
-import type { Analyzer } from '../types';
+import type { Analyzer, MetadataText } from '../types';
 import { ggufFacts, ggufSummary, type GgufFacts } from './facts';
-import type { GgufHeader } from './header';
+import { isGgufArray, type GgufHeader } from './header';
 import { readGgufHeader, type GgufReadOptions } from './reader';
 import { validateGguf } from './validate';
 
@@ -53,5 +53,25 @@ export const analyzeGguf: Analyzer = async (source, options) => {
   const findings = result.findings.map((f) => ({ ...f, location: f.location ? `${source.path}: ${f.location}` : source.path }));
   // Absent facts are left out (as JSON would), not shown as "undefined" in text output.
   const facts = Object.fromEntries(Object.entries(result.facts).filter(([, v]) => v !== undefined));
-  return { format: 'gguf', facts: { ...facts, summary: ggufSummary(result.facts) }, findings };
+  return { format: 'gguf', facts: { ...facts, summary: ggufSummary(result.facts) }, findings, ...(options.rules ? { texts: ggufTexts(result.header) } : {}) };
 };
+
+/** Token lists are vocabulary, not text for people: the byte scan sees them, the metadata rules do not. */
+const VOCABULARY_KEYS: ReadonlySet<string> = new Set(['tokenizer.ggml.tokens', 'tokenizer.ggml.merges']);
+
+/**
+ * Every string KV of a GGUF (chat templates included; `tokenizer.chat_template.<name>` too), and the
+ * string items its reader kept of string arrays, for the rule stage.
+ */
+export function ggufTexts(header: GgufHeader): MetadataText[] {
+  const texts: MetadataText[] = [];
+  for (const kv of header.metadata.values()) {
+    if (typeof kv.value === 'string') texts.push({ key: kv.key, value: kv.value });
+    else if (isGgufArray(kv.value) && !VOCABULARY_KEYS.has(kv.key)) {
+      kv.value.items.forEach((item, i) => {
+        if (typeof item === 'string') texts.push({ key: `${kv.key}[${i}]`, value: item });
+      });
+    }
+  }
+  return texts;
+}

@@ -4,6 +4,7 @@ import type { AnalyzeOptions, Analyzer, FormatAnalysis } from '../types';
 import { FindingCollector } from './findingCollector';
 import { modelFacts, type OnnxFacts } from './modelFacts';
 import { decodeSource } from './read';
+import { onnxTexts } from './texts';
 
 /**
  * The ONNX analyzer: decode with onnx-proto within the 2 GiB protobuf bound, then report opsets,
@@ -17,7 +18,7 @@ export const analyzeOnnx: Analyzer = async (source: ByteSource, options: Analyze
   if (!model) return { format: 'onnx', facts: { summary: { status: 'not readable (see findings)' } }, findings: findings.toArray() };
   options.signal?.throwIfAborted();
   const facts = await modelFacts(model, source, findings, options.signal);
-  return { format: 'onnx', facts, findings: findings.toArray() };
+  return { format: 'onnx', facts, findings: findings.toArray(), ...(options.rules ? { texts: onnxTexts(model) } : {}) };
 };
 
 export interface OnnxInspection {

@@ -61,7 +61,9 @@ export const analyzeSafetensors: Analyzer = async (source: ByteSource, options: 
     header: `${header.headerLength.toLocaleString('en-US')} bytes`,
     metadata: Object.keys(metadata).length === 0 ? 'none' : Object.entries(facts.metadata).slice(0, 4).map(([k, v]) => `${k}=${v.length > 40 ? `${v.slice(0, 40)}…` : v}`).join(', '),
   };
-  return { format: 'safetensors', facts, findings: findings.toArray() };
+  // __metadata__ values decoded from their JSON escapes ("\u0062ash" is "bash" to whoever reads it).
+  const texts = options.rules ? Object.entries(metadata).map(([key, value]) => ({ key: `__metadata__.${key}`, value })) : undefined;
+  return { format: 'safetensors', facts, findings: findings.toArray(), ...(texts ? { texts } : {}) };
 };
 
 export interface SafetensorsInspection {

@@ -5,7 +5,7 @@ import type { ContainerAnalyzer, AnalyzeOptions, FormatAnalysis, ModelFormat } f
 import type { ByteSource } from '../source';
 import { readZipDirectory, ZipFormatError, type ZipDirectory, type ZipEntry } from './directory';
 import { judgeKerasConfig } from './keras-config';
-import { openMember } from './member';
+import { openMember, SliceSource } from './member';
 
 /** One member is decompressed into memory up to this size; a larger one is not scanned (fail closed). */
 export const MEMBER_LIMIT = 512 << 20;
@@ -82,15 +82,23 @@ export const analyzeZip: ContainerAnalyzer = async (source, options, analyzeMemb
     if (e.method === 0 && checkCrc) budget.crc += e.compressedSize;
     if (!checkCrc) crcUnchecked++;
     try {
-      // Raw tensor storages are never unpickled: only their CRC is checked (within budget).
-      if (isRawStorage && !checkCrc) continue;
+      // Raw tensor storages are never unpickled: only their CRC is checked (within budget), and the rules run.
+      if (isRawStorage && !checkCrc && !options.rules) continue;
       const member = await openMember(source, e, Math.min(MEMBER_LIMIT, e.uncompressedSize + 1), checkCrc, options.signal);
       if (member.error) findings.push({ rule: 'zip/corrupt-member', severity: 'high', message: `member data does not decompress (${member.error}): loaders may read it differently`, location: where });
       if (member.truncated) findings.push({ rule: 'zip/size-mismatch', severity: 'high', message: `member decompresses to more than its declared ${e.uncompressedSize} bytes`, location: where });
       if (member.crcOk === false) findings.push({ rule: 'zip/crc-mismatch', severity: 'high', message: `member content does not match its CRC-32 ${e.crc.toString(16)} (or its declared size): altered after writing, or crafted so readers that skip CRC checks see other bytes`, location: where });
-      if (isRawStorage) continue;
+      // Members read here rather than through analyzeMember get the rule stage here.
+      const ruleScan = async (memberFormat: ModelFormat): Promise<void> => {
+        if (options.rules) findings.push(...(await options.rules.scan(member.source, { format: memberFormat, signal: options.signal })));
+      };
+      if (isRawStorage) {
+        await ruleScan('unknown');
+        continue;
+      }
       const lower = e.name.toLowerCase();
       if (lower.endsWith('.pkl')) {
+        await ruleScan('pickle');
         const scan = await scanPickle(member.source, { signal: options.signal });
         pickles++;
         fact.format = scan.joblib ? 'joblib' : 'pickle';
@@ -98,11 +106,13 @@ export const analyzeZip: ContainerAnalyzer = async (source, options, analyzeMemb
         findings.push(...scan.findings);
       } else if (format === 'keras' && e.name === 'config.json') {
         fact.format = 'keras-config';
+        await ruleScan('unknown');
         const result = await kerasConfig(member.source);
         findings.push(...result.findings);
         kerasFacts = result.facts;
       } else if (torchPrefix !== undefined && /(^|\/)code\/.*\.py$/.test(e.name)) {
         fact.format = 'torchscript';
+        await ruleScan('unknown');
         if (!torchScript) findings.push({ rule: 'zip/torchscript-code', severity: 'medium', message: 'TorchScript code inside: torch.jit.load compiles and runs it (a restricted language, but code all the same)', location: where });
         torchScript = true;
       } else {
@@ -117,6 +127,14 @@ export const analyzeZip: ContainerAnalyzer = async (source, options, analyzeMemb
       findings.push({ rule: 'zip/member-error', severity: 'high', message: `member could not be analysed: ${describeError(err)}`, location: where });
     }
   }
+  // The archive's own bytes outside stored members (headers, names, comments, compressed streams, bytes
+  // before the first member or between members): stored members were scanned above, as members.
+  if (options.rules) {
+    for (const [from, to] of uncoveredRanges(source.size, dir.entries)) {
+      options.signal?.throwIfAborted();
+      findings.push(...(await options.rules.scan(new SliceSource(source.path, source, from, to - from, source.depth), { format, baseOffset: from, signal: options.signal })));
+    }
+  }
   const summary: Record<string, unknown> = { members: files.length, pickles };
   if (torchPrefix !== undefined) summary.tensorStorages = files.filter((e) => isTorchStorage(e.name, torchPrefix)).length;
   if (kerasFacts) Object.assign(summary, { layers: kerasFacts.layers, lambdaLayers: kerasFacts.lambdaLayers });
@@ -129,8 +147,24 @@ export const analyzeZip: ContainerAnalyzer = async (source, options, analyzeMemb
     ...(kerasFacts ? { keras: kerasFacts } : {}),
     ...(torchScript ? { torchScript } : {}),
   };
-  return { format, facts, findings };
+  return { format, facts, findings, rulesCovered: true };
 };
+
+/** [from, to) ranges of the archive not holding a stored (method 0) member's data, merged and sorted. */
+export function uncoveredRanges(size: number, entries: readonly ZipEntry[]): [number, number][] {
+  const stored = entries
+    .filter((e) => e.method === 0 && e.dataOffset !== undefined && !(e.flags & 0x1) && e.compressedSize > 0)
+    .map((e) => [e.dataOffset as number, Math.min(size, (e.dataOffset as number) + e.compressedSize)] as [number, number])
+    .sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  let cursor = 0;
+  for (const [from, to] of stored) {
+    if (from > cursor) out.push([cursor, from]);
+    cursor = Math.max(cursor, to);
+  }
+  if (cursor < size) out.push([cursor, size]);
+  return out;
+}
 
 /** The format a zip really is, from its member names (never the file extension). */
 function refineFormat(files: ZipEntry[]): ModelFormat {
