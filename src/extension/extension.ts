@@ -32,10 +32,11 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
 
   const registry = new RegistryState(services);
   const diagnostics = new PolicyDiagnostics(registry);
+  const models = new ModelsView(registry);
   context.subscriptions.push(
     registry,
     diagnostics,
-    vscode.window.registerTreeDataProvider('sovereign.models', new ModelsView(registry)),
+    vscode.window.registerTreeDataProvider('sovereign.models', models),
     vscode.languages.registerCodeActionsProvider({ pattern: '**/.sovereign/**/*.yaml' }, new PolicyQuickFixes(), { providedCodeActionKinds: PolicyQuickFixes.kinds }),
     vscode.workspace.onDidSaveTextDocument((doc) => {
       if (doc.uri.path.includes('/.sovereign/')) registry.scheduleRefresh(0);
@@ -56,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerBenchEvalCommands(services, registry);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
-  return { completion, engines, registry, diagnostics, webviews };
+  return { completion, engines, registry, diagnostics, webviews, models };
 }
 
 export interface SovereignApi {
@@ -65,6 +66,8 @@ export interface SovereignApi {
   registry: RegistryState;
   diagnostics: PolicyDiagnostics;
   webviews: SovereignWebviews;
+  /** The Models tree (one folder node per registry in a multi-root window). */
+  models: ModelsView;
 }
 
 export function deactivate(): void {}
