@@ -104,6 +104,7 @@ export class GgufEngine {
       sequences,
       gpu: llama.gpu,
       gpuLayers: model.gpuLayers,
+      totalLayers: model.fileInsights.totalLayers,
       vocabularySize: countVocabulary(model),
       hasChatTemplate: typeof metadata.tokenizer?.chat_template === 'string' && metadata.tokenizer.chat_template.length > 0,
       infill: nativeInfill ? 'native' : fimTemplate ? 'template' : 'none',
