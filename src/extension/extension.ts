@@ -28,7 +28,8 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
 
   const engines = new LocalEngines(services);
   const completion = new CompletionController(services, engines);
-  context.subscriptions.push(engines, completion, vscode.window.registerTreeDataProvider('sovereign.engines', new EnginesView(engines)));
+  const enginesView = new EnginesView(engines);
+  context.subscriptions.push(engines, completion, vscode.window.registerTreeDataProvider('sovereign.engines', enginesView));
 
   const registry = new RegistryState(services);
   const diagnostics = new PolicyDiagnostics(registry);
@@ -57,7 +58,7 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerBenchEvalCommands(services, registry);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
-  return { completion, engines, registry, diagnostics, webviews, models };
+  return { completion, engines, registry, diagnostics, webviews, models, enginesView };
 }
 
 export interface SovereignApi {
@@ -68,6 +69,8 @@ export interface SovereignApi {
   webviews: SovereignWebviews;
   /** The Models tree (one folder node per registry in a multi-root window). */
   models: ModelsView;
+  /** The Local Engines tree (state, memory, tokens/s, GPU backend and layers offloaded). */
+  enginesView: EnginesView;
 }
 
 export function deactivate(): void {}
