@@ -17,9 +17,12 @@ interface TreeNode {
 interface ApiShape {
   registry: {
     refresh(): Promise<unknown>;
+    /** The focused registry's snapshot (what the lineage and policy views show). */
+    snapshot?: { root: string };
     all: readonly { workspace: { root: string; name: string }; snapshot: { root: string; versions: { name: string; version: string }[] } }[];
   };
   models: { getChildren(element?: TreeNode): Promise<TreeNode[]>; getTreeItem(node: TreeNode): vscode.TreeItem };
+  webviews: { open(viewType: string): { ready: boolean; serveRequest(method: string, params: unknown): Promise<{ ok: boolean; error?: { message: string } }> } | undefined };
 }
 
 const MANIFEST = (model: string): string => `.sovereign/models/${model}/1.0.0.yaml`;
@@ -107,6 +110,27 @@ describe('Sovereign in a multi-root workspace (two registries)', () => {
     assert.equal(result.ref, 'beta-classifier@1.0.0');
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.deepEqual(result.artifacts.map((a) => a.status), ['ok']);
+  });
+
+  it("shows the policy violations of the folder a tree item names, and opens that folder's files from it", async () => {
+    const folders = await api.models.getChildren();
+    const byName = (name: string): TreeNode => folders.find((f) => f.name === name)!;
+    const manifest = MANIFEST('beta-classifier');
+    await vscode.commands.executeCommand('sovereign.showPolicyViolations', byName('beta'));
+    assert.equal(api.registry.snapshot?.root, beta);
+    const panel = await waitFor(() => api.webviews.open('sovereign.policyViolations'), 'the policy violations view');
+    // Loaded before it is closed again: a webview torn down while its resources load asks the network for them.
+    await waitFor(() => (panel.ready ? true : undefined), 'the policy violations view ready', 60_000);
+    const opened = await panel.serveRequest('openLocation', { file: manifest, line: 8, column: 10 });
+    assert.equal(opened.ok, true, JSON.stringify(opened));
+    await waitFor(() => (vscode.window.activeTextEditor?.document.uri.fsPath === join(beta, manifest) ? true : undefined), "beta's manifest in the editor");
+    // The same view on alpha: beta's manifest is not part of alpha's report (alpha's policy has no licence rule).
+    await vscode.commands.executeCommand('sovereign.showPolicyViolations', byName('alpha'));
+    assert.equal(api.registry.snapshot?.root, alpha);
+    const refused = await panel.serveRequest('openLocation', { file: manifest, line: 8, column: 10 });
+    assert.equal(refused.ok, false);
+    assert.match(refused.error?.message ?? '', /not part of the policy report/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('asks which folder when a model file lies outside every folder, and registers it in the folder picked', async () => {

@@ -17,11 +17,12 @@ export interface FolderRegistry {
  */
 export class RegistryState implements vscode.Disposable {
   private registries: FolderRegistry[] = [];
+  private focused: string | undefined;
   private refreshing: Promise<RegistrySnapshot | undefined> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly changed = new vscode.EventEmitter<RegistrySnapshot | undefined>();
-  /** Fires after every refresh with the first registry's snapshot (read `all` for every folder's). */
+  /** Fires after every refresh (and a change of focus) with the focused registry's snapshot (read `all` for every folder's). */
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private watchers: vscode.Disposable[] = [];
@@ -37,9 +38,19 @@ export class RegistryState implements vscode.Disposable {
     this.watchFolders([]);
   }
 
-  /** The first registry's snapshot (the only one in a single-folder window). */
+  /**
+   * The focused registry's snapshot: the one the lineage and policy views show. The first registry unless
+   * another was focused (`focus`); the only one in a single-folder window.
+   */
   get snapshot(): RegistrySnapshot | undefined {
-    return this.registries[0]?.snapshot;
+    return (this.focused ? this.snapshotOf(this.focused) : undefined) ?? this.registries[0]?.snapshot;
+  }
+
+  /** Makes the registry at `root` the one `snapshot` gives (the views that show one registry follow it). */
+  focus(root: string): void {
+    if (this.focused === root) return;
+    this.focused = root;
+    this.changed.fire(this.snapshot);
   }
 
   /** Every served registry, in folder order. */
@@ -54,7 +65,7 @@ export class RegistryState implements vscode.Disposable {
 
   /**
    * Re-reads every registry now, looking at the folders again (a registry created, a folder added). Concurrent
-   * calls share one read; a call during a read gets one more read after it. Resolves with the first snapshot.
+   * calls share one read; a call during a read gets one more read after it. Resolves with the focused snapshot.
    */
   refresh(): Promise<RegistrySnapshot | undefined> {
     if (this.refreshing) {
