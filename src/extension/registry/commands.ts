@@ -27,7 +27,6 @@ export interface RegisterPreset {
 /** SecretStorage key of the signing key (PEM, PKCS#8). Never in settings, files or logs. */
 export const SIGNING_KEY_SECRET = 'sovereign.signing.privateKey';
 
-
 function fail(services: ExtensionServices, what: string, err: unknown): void {
   const message = describeError(err);
   services.log.error(`${what}: ${message}`);
@@ -133,7 +132,9 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
 
     vscode.commands.registerCommand('sovereign.generateSigningKey', async () => {
       // The public key goes into a registry's keys folder (asked when there are several), else into an editor.
-      const root = (await services.registryRoots()).length ? await pickWorkspaceRoot(services, { title: 'Generate Signing Key: where does its public key go' }) : await services.workspaceRoot();
+      const registries = (await services.registryRoots()).length;
+      const root = registries ? await pickWorkspaceRoot(services, { title: 'Generate Signing Key: where does its public key go' }) : await services.workspaceRoot();
+      if (registries && !root) return;
       const existing = await context.secrets.get(SIGNING_KEY_SECRET);
       if (existing) {
         const replace = await vscode.window.showWarningMessage('A signing key is already stored. Replace it? Versions signed with the old key stay verifiable only while its public key stays trusted.', { modal: true }, 'Replace');
