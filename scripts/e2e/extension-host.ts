@@ -17,7 +17,10 @@ export interface ExtensionHostRunOptions {
   context: BrowserContext;
   origin: string;
   repoRoot: string;
+  /** The folder to open, or a `.code-workspace` file (multi-root). */
   workspace: string;
+  /** The suite's entry module; default out/test/extension/index.js (the single-folder suite). */
+  testsPath?: string;
   /** Written to stdout as it comes; default: process.stdout. */
   write?: (text: string) => void;
   timeoutMs?: number;
@@ -36,9 +39,9 @@ export async function runExtensionHostSuite(options: ExtensionHostRunOptions): P
   await page.exposeFunction('codeAutomationExit', (code: unknown) => finish(Number(code)));
   const url = workbenchUrl({
     origin: options.origin,
-    folder: options.workspace,
+    ...(options.workspace.endsWith('.code-workspace') ? { workspace: options.workspace } : { folder: options.workspace }),
     extensionDevelopmentPath: options.repoRoot,
-    extensionTestsPath: join(options.repoRoot, 'out', 'test', 'extension', 'index.js'),
+    extensionTestsPath: options.testsPath ?? join(options.repoRoot, 'out', 'test', 'extension', 'index.js'),
   });
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 120_000 });
   const timeoutMs = options.timeoutMs ?? 180_000;

@@ -8,7 +8,9 @@ export interface WorkbenchUrlOptions {
   /** `http://127.0.0.1:PORT` */
   origin: string;
   /** Folder to open (absolute path on the server machine). */
-  folder: string;
+  folder?: string;
+  /** A `.code-workspace` file to open instead (a multi-root workspace). */
+  workspace?: string;
   /** Absolute path of the extension to load in development mode. */
   extensionDevelopmentPath?: string;
   /** Absolute path of the compiled test runner module exporting `run()`. */
@@ -21,7 +23,8 @@ export function workbenchUrl(options: WorkbenchUrlOptions): string {
   const payload: Array<[string, string]> = [];
   if (options.extensionDevelopmentPath) payload.push(['extensionDevelopmentPath', remote(options.extensionDevelopmentPath)]);
   if (options.extensionTestsPath) payload.push(['extensionTestsPath', remote(options.extensionTestsPath)]);
-  const query = [`folder=${encodeURIComponent(options.folder)}`];
+  if (!options.folder === !options.workspace) throw new Error('workbenchUrl: give a folder or a workspace file, not both');
+  const query = [options.workspace ? `workspace=${encodeURIComponent(options.workspace)}` : `folder=${encodeURIComponent(options.folder ?? '')}`];
   if (payload.length) query.push(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
   return `${options.origin}/?${query.join('&')}`;
 }

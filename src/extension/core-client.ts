@@ -34,6 +34,8 @@ import { findWorkspaceRoot } from '../core/workspace/workspace';
 export interface CallOptions {
   onProgress?: (line: string) => void;
   signal?: AbortSignal;
+  /** The workspace (registry) the call works in; default: the extension's default workspace. */
+  root?: string;
 }
 
 export interface CoreClient {
@@ -52,19 +54,19 @@ export interface CoreClient {
 }
 
 /**
- * @param workspaceRoot the extension's workspace (the registry and audit log of the first folder that has one);
- *   deployments need one, as `sovereign deploy` does.
+ * @param workspaceRoot the extension's default workspace (the registry and audit log of the first folder that has
+ *   one), for calls that name none (`CallOptions.root`); deployments need one, as `sovereign deploy` does.
  */
 export function createCoreClient(worker: WorkerClient, workspaceRoot: () => Promise<string | undefined>): CoreClient {
   const governed = async (): Promise<string> => (await workspaceRoot()) ?? findWorkspaceRoot(process.cwd());
   return {
     worker,
     async deployStaging(ref, call = {}) {
-      const root = await governed();
+      const root = call.root ?? (await governed());
       return deployStaging({ root, ref, baseImage: await baseImageSetting(root), log: call.onProgress, signal: call.signal });
     },
     async deployCanary(ref, call = {}) {
-      const root = await governed();
+      const root = call.root ?? (await governed());
       return runCanary({ root, ref, baseImage: await baseImageSetting(root), log: call.onProgress, signal: call.signal });
     },
     async promote(model) {
@@ -84,7 +86,7 @@ export function createCoreClient(worker: WorkerClient, workspaceRoot: () => Prom
       return benchTarget({
         token: process.env.SOVEREIGN_SERVE_TOKEN || undefined,
         ...options,
-        workspaceRoot: await workspaceRoot(),
+        workspaceRoot: call.root ?? (await workspaceRoot()),
         onProgress: call.onProgress,
         signal: call.signal,
       });
@@ -92,7 +94,7 @@ export function createCoreClient(worker: WorkerClient, workspaceRoot: () => Prom
     async evaluate(options, call = {}) {
       return evaluateRef({
         ...options,
-        workspaceRoot: await workspaceRoot(),
+        workspaceRoot: call.root ?? (await workspaceRoot()),
         onProgress: call.onProgress && ((done, total) => call.onProgress?.(`${done}/${total} rows`)),
         signal: call.signal,
       });

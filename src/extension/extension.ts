@@ -31,14 +31,16 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
 
   const engines = new LocalEngines(services);
   const completion = new CompletionController(services, engines);
-  context.subscriptions.push(engines, completion, vscode.window.registerTreeDataProvider('sovereign.engines', new EnginesView(engines)));
+  const enginesView = new EnginesView(engines);
+  context.subscriptions.push(engines, completion, vscode.window.registerTreeDataProvider('sovereign.engines', enginesView));
 
   const registry = new RegistryState(services);
   const diagnostics = new PolicyDiagnostics(registry);
+  const models = new ModelsView(registry);
   context.subscriptions.push(
     registry,
     diagnostics,
-    vscode.window.registerTreeDataProvider('sovereign.models', new ModelsView(registry)),
+    vscode.window.registerTreeDataProvider('sovereign.models', models),
     vscode.languages.registerCodeActionsProvider({ pattern: '**/.sovereign/**/*.yaml' }, new PolicyQuickFixes(), { providedCodeActionKinds: PolicyQuickFixes.kinds }),
     vscode.workspace.onDidSaveTextDocument((doc) => {
       if (doc.uri.path.includes('/.sovereign/')) registry.scheduleRefresh(0);
@@ -63,7 +65,7 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerBenchEvalCommands(services, registry);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
-  return { completion, engines, registry, diagnostics, webviews, chat };
+  return { completion, engines, registry, diagnostics, webviews, chat, models, enginesView };
 }
 
 export interface SovereignApi {
@@ -73,6 +75,10 @@ export interface SovereignApi {
   diagnostics: PolicyDiagnostics;
   webviews: SovereignWebviews;
   chat: ChatService;
+  /** The Models tree (one folder node per registry in a multi-root window). */
+  models: ModelsView;
+  /** The Local Engines tree (state, memory, tokens/s, GPU backend and layers offloaded). */
+  enginesView: EnginesView;
 }
 
 export function deactivate(): void {}

@@ -18,14 +18,19 @@ export function suiteFiles(dir: string): string[] {
   return files.sort();
 }
 
-export async function run(): Promise<void> {
+export function run(): Promise<void> {
+  return runSuites(__dirname);
+}
+
+/** Runs every `*.ext.js` suite under `dir` (the multi-root suite, test/extension-multiroot, has its own entry). */
+export async function runSuites(dir: string): Promise<void> {
   const mocha = new Mocha({
     ui: 'bdd',
     color: false,
     timeout: Number(process.env.SOVEREIGN_EXT_TEST_TIMEOUT ?? 60_000),
     grep: process.env.SOVEREIGN_EXT_TEST_GREP || undefined,
   });
-  for (const file of suiteFiles(__dirname)) mocha.addFile(file);
+  for (const file of suiteFiles(dir)) mocha.addFile(file);
   await mocha.loadFilesAsync();
   const failures = await new Promise<number>((done) => mocha.run(done));
   if (failures > 0) throw new Error(`${failures} extension-host test(s) failed.`);

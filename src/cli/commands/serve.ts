@@ -4,6 +4,7 @@ import { SERVE_LIMIT_DEFAULTS } from '../../core/serve/server';
 import { startServe } from '../../core/serve/start';
 import { liveDriftFromFile, promptDriftFromFile } from '../../core/serve/drift-route';
 import { policyGate } from '../../core/engines/validate';
+import { describeBackend } from '../../core/engines/gpu';
 import { allowedEndpoints, loadPolicy, loadPolicyFile } from '../../core/policy/load';
 import { parseModelRef } from '../../core/registry/manifest';
 import { ioError, UsageError } from '../../core/util/errors';
@@ -91,10 +92,12 @@ export function register(program: Command): void {
         onListening: (url) => info(`listening on ${url}; loading the model...`),
       });
       const d = server.description;
-      info(`ready: ${d.name} (${d.kind}${d.kind === 'gguf' ? `, ctx ${d.contextSize}, ${d.threads} thread(s), gpu ${d.gpu || 'none'}, infill ${d.infill}` : `, ${d.executionProviders?.join('+')}`}) loaded in ${Math.round(d.loadMs)} ms`);
+      info(`ready: ${d.name} (${d.kind}${d.kind === 'gguf' ? `, ctx ${d.contextSize}, ${d.threads} thread(s), ${describeBackend(d)}, infill ${d.infill}` : `, ${d.executionProviders?.join('+')}`}) loaded in ${Math.round(d.loadMs)} ms`);
       if (!drift && server.drift) info(`drift: ${server.drift.baseline.features.length} feature(s) watched against the version's validation baseline (window ${server.drift.window} rows)`);
       if (!promptDrift && server.promptDrift) info(`drift: prompts watched against the version's ${server.promptDrift.baseline.prompts} baseline prompts (${server.promptDrift.source}, window ${server.promptDrift.window} prompts)`);
-      process.stdout.write(JSON.stringify({ url: server.url, host: server.host, port: server.port, model: d.name, kind: d.kind, loadMs: Math.round(d.loadMs) }) + '\n');
+      // gpu/gpuLayers/totalLayers: where a GGUF model runs (the Local Engines view shows it).
+      const backend = d.kind === 'gguf' ? { gpu: d.gpu ?? false, gpuLayers: d.gpuLayers ?? 0, totalLayers: d.totalLayers } : {};
+      process.stdout.write(JSON.stringify({ url: server.url, host: server.host, port: server.port, model: d.name, kind: d.kind, loadMs: Math.round(d.loadMs), ...backend }) + '\n');
       server.engine.on('restart', ({ attempt, delayMs }) => info(`the engine process ended; restart ${attempt} in ${delayMs} ms`));
       server.engine.on('state', (state) => {
         if (state === 'failed') info('the engine failed and will not be restarted; /health answers 503');

@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { defaultThreads, physicalCores } from '../engines/threads';
+import { queryNvidiaSmi } from '../engines/gpu';
 
 export interface GpuFacts {
   name: string;
@@ -24,16 +24,7 @@ export interface MachineFacts {
 
 /** NVIDIA GPUs through nvidia-smi when it is installed; none otherwise. */
 export function nvidiaGpus(): Promise<GpuFacts[]> {
-  return new Promise((resolve) => {
-    execFile('nvidia-smi', ['--query-gpu=name,memory.total,memory.free', '--format=csv,noheader,nounits'], { timeout: 5000 }, (err, stdout) => {
-      if (err) return resolve([]);
-      const gpus = stdout.trim().split('\n').filter(Boolean).map((line) => {
-        const [name, total, free] = line.split(',').map((s) => s.trim());
-        return { name, memoryTotalBytes: Number(total) * 1024 * 1024, memoryFreeBytes: Number(free) * 1024 * 1024 };
-      });
-      resolve(gpus);
-    });
-  });
+  return queryNvidiaSmi();
 }
 
 export async function machineFacts(): Promise<MachineFacts> {

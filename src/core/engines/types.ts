@@ -45,8 +45,12 @@ export interface ModelDescription {
   contextSize?: number;
   trainContextSize?: number;
   sequences?: number;
+  /** The llama.cpp backend the model loaded on ('cuda', 'vulkan', 'metal'), false for the CPU build. */
   gpu?: string | false;
+  /** Layers offloaded to the GPU (0 on the CPU build). */
   gpuLayers?: number;
+  /** Layers the model has (what full offloading means). */
+  totalLayers?: number;
   vocabularySize?: number;
   hasChatTemplate?: boolean;
   /** How the model's own chat template is rendered: `jinja (tokenizer.chat_template)` or the built-in format it matched. */

@@ -33,6 +33,15 @@ export interface ServeStats {
   url?: string;
   restarts: number;
   lastError?: string;
+  /** Where the model runs, from the ready line of `sovereign serve` (GGUF models). */
+  backend?: ServedBackend;
+}
+
+/** The llama.cpp backend a served GGUF model loaded on: 'cuda', 'vulkan', 'metal', or false (the CPU build). */
+export interface ServedBackend {
+  gpu: string | false;
+  gpuLayers?: number;
+  totalLayers?: number;
 }
 
 /**
@@ -48,6 +57,7 @@ export class ServeProcess extends EventEmitter {
   private url: string | undefined;
   private restarts = 0;
   private lastError: string | undefined;
+  private backend: ServedBackend | undefined;
   private stopping = false;
   private readonly recentLog: string[] = [];
 
@@ -56,7 +66,7 @@ export class ServeProcess extends EventEmitter {
   }
 
   get stats(): ServeStats {
-    return { pid: this.child?.pid, state: this.state, url: this.url, restarts: this.restarts, lastError: this.lastError };
+    return { pid: this.child?.pid, state: this.state, url: this.url, restarts: this.restarts, lastError: this.lastError, backend: this.backend };
   }
 
   /** Starts the child and resolves with its base URL once /health answers 200. */
@@ -132,6 +142,7 @@ export class ServeProcess extends EventEmitter {
         this.recentLog.push(line);
         if (this.recentLog.length > 50) this.recentLog.shift();
         this.emit('log', line);
+        this.backend = parseServeBackend(line) ?? this.backend;
         const url = parseServeUrl(line);
         if (url && !settled) {
           this.waitHealthy(url, child).then(
@@ -224,6 +235,23 @@ export function tokenOutOfArgs(args: readonly string[], token?: string): { args:
  * `sovereign serve` announces where it listens on stdout; accepts a JSON line with `url` or a line with an
  * http://127.0.0.1:PORT address.
  */
+/** The backend in the JSON ready line of `sovereign serve` (`gpu`, `gpuLayers`, `totalLayers`), if the line is it. */
+export function parseServeBackend(line: string): ServedBackend | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(trimmed) as { url?: unknown; gpu?: unknown; gpuLayers?: unknown; totalLayers?: unknown };
+    if (typeof parsed.url !== 'string' || (typeof parsed.gpu !== 'string' && parsed.gpu !== false)) return undefined;
+    return {
+      gpu: parsed.gpu,
+      gpuLayers: typeof parsed.gpuLayers === 'number' ? parsed.gpuLayers : undefined,
+      totalLayers: typeof parsed.totalLayers === 'number' ? parsed.totalLayers : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 export function parseServeUrl(line: string): string | undefined {
   const trimmed = line.trim();
   if (trimmed.startsWith('{')) {

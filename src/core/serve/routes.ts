@@ -233,6 +233,8 @@ export function modelsList(model: ModelDescription, created: number): unknown {
         outputs: model.outputs,
         threads: model.threads,
         gpu: model.gpu,
+        gpu_layers: model.gpuLayers,
+        total_layers: model.totalLayers,
         versions: model.versions,
       },
     }],

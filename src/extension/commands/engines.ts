@@ -1,10 +1,14 @@
 import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import { describeError } from '../../core/util/errors';
+import { detectGpu, gpuAdvice, renderGpuAdvice } from '../../core/engines/gpu';
 import type { ExtensionServices } from '../context';
 import type { LocalEngine, LocalEngines } from '../engines/local-engines';
 
-/** Start Local Model / Stop Local Model: supervised `sovereign serve` children on 127.0.0.1. */
+/**
+ * Start Local Model / Stop Local Model: supervised `sovereign serve` children on 127.0.0.1. Set Up GPU
+ * Acceleration: what GPU this machine has and exactly what to install for it (a Markdown preview).
+ */
 export function registerEngineCommands(services: ExtensionServices, engines: LocalEngines): void {
   services.context.subscriptions.push(
     vscode.commands.registerCommand('sovereign.startLocalModel', async (uri?: vscode.Uri) => {
@@ -48,6 +52,22 @@ export function registerEngineCommands(services: ExtensionServices, engines: Loc
         return;
       }
       await engines.stop(target);
+    }),
+    vscode.commands.registerCommand('sovereign.setupGpu', async () => {
+      try {
+        // The llama.cpp builds that count are the ones next to the extension's node-llama-cpp (its node_modules).
+        const detection = await detectGpu({ modulesFrom: services.context.extensionPath });
+        const advice = gpuAdvice(detection);
+        services.log.info(`GPU set-up: ${advice.status} (${advice.backend}): ${advice.summary}`);
+        const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: renderGpuAdvice(detection, advice) });
+        await vscode.commands.executeCommand('markdown.showPreview', doc.uri);
+        // Returned for tasks, other extensions and tests (`executeCommand` resolves with it).
+        return { detection, advice, document: doc.uri.toString() };
+      } catch (err) {
+        services.log.error(`GPU set-up: ${describeError(err)}`);
+        void vscode.window.showErrorMessage(`Sovereign: GPU detection failed: ${describeError(err)}`, 'Show Log').then((c) => c && services.log.show());
+        return undefined;
+      }
     }),
   );
 }

@@ -3,25 +3,12 @@ import { showDeploymentLogs } from './logs';
 import type { Deployment } from '../../core/deploy/deployments';
 import type { ExtensionServices } from '../context';
 import { withCoreProgress } from '../core-client';
-import type { ModelNode } from '../registry/models-view';
+import { pickVersion } from '../registry/pick';
 import type { RegistryState } from '../registry/registry-state';
 import type { DeploymentsView } from './deployments-view';
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
-
-async function pickRef(state: RegistryState, arg: unknown, title: string): Promise<string | undefined> {
-  const node = arg as ModelNode | undefined;
-  if (node?.kind === 'version') return `${node.version.name}@${node.version.version}`;
-  if (typeof arg === 'string') return arg;
-  const snap = state.snapshot ?? (await state.refresh());
-  const items = [...(snap?.versions ?? [])].reverse().map((v) => ({ label: `${v.name}@${v.version}`, description: v.aliases.join(', ') }));
-  if (!items.length) {
-    void vscode.window.showInformationMessage('Sovereign: register a model first (Sovereign: Register Model...).');
-    return undefined;
-  }
-  return (await vscode.window.showQuickPick(items, { title }))?.label;
 }
 
 async function pickDeployedModel(view: DeploymentsView, arg: unknown, title: string): Promise<string | undefined> {
@@ -39,10 +26,12 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
   services.context.subscriptions.push(
     vscode.commands.registerCommand('sovereign.refreshDeployments', () => view.refresh()),
 
-    vscode.commands.registerCommand('sovereign.deployStaging', async (arg?: unknown) => {
-      const ref = await pickRef(state, arg, 'Deploy to Staging');
-      if (!ref) return;
-      const r = await withCoreProgress(services, `Deploying ${ref} to staging`, (call) => core.deployStaging(ref, call));
+    vscode.commands.registerCommand('sovereign.deployStaging', async (arg?: unknown, inRoot?: string) => {
+      // The version in its folder's registry: that registry's policy gates it and its audit log records it.
+      const picked = await pickVersion(services, state, arg, 'Deploy to Staging', inRoot);
+      if (!picked) return;
+      const { ref, root } = picked;
+      const r = await withCoreProgress(services, `Deploying ${ref} to staging`, (call) => core.deployStaging(ref, { ...call, root }));
       await view.refresh();
       if (!r) return;
       const t = r.timings;
@@ -59,10 +48,11 @@ export function registerDeployCommands(services: ExtensionServices, state: Regis
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.deployCanary', async (arg?: unknown) => {
-      const ref = await pickRef(state, arg, 'Canary: which version replaces the stable one?');
-      if (!ref) return;
-      const r = await withCoreProgress(services, `Canary ${ref}`, (call) => core.deployCanary(ref, call));
+    vscode.commands.registerCommand('sovereign.deployCanary', async (arg?: unknown, inRoot?: string) => {
+      const picked = await pickVersion(services, state, arg, 'Canary: which version replaces the stable one?', inRoot);
+      if (!picked) return;
+      const { ref, root } = picked;
+      const r = await withCoreProgress(services, `Canary ${ref}`, (call) => core.deployCanary(ref, { ...call, root }));
       await view.refresh();
       if (!r) return;
       const shadow = r.shadow

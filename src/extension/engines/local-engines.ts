@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import { ServeProcess, type ServeState } from '../../core/local/serve-process';
+import { rootHolding } from '../../core/workspace/folders';
 import type { ExtensionServices } from '../context';
 
 export interface LocalEngine {
@@ -44,7 +45,8 @@ export class LocalEngines implements vscode.Disposable {
     const threads = vscode.workspace.getConfiguration('sovereign.engine').get<number>('threads', 0);
     const contextSize = vscode.workspace.getConfiguration('sovereign.engine').get<number>('contextSize', 0);
     const args = [...(threads > 0 ? ['--threads', String(threads)] : []), ...(contextSize > 0 ? ['--ctx', String(contextSize)] : [])];
-    const root = await this.services.workspaceRoot();
+    // The serving runtime works in the workspace that holds the model (its policy, its audit log), else the default one.
+    const root = rootHolding(model, (await this.services.workspaces()).map((w) => w.root)) ?? (await this.services.workspaceRoot());
     const proc = new ServeProcess({ cliPath: this.services.cliPath, model, args, cwd: root });
     const engine: LocalEngine = { model, label: basename(model), process: proc, startedAt: Date.now() };
     this.engines.set(model, engine);

@@ -9,24 +9,31 @@ export const DIAGNOSTIC_SOURCE = 'sovereign-policy';
 /** Data a quick fix needs, kept on the diagnostic (VS Code carries it to the code action provider). */
 export interface ViolationDiagnostic extends vscode.Diagnostic {
   violation?: PolicyViolation;
+  /** The registry (workspace root) whose policy the violation is against. */
+  root?: string;
 }
 
 /**
  * Every policy violation and manifest problem as a diagnostic at its file and line, refreshed with the
- * registry snapshot (on save and on registry changes).
+ * registry snapshots (on save and on registry changes). Each registry of a multi-root window is checked
+ * against its own policy: its diagnostics are on its own files.
  */
 export class PolicyDiagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('sovereign');
   private readonly sub: vscode.Disposable;
 
   constructor(state: RegistryState) {
-    this.sub = state.onDidChange((snap) => this.update(snap));
+    this.sub = state.onDidChange(() => this.update(state.all.map((r) => r.snapshot)));
   }
 
-  update(snap: RegistrySnapshot | undefined): void {
+  update(snapshots: readonly RegistrySnapshot[]): void {
     this.collection.clear();
-    if (!snap) return;
     const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const snap of snapshots) this.collect(snap, byFile);
+    for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
+  }
+
+  private collect(snap: RegistrySnapshot, byFile: Map<string, vscode.Diagnostic[]>): void {
     const add = (file: string, d: vscode.Diagnostic): void => {
       const abs = file.startsWith('/') ? file : join(snap.root, file);
       byFile.set(abs, [...(byFile.get(abs) ?? []), d]);
@@ -36,6 +43,7 @@ export class PolicyDiagnostics implements vscode.Disposable {
       d.source = DIAGNOSTIC_SOURCE;
       d.code = v.rule;
       d.violation = v;
+      d.root = snap.root;
       add(v.file, d);
     }
     for (const w of snap.waived) {
@@ -58,7 +66,6 @@ export class PolicyDiagnostics implements vscode.Disposable {
       d.code = 'policy-invalid';
       add(snap.policyFile, d);
     }
-    for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
   }
 
   dispose(): void {

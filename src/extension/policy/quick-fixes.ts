@@ -39,13 +39,13 @@ export class PolicyQuickFixes implements vscode.CodeActionProvider {
       }
       if ((v.rule === 'signature-required' || v.rule === 'signature-revoked') && v.model && v.version) {
         const fix = new vscode.CodeAction(`Sign ${v.model}@${v.version} now`, vscode.CodeActionKind.QuickFix);
-        fix.command = { command: 'sovereign.signModel', title: 'Sign Model', arguments: [`${v.model}@${v.version}`] };
+        fix.command = { command: 'sovereign.signModel', title: 'Sign Model', arguments: [`${v.model}@${v.version}`, diag.root] };
         fix.diagnostics = [diag];
         actions.push(fix);
       }
       if (!UNWAIVABLE.has(v.rule as PolicyRule) && v.model) {
         const fix = new vscode.CodeAction(`Request an exception for "${v.rule}" on ${v.model}...`, vscode.CodeActionKind.QuickFix);
-        fix.command = { command: 'sovereign.requestException', title: 'Request Exception', arguments: [v.model, v.rule] };
+        fix.command = { command: 'sovereign.requestException', title: 'Request Exception', arguments: [v.model, v.rule, diag.root] };
         fix.diagnostics = [diag];
         actions.push(fix);
       }

@@ -6,9 +6,10 @@ import { describeError } from '../../core/util/errors';
 import { POLICY_FILE } from '../../core/workspace/workspace';
 import { initRegistry } from '../../core/govern/ops';
 import { addPolicyException } from '../../core/policy/add-exception';
-import type { ExtensionServices } from '../context';
+import { pickWorkspaceRoot, type ExtensionServices } from '../context';
 import { registerKeyCommands, SIGNING_KEY_SECRET } from './key-commands';
 import type { ModelNode } from './models-view';
+import { nodeRoot, pickVersion } from './pick';
 import type { RegistryState } from './registry-state';
 
 /** Answers to Register Model's questions, for callers that already know them (tasks, other extensions, tests). */
@@ -18,15 +19,11 @@ export interface RegisterPreset {
   license?: string;
   /** Where the weights came from (a URI). */
   source?: string;
+  /** The registry (workspace root) to register in; default: the one holding the file, the only one, or asked. */
+  root?: string;
 }
 
 export { SIGNING_KEY_SECRET } from './key-commands';
-
-async function requireRoot(services: ExtensionServices): Promise<string | undefined> {
-  const root = await services.workspaceRoot();
-  if (!root) void vscode.window.showErrorMessage('Sovereign: open a folder that is a git repository (the registry lives in it). Run `git init` in the folder first.');
-  return root;
-}
 
 function fail(services: ExtensionServices, what: string, err: unknown): void {
   const message = describeError(err);
@@ -42,19 +39,6 @@ function refOf(arg: unknown): string | undefined {
   return undefined;
 }
 
-async function pickVersion(state: RegistryState, title: string): Promise<string | undefined> {
-  const snap = state.snapshot ?? (await state.refresh());
-  if (!snap?.versions.length) {
-    void vscode.window.showInformationMessage('Sovereign: the registry is empty. Run "Sovereign: Register Model..." first.');
-    return undefined;
-  }
-  const pick = await vscode.window.showQuickPick(
-    [...snap.versions].reverse().map((v) => ({ label: `${v.name}@${v.version}`, description: [v.aliases.join(', '), v.signed ? 'signed' : ''].filter(Boolean).join(' · ') })),
-    { title },
-  );
-  return pick?.label;
-}
-
 /** Register, alias, sign, verify, keys, exceptions, audit: the registry commands of the palette. */
 export function registerRegistryCommands(services: ExtensionServices, state: RegistryState): void {
   const { context } = services;
@@ -62,8 +46,8 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
   context.subscriptions.push(
     vscode.commands.registerCommand('sovereign.refreshRegistry', () => state.refresh()),
 
-    vscode.commands.registerCommand('sovereign.initRegistry', async () => {
-      const root = await requireRoot(services);
+    vscode.commands.registerCommand('sovereign.initRegistry', async (arg?: unknown) => {
+      const root = await pickWorkspaceRoot(services, { title: 'Initialise Registry and Policy', among: 'git', root: nodeRoot(arg), path: arg instanceof vscode.Uri ? arg.fsPath : undefined });
       if (!root) return;
       try {
         const result = await initRegistry(root);
@@ -75,15 +59,16 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.registerModel', async (uri?: vscode.Uri, preset?: RegisterPreset) => {
-      const root = await requireRoot(services);
+    vscode.commands.registerCommand('sovereign.registerModel', async (uri?: vscode.Uri | ModelNode, preset?: RegisterPreset) => {
+      // From the Models view's folder node: that folder's registry; from the explorer: the folder holding the file.
+      const root = await pickWorkspaceRoot(services, { title: 'Register Model', root: preset?.root ?? nodeRoot(uri), path: uri instanceof vscode.Uri ? uri.fsPath : undefined });
       if (!root) return;
-      const input = uri ?? (await vscode.window.showOpenDialog({ title: 'Register Model', openLabel: 'Register', canSelectFiles: true, canSelectFolders: true }))?.[0];
+      const input = (uri instanceof vscode.Uri ? uri : undefined) ?? (await vscode.window.showOpenDialog({ title: 'Register Model', openLabel: 'Register', canSelectFiles: true, canSelectFolders: true, defaultUri: vscode.Uri.file(root) }))?.[0];
       if (!input) return;
       const defaultName = basename(input.fsPath).replace(/\.(gguf|onnx|safetensors|bin|pt|pth|h5|keras)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-');
       const name = preset?.name ?? (await vscode.window.showInputBox({ title: 'Register Model (1/3): name', value: defaultName, validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(v) ? undefined : 'letters, digits, ".", "_" or "-"') }));
       if (!name) return;
-      const existing = (state.snapshot?.versions ?? []).filter((v) => v.name === name).map((v) => v.version);
+      const existing = (state.snapshotOf(root)?.versions ?? []).filter((v) => v.name === name).map((v) => v.version);
       const next = existing.length ? bumpPatch(existing[existing.length - 1]) : '1.0.0';
       const version = preset?.version ?? (await vscode.window.showInputBox({ title: 'Register Model (2/3): version', value: next, validateInput: (v) => (/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v) ? undefined : 'a semantic version, e.g. 1.0.0') }));
       if (!version) return;
@@ -109,11 +94,10 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.setAlias', async (arg?: unknown) => {
-      const root = await requireRoot(services);
-      if (!root) return;
-      const ref = refOf(arg)?.includes('@') ? refOf(arg) : await pickVersion(state, 'Set Alias: which version?');
-      if (!ref) return;
+    vscode.commands.registerCommand('sovereign.setAlias', async (arg?: unknown, inRoot?: string) => {
+      const picked = await pickVersion(services, state, arg, 'Set Alias: which version?', inRoot);
+      if (!picked) return;
+      const { root, ref } = picked;
       const alias = await vscode.window.showQuickPick(['staging', 'production', 'champion', 'Other...'], { title: `Set Alias: ${ref} becomes...` });
       const name = alias === 'Other...' ? await vscode.window.showInputBox({ title: 'Alias name' }) : alias;
       if (!name) return;
@@ -126,11 +110,10 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.verifyModel', async (arg?: unknown) => {
-      const root = await requireRoot(services);
-      if (!root) return;
-      const ref = refOf(arg)?.includes('@') ? refOf(arg) : await pickVersion(state, 'Verify Model');
-      if (!ref) return;
+    vscode.commands.registerCommand('sovereign.verifyModel', async (arg?: unknown, inRoot?: string) => {
+      const picked = await pickVersion(services, state, arg, 'Verify Model', inRoot);
+      if (!picked) return;
+      const { root, ref } = picked;
       try {
         const v = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Verifying ${ref} (re-hashing artifacts)` }, () =>
           services.worker.call('verifyVersion', [root, ref]),
@@ -140,14 +123,15 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
         const msg = `Sovereign: ${ref}: ${bad.length ? `${bad.length} artifact(s) ${bad.map((a) => `${a.path} ${a.status}`).join(', ')}` : 'artifacts intact'}; ${sig}.`;
         if (v.ok) void vscode.window.showInformationMessage(msg);
         else void vscode.window.showErrorMessage(msg);
-        return v;
+        // Returned for tasks, other extensions and tests (`executeCommand` resolves with it).
+        return { ...v, root, ref };
       } catch (err) {
         fail(services, `verifying ${ref}`, err);
         return undefined;
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.signModel', async (arg?: unknown) => {
+    vscode.commands.registerCommand('sovereign.signModel', async (arg?: unknown, inRoot?: string) => {
       const pem = await context.secrets.get(SIGNING_KEY_SECRET);
       if (!pem) {
         const gen = 'Generate Key';
@@ -157,10 +141,10 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
         if (choice === imp) await vscode.commands.executeCommand('sovereign.importSigningKey');
         return;
       }
-      const ref = refOf(arg);
-      if (ref?.includes('@')) {
-        const root = await requireRoot(services);
-        if (!root) return;
+      if (refOf(arg)?.includes('@')) {
+        const picked = await pickVersion(services, state, arg, 'Sign Model', inRoot);
+        if (!picked) return;
+        const { root, ref } = picked;
         try {
           const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Signing ${ref}` }, () => services.worker.call('signVersion', [root, ref, pem]));
           await state.refresh();
@@ -180,8 +164,8 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.requestException', async (model?: string, rule?: string) => {
-      const root = await requireRoot(services);
+    vscode.commands.registerCommand('sovereign.requestException', async (model?: string, rule?: string, inRoot?: string) => {
+      const root = await pickWorkspaceRoot(services, { title: 'Request Policy Exception', root: inRoot });
       if (!root) return;
       const m = model ?? (await vscode.window.showInputBox({ title: 'Exception: model name (or NAME@VERSION)' }));
       const r = rule ?? (await vscode.window.showInputBox({ title: 'Exception: rule id (e.g. license, signature-required)' }));
@@ -201,17 +185,23 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
     }),
 
     vscode.commands.registerCommand('sovereign.checkPolicy', async () => {
-      const snap = await state.refresh();
-      if (!snap) return;
-      const n = snap.violations.length + snap.problems.length + (snap.policyError ? 1 : 0);
-      if (n === 0) void vscode.window.showInformationMessage(`Sovereign: ${snap.versions.length} version(s) checked against ${snap.policyExists ? snap.policyFile : 'the default policy'}: no violations.`);
+      await state.refresh();
+      const all = state.all.map((r) => r.snapshot);
+      if (!all.length) {
+        void vscode.window.showInformationMessage('Sovereign: no folder of this window holds a registry. Run "Sovereign: Initialise Registry and Policy" first.');
+        return;
+      }
+      const n = all.reduce((sum, snap) => sum + snap.violations.length + snap.problems.length + (snap.policyError ? 1 : 0), 0);
+      const versions = all.reduce((sum, snap) => sum + snap.versions.length, 0);
+      const against = all.length > 1 ? `the policies of ${all.length} folders` : all[0].policyExists ? all[0].policyFile : 'the default policy';
+      if (n === 0) void vscode.window.showInformationMessage(`Sovereign: ${versions} version(s) checked against ${against}: no violations.`);
       else {
         void vscode.window.showWarningMessage(`Sovereign: ${n} policy violation(s) or manifest problem(s).`, 'Show Problems').then((c) => c && vscode.commands.executeCommand('workbench.actions.view.problems'));
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.exportEvidence', async () => {
-      const root = await requireRoot(services);
+    vscode.commands.registerCommand('sovereign.exportEvidence', async (arg?: unknown) => {
+      const root = await pickWorkspaceRoot(services, { title: 'Export Evidence', root: nodeRoot(arg) });
       if (!root) return;
       const target = (await vscode.window.showOpenDialog({ title: 'Export Evidence: choose a folder for the bundle', canSelectFiles: false, canSelectFolders: true, openLabel: 'Export Here' }))?.[0];
       if (!target) return;
@@ -227,8 +217,8 @@ export function registerRegistryCommands(services: ExtensionServices, state: Reg
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.showAuditLog', async () => {
-      const root = await requireRoot(services);
+    vscode.commands.registerCommand('sovereign.showAuditLog', async (arg?: unknown) => {
+      const root = await pickWorkspaceRoot(services, { title: 'Show Audit Log', root: nodeRoot(arg) });
       if (!root) return;
       const file = vscode.Uri.file(join(root, '.sovereign', 'audit.jsonl'));
       try {

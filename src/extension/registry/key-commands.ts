@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { importPrivateKey, listWorkspaceKeys, revokeKey, rotateSigningKey, trustPublicKey } from '../../core/govern/signing-keys';
 import { newKeyMaterial, type KeyMaterial } from '../../core/signing/keys';
 import { describeError } from '../../core/util/errors';
-import type { ExtensionServices } from '../context';
+import { pickWorkspaceRoot, type ExtensionServices } from '../context';
 import type { RegistryState } from './registry-state';
 
 /** SecretStorage key of the signing key (PEM, PKCS#8). Never in settings, files or logs. */
@@ -32,9 +32,12 @@ async function storedKey(services: ExtensionServices): Promise<KeyMaterial | und
 }
 
 /** Stores a key in SecretStorage and, in a workspace, trusts its public key in the policy. */
-async function adopt(services: ExtensionServices, material: KeyMaterial, verb: string): Promise<KeyCommandResult> {
+async function adopt(services: ExtensionServices, material: KeyMaterial, verb: string): Promise<KeyCommandResult | undefined> {
+  // In a multi-root window the public key is trusted in one registry's policy: asked before anything is stored.
+  const registries = (await services.registryRoots()).length;
+  const root = registries ? await pickWorkspaceRoot(services, { title: `Signing key ${verb}: which registry trusts its public key` }) : await services.workspaceRoot();
+  if (registries && !root) return undefined;
   await services.context.secrets.store(SIGNING_KEY_SECRET, material.privatePem);
-  const root = await services.workspaceRoot();
   const short = material.keyId.slice(0, 16);
   if (!root) {
     void vscode.window.showInformationMessage(`Sovereign: signing key ${short} ${verb} into SecretStorage. Open the workspace and run "Sovereign: Export Public Key" to trust it there.`);
@@ -75,6 +78,7 @@ export function registerKeyCommands(services: ExtensionServices, state: Registry
       try {
         const material = importPrivateKey(await readFile(target.fsPath, 'utf8'), basename(target.fsPath));
         const r = await adopt(services, material, 'imported');
+        if (!r) return undefined; // no registry chosen: nothing stored
         void vscode.window.showInformationMessage(`Sovereign: you can delete ${basename(target.fsPath)} now: the key is in SecretStorage.`);
         await state.refresh();
         return r;
@@ -107,12 +111,9 @@ export function registerKeyCommands(services: ExtensionServices, state: Registry
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.rotateSigningKey', async (options?: { revokeOld?: string | false }): Promise<KeyCommandResult | undefined> => {
-      const root = await services.workspaceRoot();
-      if (!root) {
-        void vscode.window.showErrorMessage('Sovereign: rotating a key changes the workspace policy: open a folder that is a git repository.');
-        return undefined;
-      }
+    vscode.commands.registerCommand('sovereign.rotateSigningKey', async (options?: { revokeOld?: string | false; root?: string }): Promise<KeyCommandResult | undefined> => {
+      const root = await pickWorkspaceRoot(services, { title: 'Rotate Signing Key', among: 'git', root: options?.root });
+      if (!root) return undefined; // pickWorkspaceRoot said why
       try {
         const old = await context.secrets.get(SIGNING_KEY_SECRET);
         let revokeOld = options?.revokeOld;
@@ -142,12 +143,9 @@ export function registerKeyCommands(services: ExtensionServices, state: Registry
       }
     }),
 
-    vscode.commands.registerCommand('sovereign.revokeKey', async (keyId?: string, reason?: string): Promise<KeyCommandResult | undefined> => {
-      const root = await services.workspaceRoot();
-      if (!root) {
-        void vscode.window.showErrorMessage('Sovereign: revoking a key changes the workspace policy: open a folder that is a git repository.');
-        return undefined;
-      }
+    vscode.commands.registerCommand('sovereign.revokeKey', async (keyId?: string, reason?: string, inRoot?: string): Promise<KeyCommandResult | undefined> => {
+      const root = await pickWorkspaceRoot(services, { title: 'Revoke Key', among: 'git', root: inRoot });
+      if (!root) return undefined; // pickWorkspaceRoot said why
       try {
         let id = keyId;
         if (!id) {

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { describeError } from '../../core/util/errors';
 import { describeSavedState, VIEW_TYPES, type ViewName } from '../../../webview/shared/view-state';
-import type { ExtensionServices } from '../context';
+import { pickWorkspaceRoot, type ExtensionServices } from '../context';
+import { nodeRoot } from '../registry/pick';
 import type { RegistryState } from '../registry/registry-state';
 import { BenchmarksPanel } from './benchmarks-panel';
 import { DeploymentsPanel } from './deployments-panel';
@@ -14,6 +15,8 @@ import type { ChatService } from '../chat/chat-service';
 import { unrestoredTabs, type OpenPanel } from './view-panel';
 
 interface ViewEntry {
+  /** The view shows one registry (the focused one): with several, its command asks which (or takes a tree item's). */
+  oneRegistry?: boolean;
   command: string;
   commandTitle: string;
   title: string;
@@ -34,6 +37,7 @@ export interface SovereignWebviews {
 export function registerWebviews(services: ExtensionServices, registry: RegistryState, chat: ChatService): SovereignWebviews {
   const views: Record<ViewName, ViewEntry> = {
     lineage: {
+      oneRegistry: true,
       command: 'sovereign.showLineage',
       commandTitle: 'Sovereign: Show Lineage',
       title: 'Model Lineage',
@@ -50,6 +54,7 @@ export function registerWebviews(services: ExtensionServices, registry: Registry
       revive: (panel) => BenchmarksPanel.revive(services, panel),
     },
     policy: {
+      oneRegistry: true,
       command: 'sovereign.showPolicyViolations',
       commandTitle: 'Sovereign: Show Policy Violations',
       title: 'Policy Violations',
@@ -106,7 +111,13 @@ export function registerWebviews(services: ExtensionServices, registry: Registry
     };
     services.context.subscriptions.push(
       vscode.window.registerWebviewPanelSerializer(viewType, serializers[viewType]),
-      vscode.commands.registerCommand(view.command, async () => {
+      vscode.commands.registerCommand(view.command, async (arg?: unknown) => {
+        if (view.oneRegistry && (nodeRoot(arg) || registry.all.length > 1)) {
+          // A multi-root window: the registry of the tree item the command came from, else the one picked.
+          const root = await pickWorkspaceRoot(services, { title: view.title, root: nodeRoot(arg) });
+          if (!root) return undefined;
+          registry.focus(root);
+        }
         if (view.open()) return view.show();
         // A tab VS Code restored but has not handed to the serializer yet (a background tab after a reload)
         // would become a second panel of this view: it is closed and the view opens in its place.

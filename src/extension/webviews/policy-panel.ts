@@ -77,10 +77,10 @@ export class PolicyPanel extends ViewPanel<PolicyContract> {
       .handle('signModel', async ({ model, version }) => {
         // Only a version of this registry, and only after the person confirms (a modal naming it and the key).
         if (!this.registry.snapshot?.versions.some((v) => v.name === model && v.version === version)) throw new Error(`${model}@${version} is not a registered version of this registry`);
-        await signFromWebview(this.services, VIEW_TYPES.policy, `${model}@${version}`);
+        await signFromWebview(this.services, VIEW_TYPES.policy, `${model}@${version}`, this.registry.snapshot?.root);
       })
       .handle('requestException', async ({ model, rule }) => {
-        await vscode.commands.executeCommand('sovereign.requestException', model, rule);
+        await vscode.commands.executeCommand('sovereign.requestException', model, rule, this.registry.snapshot?.root);
       })
       .handle('refresh', async () => {
         await this.registry.refresh();

@@ -16,7 +16,7 @@ export const SIGN_CHOICE = 'Sign';
  * shown) answers the webview with a `cancelled` error and signs nothing. Every host method a webview
  * can call to sign goes through here.
  */
-export async function signFromWebview(services: ExtensionServices, viewType: string, ref: string): Promise<void> {
+export async function signFromWebview(services: ExtensionServices, viewType: string, ref: string, root?: string): Promise<void> {
   const pem = await services.context.secrets.get(SIGNING_KEY_SECRET);
   if (!pem) {
     const gen = 'Generate Key';
@@ -52,5 +52,5 @@ export async function signFromWebview(services: ExtensionServices, viewType: str
     throw new RpcError('cancelled', `signing ${ref} was cancelled by the user`);
   }
   services.log.info(`webview ${viewType}: signing ${ref} with key ${keyId} confirmed by the user`);
-  await vscode.commands.executeCommand('sovereign.signModel', ref);
+  await vscode.commands.executeCommand('sovereign.signModel', ref, root);
 }

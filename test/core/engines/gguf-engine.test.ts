@@ -40,6 +40,10 @@ describe('GGUF engine in a supervised child process (real node-llama-cpp)', func
     assert.equal(d.threads, 1);
     assert.equal(d.vocabularySize, info.vocabSize);
     assert.equal(d.versions['node-llama-cpp'], '3.21.1');
+    // Where it runs: on this machine's CPU build nothing is offloaded (GPU machines: scripts/gpu-check.sh).
+    assert.equal(d.totalLayers, 3, 'the 2 blocks and the output layer');
+    if (d.gpu === false) assert.equal(d.gpuLayers, 0);
+    else assert.ok((d.gpuLayers ?? 0) > 0, `a ${d.gpu} build offloads layers`);
     assert.ok(d.loadMs > 0);
   });
 

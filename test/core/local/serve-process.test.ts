@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { InfillBackend } from '../../../src/core/completion/backends/llama-server';
 import { guardedTransport } from '../../../src/core/completion/http';
 import { CompletionService, DEFAULT_COMPLETION_SETTINGS } from '../../../src/core/completion/service';
-import { parseServeUrl, ServeProcess, type ServeState } from '../../../src/core/local/serve-process';
+import { parseServeBackend, parseServeUrl, ServeProcess, type ServeState } from '../../../src/core/local/serve-process';
+import { detectGpu, gpuAdvice } from '../../../src/core/engines/gpu';
 import { writeTinyLlama, type TinyLlamaInfo } from '../../fixtures/gguf/tiny-llama';
 import { REPO_ROOT } from '../../helpers/cli';
 import { tempDir } from '../../helpers/tmp';
@@ -75,6 +76,22 @@ describe('supervised local engine (sovereign serve child) and completion through
     const bad = new ServeProcess({ cliPath: join(REPO_ROOT, 'dist', 'cli.js'), model: join(dir.path, 'missing.gguf'), readyTimeoutMs: 30_000 });
     await assert.rejects(bad.start(), (err: Error & { hint?: string }) => /did not start/.test(err.message) && /missing\.gguf/.test(err.hint ?? ''));
     assert.equal(bad.stats.state, 'failed');
+  });
+
+  it('reports the llama.cpp backend the model loaded on: the CPU build, 0 layers offloaded (where no GPU build is installed)', async function () {
+    // A machine with a GPU build installed loads on it: scripts/gpu-check.sh is the check for such a machine.
+    if (gpuAdvice(await detectGpu({ modulesFrom: REPO_ROOT })).status === 'ready') this.skip();
+    // The tiny model's 2 blocks and its output layer: llama.cpp counts 3 layers to offload.
+    assert.deepEqual(proc.stats.backend, { gpu: false, gpuLayers: 0, totalLayers: 3 });
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { meta: { gpu: unknown; gpu_layers: unknown; total_layers: unknown } }[] };
+    assert.deepEqual([models.data[0].meta.gpu, models.data[0].meta.gpu_layers, models.data[0].meta.total_layers], [false, 0, 3]);
+  });
+
+  it('reads the backend from the runtime\'s ready line, and nothing from other lines', () => {
+    assert.deepEqual(parseServeBackend('{"url":"http://127.0.0.1:4321","gpu":"cuda","gpuLayers":33,"totalLayers":33}'), { gpu: 'cuda', gpuLayers: 33, totalLayers: 33 });
+    assert.deepEqual(parseServeBackend('{"url":"http://127.0.0.1:4321","gpu":false,"gpuLayers":0}'), { gpu: false, gpuLayers: 0, totalLayers: undefined });
+    assert.equal(parseServeBackend('{"url":"http://127.0.0.1:4321","kind":"onnx"}'), undefined);
+    assert.equal(parseServeBackend('ready: tiny (gguf, backend cpu, 0/3 layers offloaded)'), undefined);
   });
 
   it('finds the URL in the runtime\'s announcement', () => {

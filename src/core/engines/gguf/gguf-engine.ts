@@ -112,6 +112,7 @@ export class GgufEngine {
       sequences,
       gpu: llama.gpu,
       gpuLayers: model.gpuLayers,
+      totalLayers: model.fileInsights.totalLayers,
       vocabularySize: countVocabulary(model),
       hasChatTemplate,
       chatTemplate: chatWrapper ? chatTemplateName(chatWrapper) : undefined,
