@@ -1,0 +1,126 @@
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeRepo, runMain, snapshotTree, weights, type MainResult, type TestRepo } from '../registry/repo';
+import { tempDir } from '../../helpers/tmp';
+import { makeCertificates, startProxy, startRegistry, type TestRegistry } from './registry-server';
+
+/** Runs the CLI in a workspace with that workspace's store. */
+async function inRepo(repo: TestRepo, args: string[]): Promise<MainResult> {
+  process.env.SOVEREIGN_STORE = repo.store;
+  return runMain(args, repo.root);
+}
+
+interface PushJson {
+  digest: string;
+  tag: string;
+  target: string;
+  layers: { path: string; digest: string; outcome: string }[];
+  referrers: { artifactType: string; digest: string }[];
+}
+
+function skopeo(...args: string[]): string {
+  return execFileSync('skopeo', args, { encoding: 'utf8', env: { ...process.env, HOME: process.env.HOME ?? '/tmp' } });
+}
+
+describe('OCI push / pull against a real distribution registry (docker-registry)', function () {
+  this.timeout(180_000);
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let source: TestRepo;
+  let dest: TestRepo;
+  let reg: TestRegistry;
+  const savedStore = process.env.SOVEREIGN_STORE;
+  const savedDockerConfig = process.env.DOCKER_CONFIG;
+
+  before(async () => {
+    dir = await tempDir('sovereign-oci-');
+    process.env.DOCKER_CONFIG = join(dir.path, 'docker-config'); // never the machine's own credentials
+    reg = await startRegistry(join(dir.path, 'anon'));
+    source = await makeRepo();
+    dest = await makeRepo();
+    for (const repo of [source, dest]) {
+      assert.equal((await inRepo(repo, ['registry', 'init'])).code, 0);
+    }
+    // One key pair: the source signs with it, the destination trusts its public half.
+    assert.equal((await runMain(['keygen', '--out', join(dir.path, 'keys')], dir.path)).code, 0);
+    await mkdir(join(dest.root, 'keys'), { recursive: true });
+    await writeFile(join(dest.root, 'keys/team.pem'), await readFile(join(dir.path, 'keys/public.pem')));
+    await writeFile(join(dest.root, '.sovereign/policy.yaml'), 'version: 1\nsignature:\n  required: true\n  trusted_keys: [keys/team.pem]\n');
+    dest.git('add', '-A');
+    dest.git('commit', '-q', '-m', 'policy: signatures required');
+    await mkdir(join(dir.path, 'model'));
+    await writeFile(join(dir.path, 'model/weights.bin'), weights(300 * 1024));
+    await writeFile(join(dir.path, 'model/tokenizer.json'), '{"model":{"type":"BPE"}}\n');
+    const add = await inRepo(source, ['registry', 'add', join(dir.path, 'model'), '--name', 'coder', '--version', '1.0.0', '--license', 'mit', '--source', 'https://example.com/coder', '--key', join(dir.path, 'keys/private.pem')]);
+    assert.equal(add.code, 0, add.stderr);
+    await writeFile(join(dir.path, 'plain.bin'), weights(2048));
+    const plain = await inRepo(source, ['registry', 'add', join(dir.path, 'plain.bin'), '--name', 'plain', '--version', '0.1.0', '--license', 'mit', '--source', 'https://example.com/plain']);
+    assert.equal(plain.code, 0, plain.stderr);
+  });
+
+  after(async () => {
+    await reg?.stop();
+    await source?.cleanup();
+    await dest?.cleanup();
+    await dir?.cleanup();
+    if (savedStore === undefined) delete process.env.SOVEREIGN_STORE;
+    else process.env.SOVEREIGN_STORE = savedStore;
+    if (savedDockerConfig === undefined) delete process.env.DOCKER_CONFIG;
+    else process.env.DOCKER_CONFIG = savedDockerConfig;
+  });
+
+  let pushed: PushJson;
+
+  it('push: ModelPack layout, layer digests = the manifest\'s sha256, signature and scan report as referrers (tag-schema fallback)', async () => {
+    const res = await inRepo(source, ['push', 'coder@1.0.0', `oci://${reg.host}/team/coder`, '--json']);
+    assert.equal(res.code, 0, res.stderr);
+    pushed = JSON.parse(res.stdout) as PushJson;
+    assert.equal(pushed.tag, '1.0.0');
+    assert.deepEqual(pushed.layers.map((l) => l.outcome), ['uploaded', 'uploaded', 'uploaded']);
+    // What skopeo reads back is what push wrote.
+    const raw = skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/coder:1.0.0`);
+    assert.equal(`sha256:${createHash('sha256').update(raw).digest('hex')}`, pushed.digest);
+    const manifest = JSON.parse(raw) as { artifactType: string; config: { mediaType: string }; layers: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
+    assert.equal(manifest.artifactType, 'application/vnd.cncf.model.manifest.v1+json');
+    assert.equal(manifest.config.mediaType, 'application/vnd.cncf.model.config.v1+json');
+    const yaml = readFileSync(join(source.root, '.sovereign/models/coder/1.0.0.yaml'), 'utf8');
+    const byPath = Object.fromEntries(manifest.layers.map((l) => [l.annotations['org.cncf.model.filepath'], l]));
+    for (const [path, media] of [['weights.bin', 'application/vnd.cncf.model.weight.v1.raw'], ['tokenizer.json', 'application/vnd.cncf.model.weight.config.v1.raw']]) {
+      const sha = new RegExp(`path: ${path.replace('.', '\\.')}\\n\\s+sha256: ([0-9a-f]{64})`).exec(yaml)![1];
+      assert.equal(byPath[path].digest, `sha256:${sha}`);
+      assert.equal(byPath[path].mediaType, media);
+    }
+    assert.equal(byPath['.sovereign/models/coder/1.0.0.yaml'].mediaType, 'application/vnd.sovereign.model.manifest.v1+yaml');
+    // distribution 2.8 has no referrers API: the sha256-HEX tag lists them.
+    const index = JSON.parse(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/coder:sha256-${pushed.digest.slice(7)}`)) as { manifests: { artifactType: string; digest: string }[] };
+    assert.deepEqual(index.manifests.map((m) => m.artifactType).sort(), ['application/sarif+json', 'application/vnd.dev.sigstore.bundle.v0.3+json']);
+    const sig = JSON.parse(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/coder@${index.manifests.find((m) => m.artifactType.includes('sigstore'))!.digest}`)) as { subject: { digest: string } };
+    assert.equal(sig.subject.digest, pushed.digest);
+    // Pushing again sends nothing twice (HEAD before upload).
+    const again = JSON.parse((await inRepo(source, ['push', 'coder@1.0.0', `oci://${reg.host}/team/coder`, '--json'])).stdout) as PushJson;
+    assert.deepEqual(again.layers.map((l) => l.outcome), ['exists', 'exists', 'exists']);
+    assert.equal(again.digest, pushed.digest);
+  });
+
+  it('pull: digests, signature against the trusted keys, scan, policy, then one commit; the signature still verifies', async () => {
+    const res = await inRepo(dest, ['pull', `oci://${reg.host}/team/coder:1.0.0`, '--json']);
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as { model: string; signature: { status: string }; commit: string };
+    assert.equal(out.model, 'coder@1.0.0');
+    assert.equal(out.signature.status, 'valid');
+    assert.equal(readFileSync(join(dest.root, '.sovereign/models/coder/1.0.0.yaml'), 'utf8'), readFileSync(join(source.root, '.sovereign/models/coder/1.0.0.yaml'), 'utf8'));
+    assert.match(dest.git('log', '-1', '--format=%s'), /^registry: pull coder@1\.0\.0 from oci:\/\//);
+    const verify = await inRepo(dest, ['registry', 'verify', 'coder@1.0.0', '--json']);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    const audit = readFileSync(join(dest.root, '.sovereign/audit.jsonl'), 'utf8');
+    assert.match(audit, /"action":"pull"/);
+    assert.ok(audit.split('\n').some((l) => l.includes('"action":"egress"') && l.includes(`"subject":"http://${reg.host}"`) && l.includes('"via":"oci"')), 'the connection is in the audit log');
+    // Pulling the same version again is a no-op (exit 0).
+    const again = await inRepo(dest, ['pull', `oci://${reg.host}/team/coder@${pushed.digest}`]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /already registered/);
+  });
+});
