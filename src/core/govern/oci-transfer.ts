@@ -342,7 +342,8 @@ export async function pullArtifact(root: string, source: string, options: OciCon
     let bundle: Buffer | undefined;
     if (m.signature) {
       if (m.signature.path !== signatureRelPath(m.name, m.version)) throw new PullRefused(`the manifest of ${subject} names signature file "${m.signature.path}", not ${signatureRelPath(m.name, m.version)}`, 'push it again with `sovereign push`', 'artifact');
-      const refs = (await target.referrers(fetched.digest, signal)).filter((d) => d.artifactType === BUNDLE_MEDIA_TYPE);
+      // A copy may have lost the descriptors' artifactType (skopeo 1.9 rewrites indexes): read those manifests too.
+      const refs = (await target.referrers(fetched.digest, signal)).filter((d) => d.artifactType === BUNDLE_MEDIA_TYPE || d.artifactType === undefined);
       for (const d of refs) {
         const rm = parseJson<ImageManifest>((await target.getManifest(d.digest, signal)).bytes, `referrer ${d.digest}`);
         if (rm.subject?.digest !== fetched.digest) continue;

@@ -197,6 +197,12 @@ export class LayoutTarget implements OciTarget {
         // not a manifest we can read: not a referrer
       }
     }
+    // A copy of a registry's tag-schema index (`skopeo copy --all docker://R/REPO:sha256-HEX oci:DIR:sha256-HEX`).
+    const fallback = index.manifests.find((d) => d.annotations?.[REF_NAME] === `sha256-${hexOf(digest)}`);
+    if (fallback) {
+      const listed = parseIndex((await this.getManifest(fallback.digest)).bytes, `${this.display}:sha256-${hexOf(digest)}`);
+      for (const d of listed.manifests) if (!out.some((o) => o.digest === d.digest)) out.push(d);
+    }
     return out;
   }
 }

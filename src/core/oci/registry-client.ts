@@ -198,7 +198,7 @@ export class RegistryClient implements OciTarget {
         if (!(err instanceof ConnectionError) || signal?.aborted) throw err;
         if (++resumes > (this.options.maxResumes ?? 5)) throw new IoError(`${this.display}: the upload of ${desc.digest} was cut ${resumes} times (${err.message})`, 'check the network to the registry and push again: blobs already sent are not sent again');
         // Resume: ask the registry how much of the upload it holds (GET the upload URL's Range).
-        const status = await this.uploadStatus(location, signal);
+        const status = await this.uploadStatus(location, offset, signal);
         if (status === undefined) {
           // The registry dropped the session (distribution does after a partial chunk): a new one.
           location = await this.startUpload(signal);
@@ -225,7 +225,7 @@ export class RegistryClient implements OciTarget {
   }
 
   /** GET the upload URL: where to continue (undefined when the registry no longer knows the upload). */
-  private async uploadStatus(location: URL, signal?: AbortSignal): Promise<{ location: URL; offset: number } | undefined> {
+  private async uploadStatus(location: URL, confirmed: number, signal?: AbortSignal): Promise<{ location: URL; offset: number } | undefined> {
     let res: Reply;
     try {
       res = await this.request('GET', location, { signal });
@@ -235,7 +235,10 @@ export class RegistryClient implements OciTarget {
     }
     drain(res.body);
     if (res.status !== 204 && res.status !== 202) return undefined;
-    return { location: new URL(res.headers.location ?? location.href, location), offset: rangeEnd(res.headers.range as string | undefined) ?? 0 };
+    // "0-0" is what distribution answers for an empty upload as well as for one byte: trust what we know was confirmed.
+    const range = String(res.headers.range ?? '').trim();
+    const offset = range === '0-0' || range === 'bytes=0-0' ? Math.min(1, confirmed) : (rangeEnd(range) ?? 0);
+    return { location: new URL(res.headers.location ?? location.href, location), offset };
   }
 
   async getBlob(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {

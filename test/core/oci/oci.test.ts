@@ -123,4 +123,116 @@ describe('OCI push / pull against a real distribution registry (docker-registry)
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /already registered/);
   });
+
+  /** Registers a new signed version of coder with fresh weights of `size` bytes. */
+  async function addVersion(version: string, size: number): Promise<Buffer> {
+    const folder = join(dir.path, `model-${version}`);
+    await mkdir(folder, { recursive: true });
+    const bytes = weights(size);
+    await writeFile(join(folder, 'weights.bin'), bytes);
+    const add = await inRepo(source, ['registry', 'add', folder, '--name', 'coder', '--version', version, '--license', 'mit', '--source', 'https://example.com/coder', '--key', join(dir.path, 'keys/private.pem')]);
+    assert.equal(add.code, 0, add.stderr);
+    return bytes;
+  }
+
+  function storedObject(repo: TestRepo, bytes: Buffer): string {
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    return join(repo.store, 'sha256', sha.slice(0, 2), sha.slice(2));
+  }
+
+  it('a blob changed in the registry\'s storage is refused on pull: exit 1, nothing written, nothing stored', async () => {
+    const bytes = await addVersion('1.1.0', 64 * 1024);
+    assert.equal((await inRepo(source, ['push', 'coder@1.1.0', `oci://${reg.host}/team/coder`])).code, 0);
+    const file = reg.blobFile(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+    const tampered = Buffer.from(readFileSync(file));
+    tampered[100] ^= 0xff;
+    chmodSync(file, 0o644);
+    writeFileSync(file, tampered);
+    const before = await snapshotTree(dest);
+    const res = await inRepo(dest, ['pull', `oci://${reg.host}/team/coder:1.1.0`, '--json']);
+    assert.equal(res.code, 1, res.stderr);
+    const out = JSON.parse(res.stdout) as { ok: boolean; stage: string; message: string };
+    assert.equal(out.stage, 'digest');
+    assert.match(out.message, /does not match its digest/);
+    assert.equal(await snapshotTree(dest), before);
+    assert.equal(existsSync(storedObject(dest, bytes)), false);
+    assert.equal(existsSync(storedObject(dest, tampered)), false);
+  });
+
+  it('an unsigned version is refused by a policy that requires signatures (before any weight is downloaded)', async () => {
+    assert.equal((await inRepo(source, ['push', 'plain@0.1.0', `oci://${reg.host}/team/plain`])).code, 0);
+    const before = await snapshotTree(dest);
+    const res = await inRepo(dest, ['pull', `oci://${reg.host}/team/plain:0.1.0`]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /plain@0\.1\.0 refused by the policy:\n\s+\[signature-required\] not signed/);
+    assert.doesNotMatch(res.stderr, /download/);
+    assert.equal(await snapshotTree(dest), before);
+  });
+
+  it('a connection cut between chunks: the upload resumes where the registry\'s Range says (nothing sent twice)', async () => {
+    const bytes = await addVersion('1.2.0', Math.floor(2.5 * 1024 * 1024));
+    const proxy = await startProxy(reg.port);
+    try {
+      proxy.cutAtRequest(/^PATCH /, 2); // config, first weights chunk, then the second chunk's request never reaches the registry
+      const res = await inRepo(source, ['push', 'coder@1.2.0', `oci://${proxy.host}/team/coder`, '--chunk-mib', '1', '--json']);
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(proxy.cuts(), 1);
+      // The weights went through once (plus headers and the small blobs), not once and a half.
+      assert.ok(proxy.forwarded() < bytes.length + 256 * 1024, `forwarded ${proxy.forwarded()} bytes for a ${bytes.length}-byte blob`);
+    } finally {
+      await proxy.stop();
+    }
+    const res = await inRepo(dest, ['pull', `oci://${reg.host}/team/coder:1.2.0`]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(readFileSync(storedObject(dest, bytes)), bytes);
+  });
+
+  it('a connection cut mid-chunk: distribution drops that upload session, the blob is sent again in a new one and the push completes', async () => {
+    const bytes = await addVersion('1.3.0', Math.floor(2.5 * 1024 * 1024));
+    const proxy = await startProxy(reg.port);
+    try {
+      proxy.cutAfter(1536 * 1024); // in the middle of the second 1 MiB chunk
+      const res = await inRepo(source, ['push', 'coder@1.3.0', `oci://${proxy.host}/team/coder`, '--chunk-mib', '1']);
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(proxy.cuts(), 1);
+    } finally {
+      await proxy.stop();
+    }
+    const res = await inRepo(dest, ['pull', `oci://${reg.host}/team/coder:1.3.0`]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(readFileSync(storedObject(dest, bytes)), bytes);
+  });
+
+  it('push --to-dir writes an OCI image layout that pull accepts; skopeo copies a registry artifact (and its referrers) to a layout that pull accepts', async () => {
+    const other = await makeRepo();
+    try {
+      assert.equal((await inRepo(other, ['registry', 'init'])).code, 0);
+      await mkdir(join(other.root, 'keys'), { recursive: true });
+      await writeFile(join(other.root, 'keys/team.pem'), await readFile(join(dir.path, 'keys/public.pem')));
+      await writeFile(join(other.root, '.sovereign/policy.yaml'), 'version: 1\nsignature:\n  required: true\n  trusted_keys: [keys/team.pem]\n');
+      other.git('add', '-A');
+      other.git('commit', '-q', '-m', 'policy');
+      const layout = join(dir.path, 'layout');
+      const push = await inRepo(source, ['push', 'coder@1.0.0', '--to-dir', layout, '--json']);
+      assert.equal(push.code, 0, push.stderr);
+      assert.ok(existsSync(join(layout, 'oci-layout')));
+      // skopeo reads what push wrote to the folder.
+      const raw = skopeo('inspect', '--raw', `oci:${layout}:1.0.0`);
+      assert.equal(`sha256:${createHash('sha256').update(raw).digest('hex')}`, (JSON.parse(push.stdout) as PushJson).digest);
+      const pulled = await inRepo(other, ['pull', `oci:${layout}:1.0.0`, '--json']);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.equal((JSON.parse(pulled.stdout) as { signature: { status: string } }).signature.status, 'valid');
+
+      // What skopeo copy placed: the artifact and its tag-schema referrers index, registry -> layout.
+      const copied = join(dir.path, 'skopeo-layout');
+      skopeo('copy', '--src-tls-verify=false', `docker://${reg.host}/team/coder:1.2.0`, `oci:${copied}:1.2.0`);
+      const digest = `sha256:${createHash('sha256').update(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/coder:1.2.0`)).digest('hex')}`;
+      skopeo('copy', '--all', '--src-tls-verify=false', `docker://${reg.host}/team/coder:sha256-${digest.slice(7)}`, `oci:${copied}:sha256-${digest.slice(7)}`);
+      const fromSkopeo = await inRepo(other, ['pull', `oci:${copied}:1.2.0`, '--json']);
+      assert.equal(fromSkopeo.code, 0, fromSkopeo.stderr + fromSkopeo.stdout);
+      assert.equal((JSON.parse(fromSkopeo.stdout) as { signature: { status: string } }).signature.status, 'valid');
+    } finally {
+      await other.cleanup();
+    }
+  });
 });
