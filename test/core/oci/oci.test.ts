@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeRepo, runMain, snapshotTree, weights, type MainResult, type TestRepo } from '../registry/repo';
 import { tempDir } from '../../helpers/tmp';
-import { makeCertificates, startProxy, startRegistry, type TestRegistry } from './registry-server';
+import { startProxy, startRegistry, type TestRegistry } from './registry-server';
 
 /** Runs the CLI in a workspace with that workspace's store. */
 async function inRepo(repo: TestRepo, args: string[]): Promise<MainResult> {

@@ -1,0 +1,86 @@
+import { strict as assert } from 'node:assert';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { makeRepo, runMain, weights, type MainResult, type TestRepo } from '../registry/repo';
+import { tempDir } from '../../helpers/tmp';
+import { makeCertificates, startRegistry, type TestRegistry } from './registry-server';
+
+async function inRepo(repo: TestRepo, args: string[]): Promise<MainResult> {
+  process.env.SOVEREIGN_STORE = repo.store;
+  return runMain(args, repo.root);
+}
+
+describe('OCI push / pull with htpasswd + TLS (a CA the test makes), docker config and a credential helper', function () {
+  this.timeout(180_000);
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let source: TestRepo;
+  let dest: TestRepo;
+  let reg: TestRegistry;
+  let ca: string;
+  const saved = { store: process.env.SOVEREIGN_STORE, docker: process.env.DOCKER_CONFIG, path: process.env.PATH };
+
+  before(async () => {
+    dir = await tempDir('sovereign-oci-auth-');
+    const certs = makeCertificates(dir.path);
+    ca = certs.ca;
+    reg = await startRegistry(join(dir.path, 'reg'), { users: { alice: 's3cret' }, tls: certs });
+    process.env.DOCKER_CONFIG = join(dir.path, 'docker');
+    await mkdir(process.env.DOCKER_CONFIG, { recursive: true });
+    source = await makeRepo();
+    dest = await makeRepo();
+    for (const repo of [source, dest]) assert.equal((await inRepo(repo, ['registry', 'init'])).code, 0);
+    await writeFile(join(dir.path, 'w.bin'), weights(128 * 1024));
+    const add = await inRepo(source, ['registry', 'add', join(dir.path, 'w.bin'), '--name', 'm', '--version', '1.0.0', '--license', 'mit', '--source', 'https://example.com/m']);
+    assert.equal(add.code, 0, add.stderr);
+  });
+
+  after(async () => {
+    await reg?.stop();
+    await source?.cleanup();
+    await dest?.cleanup();
+    await dir?.cleanup();
+    for (const [k, v] of [['SOVEREIGN_STORE', saved.store], ['DOCKER_CONFIG', saved.docker], ['PATH', saved.path]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  const config = (value: unknown): Promise<void> => writeFile(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify(value));
+
+  it('refuses a certificate from an unknown CA (exit 1, the hint names --ca-file); never falls back to plain HTTP', async () => {
+    const res = await inRepo(source, ['push', 'm@1.0.0', `oci://${reg.host}/team/m`]);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /TLS certificate of 127\.0\.0\.1:\d+ is not trusted/);
+    assert.match(res.stderr, /--ca-file/);
+  });
+
+  it('anonymous, then wrong credentials from the docker config: refused with what to do', async () => {
+    const anon = await inRepo(source, ['push', 'm@1.0.0', `oci://${reg.host}/team/m`, '--ca-file', ca]);
+    assert.equal(anon.code, 1, anon.stderr);
+    assert.match(anon.stderr, /requires a user name and password/);
+    await config({ auths: { [`https://${reg.host}`]: { auth: Buffer.from('alice:wrong').toString('base64') } } });
+    const wrong = await inRepo(source, ['push', 'm@1.0.0', `oci://${reg.host}/team/m`, '--ca-file', ca]);
+    assert.equal(wrong.code, 1, wrong.stderr);
+    assert.match(wrong.stderr, /authentication failed with the credentials from .*config\.json/);
+  });
+
+  it('push with the docker config\'s auths (basic over TLS with the test CA), pull with a docker-credential helper', async () => {
+    await config({ auths: { [reg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } });
+    const push = await inRepo(source, ['push', 'm@1.0.0', `oci://${reg.host}/team/m`, '--ca-file', ca, '--json']);
+    assert.equal(push.code, 0, push.stderr);
+    // The helper is a real program on PATH, asked `get` with the host on stdin, as docker asks it.
+    const bin = join(dir.path, 'bin');
+    await mkdir(bin, { recursive: true });
+    const log = join(dir.path, 'helper.log');
+    await writeFile(join(bin, 'docker-credential-sovtest'), `#!/bin/sh\nread host\necho "$1 $host" >> ${log}\n[ "$host" = "${reg.host}" ] && echo '{"ServerURL":"${reg.host}","Username":"alice","Secret":"s3cret"}' && exit 0\necho "credentials not found in native keychain"; exit 1\n`);
+    await chmod(join(bin, 'docker-credential-sovtest'), 0o755);
+    process.env.PATH = `${bin}${delimiter}${saved.path}`;
+    await config({ credHelpers: { [reg.host]: 'sovtest' } });
+    const pull = await inRepo(dest, ['pull', `oci://${reg.host}/team/m:1.0.0`, '--ca-file', ca, '--json']);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.equal((JSON.parse(pull.stdout) as { signature: { status: string } }).signature.status, 'unsigned');
+    assert.equal((await readFile(log, 'utf8')).trim().split('\n')[0], `get ${reg.host}`);
+    const audit = await readFile(join(dest.root, '.sovereign/audit.jsonl'), 'utf8');
+    assert.ok(audit.includes(`"subject":"https://${reg.host}"`), 'the TLS connection is in the audit log');
+  });
+});
