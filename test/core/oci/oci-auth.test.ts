@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { makeRepo, runMain, weights, type MainResult, type TestRepo } from '../registry/repo';
 import { tempDir } from '../../helpers/tmp';
-import { makeCertificates, startRegistry, type TestRegistry } from './registry-server';
+import { makeCertificates, startRegistry, startTokenServer, type TestRegistry } from './registry-server';
 
 async function inRepo(repo: TestRepo, args: string[]): Promise<MainResult> {
   process.env.SOVEREIGN_STORE = repo.store;
@@ -82,5 +82,53 @@ describe('OCI push / pull with htpasswd + TLS (a CA the test makes), docker conf
     assert.equal((await readFile(log, 'utf8')).trim().split('\n')[0], `get ${reg.host}`);
     const audit = await readFile(join(dest.root, '.sovereign/audit.jsonl'), 'utf8');
     assert.ok(audit.includes(`"subject":"https://${reg.host}"`), 'the TLS connection is in the audit log');
+  });
+});
+
+describe('OCI push with bearer token authentication (distribution\'s token auth, a token server the test runs)', function () {
+  this.timeout(180_000);
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let repo: TestRepo;
+  const saved = { store: process.env.SOVEREIGN_STORE, docker: process.env.DOCKER_CONFIG };
+
+  before(async () => {
+    dir = await tempDir('sovereign-oci-token-');
+    process.env.DOCKER_CONFIG = join(dir.path, 'docker');
+    await mkdir(process.env.DOCKER_CONFIG, { recursive: true });
+    repo = await makeRepo();
+    assert.equal((await inRepo(repo, ['registry', 'init'])).code, 0);
+    await writeFile(join(dir.path, 'w.bin'), weights(96 * 1024));
+    assert.equal((await inRepo(repo, ['registry', 'add', join(dir.path, 'w.bin'), '--name', 'm', '--version', '1.0.0', '--license', 'mit', '--source', 'https://example.com/m'])).code, 0);
+  });
+
+  after(async () => {
+    await repo?.cleanup();
+    await dir?.cleanup();
+    for (const [k, v] of [['SOVEREIGN_STORE', saved.store], ['DOCKER_CONFIG', saved.docker]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it('answers the Bearer challenge with a token for the repository, and mounts blobs across repositories (token for both scopes)', async () => {
+    const tokens = await startTokenServer(dir.path, { alice: 's3cret' });
+    const reg = await startRegistry(join(dir.path, 'reg'), { token: tokens });
+    try {
+      const anon = await inRepo(repo, ['push', 'm@1.0.0', `oci://${reg.host}/team/m`]);
+      assert.equal(anon.code, 1);
+      assert.match(anon.stderr, /token server .* refused an anonymous token/);
+      await writeFile(join(process.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [reg.host]: { username: 'alice', password: 's3cret' } } }));
+      const push = await inRepo(repo, ['push', 'm@1.0.0', `oci://${reg.host}/team/m`, '--json']);
+      assert.equal(push.code, 0, push.stderr);
+      assert.ok(tokens.requests.some((r) => r.user === 'alice' && r.scopes.includes('repository:team/m:pull,push')));
+      const mount = await inRepo(repo, ['push', 'm@1.0.0', `oci://${reg.host}/team/copy`, '--mount-from', 'team/m', '--json']);
+      assert.equal(mount.code, 0, mount.stderr);
+      const layers = (JSON.parse(mount.stdout) as { layers: { outcome: string }[] }).layers;
+      assert.deepEqual(layers.map((l) => l.outcome), ['mounted', 'mounted']);
+      assert.ok(tokens.requests.some((r) => r.scopes.includes('repository:team/copy:pull,push') && r.scopes.includes('repository:team/m:pull')));
+    } finally {
+      await reg.stop();
+      await tokens.stop();
+    }
   });
 });

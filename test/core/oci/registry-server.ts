@@ -4,6 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer, connect, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createPrivateKey, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 
 /** A real CNCF distribution registry (Debian's docker-registry) on 127.0.0.1, its own port and storage. */
@@ -30,6 +32,8 @@ export async function freePort(): Promise<number> {
 export interface RegistryOptions {
   /** user:password pairs, written with `htpasswd -B` (bcrypt, what distribution accepts). */
   users?: Record<string, string>;
+  /** Bearer token auth: the registry trusts tokens signed by the token server's certificate. */
+  token?: TokenServer;
   tls?: { cert: string; key: string; ca: string };
 }
 
@@ -43,6 +47,9 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
     const lines = Object.entries(options.users).map(([u, p]) => execFileSync('htpasswd', ['-Bbn', u, p], { encoding: 'utf8' }).trim());
     await writeFile(file, lines.join('\n') + '\n');
     auth = `auth:\n  htpasswd:\n    realm: test-registry\n    path: ${file}\n`;
+  }
+  if (options.token) {
+    auth = `auth:\n  token:\n    realm: ${options.token.realm}\n    service: ${options.token.service}\n    issuer: ${options.token.issuer}\n    rootcertbundle: ${options.token.certFile}\n`;
   }
   const tls = options.tls ? `  tls:\n    certificate: ${options.tls.cert}\n    key: ${options.tls.key}\n` : '';
   const config = join(dir, 'config.yml');
@@ -170,5 +177,64 @@ export async function startProxy(target: number): Promise<CuttingProxy> {
       for (const s of sockets) s.destroy();
       await new Promise((r) => server.close(r));
     },
+  };
+}
+
+/**
+ * A token server as Docker's token authentication specifies it: GET realm?service=&scope= with Basic
+ * credentials answers a JWT (ES256, x5c = its certificate, which the registry trusts as rootcertbundle)
+ * granting the scopes asked for. Anonymous requests get no token.
+ */
+export interface TokenServer {
+  realm: string;
+  service: string;
+  issuer: string;
+  certFile: string;
+  /** The scopes of every token request, in order. */
+  requests: { user?: string; scopes: string[] }[];
+  stop(): Promise<void>;
+}
+
+export async function startTokenServer(dir: string, users: Record<string, string>): Promise<TokenServer> {
+  const run = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  const keyFile = join(dir, 'token.key');
+  const certFile = join(dir, 'token.pem');
+  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=sovereign test token issuer');
+  const key = createPrivateKey(readFileSync(keyFile));
+  const der = new X509Certificate(readFileSync(certFile)).raw.toString('base64');
+  const requests: TokenServer['requests'] = [];
+  const service = 'sovereign-test-registry';
+  const issuer = 'sovereign-test-issuer';
+  const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const scopes = url.searchParams.getAll('scope');
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+    const [user, pass] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':') : [];
+    requests.push({ user, scopes });
+    if (!user || users[user] !== pass) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
+      return;
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const access = scopes.map((s) => {
+      const [type, ...rest] = s.split(':');
+      const actions = rest.pop()!.split(',');
+      return { type, name: rest.join(':'), actions };
+    });
+    const head = b64({ typ: 'JWT', alg: 'ES256', x5c: [der] });
+    const body = b64({ iss: issuer, sub: user, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access });
+    const signature = sign('sha256', Buffer.from(`${head}.${body}`), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${head}.${body}.${signature}`, expires_in: 300 }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    realm: `http://127.0.0.1:${port}/token`,
+    service,
+    issuer,
+    certFile,
+    requests,
+    stop: () => new Promise((r) => server.close(() => r())),
   };
 }
