@@ -62,6 +62,8 @@ export interface OciConnectOptions {
 export interface PushOptions extends OciConnectOptions {
   /** Other repositories of the same registry to mount blobs from instead of uploading them. */
   mountFrom?: string[];
+  /** More tags for the same manifest (e.g. the version's aliases). */
+  extraTags?: string[];
 }
 
 export interface PushResult {
@@ -74,7 +76,7 @@ export interface PushResult {
   signed: boolean;
 }
 
-async function connect(root: string, ref: string, access: 'push' | 'pull', options: OciConnectOptions): Promise<{ target: OciTarget; parsed: ReturnType<typeof parseOciReference> }> {
+export async function connect(root: string, ref: string, access: 'push' | 'pull', options: OciConnectOptions): Promise<{ target: OciTarget; parsed: ReturnType<typeof parseOciReference> }> {
   const parsed = parseOciReference(ref);
   let ca: Buffer | undefined;
   if (options.caFile) {
@@ -171,6 +173,7 @@ export async function pushVersion(root: string, modelRef: string, destination: s
     layers.push({ path: entry.file, digest: pkg.manifestLayer.descriptor.digest, size: pkg.manifestLayer.descriptor.size, outcome: await pushBytes(pkg.manifestLayer.descriptor, pkg.manifestLayer.bytes) });
     stage('manifest', `${target.display}:${tag}`);
     const digest = await target.putManifest(pkg.manifest.bytes, OCI_MANIFEST, tag, signal);
+    for (const extra of options.extraTags ?? []) if (extra !== tag) await target.putManifest(pkg.manifest.bytes, OCI_MANIFEST, extra, signal);
 
     const referrers: PushResult['referrers'] = [];
     const now = new Date().toISOString();

@@ -185,6 +185,15 @@ export class LayoutTarget implements OciTarget {
     return digest;
   }
 
+  async listTags(): Promise<string[]> {
+    try {
+      await stat(join(this.dir, 'oci-layout'));
+    } catch {
+      return [];
+    }
+    return [...new Set((await this.index()).manifests.map((d) => d.annotations?.[REF_NAME]).filter((t): t is string => !!t))];
+  }
+
   async referrers(digest: string): Promise<Descriptor[]> {
     const index = await this.index();
     const out: Descriptor[] = [];

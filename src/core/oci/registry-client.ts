@@ -309,6 +309,24 @@ export class RegistryClient implements OciTarget {
     return parseIndex(fetched.bytes, `${this.display}:${tag}`);
   }
 
+  async listTags(signal?: AbortSignal): Promise<string[]> {
+    const tags: string[] = [];
+    let next: string | undefined = `/v2/${this.repository}/tags/list?n=1000`;
+    for (let page = 0; next && page < 50; page++) {
+      const res = await this.request('GET', next, { headers: { accept: 'application/json' }, signal });
+      if (res.status === 404) {
+        drain(res.body);
+        return tags;
+      }
+      if (res.status !== 200) throw await unexpected(this.display, 'GET tags', res);
+      const body = JSON.parse((await readLimited(res.body, MAX_MANIFEST_BYTES, 'the tag list')).toString('utf8')) as { tags?: unknown };
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      // Pagination (distribution-spec): Link: </v2/...?last=x&n=1000>; rel="next"
+      next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(String(res.headers.link ?? ''))?.[1];
+    }
+    return tags;
+  }
+
   async referrers(digest: string, signal?: AbortSignal): Promise<Descriptor[]> {
     const res = await this.request('GET', this.path('referrers', digest), { headers: { accept: OCI_INDEX }, signal });
     if (res.status === 200) {

@@ -29,5 +29,7 @@ export interface OciTarget {
   putReferrer(bytes: Buffer, mediaType: string, artifactType: string, subject: Descriptor, annotations?: Record<string, string>, signal?: AbortSignal): Promise<string>;
   /** The manifests whose subject is `digest` (referrers API, else the `sha256-HEX` tag schema). */
   referrers(digest: string, signal?: AbortSignal): Promise<Descriptor[]>;
+  /** The tags of the repository (or of the layout folder). */
+  listTags(signal?: AbortSignal): Promise<string[]>;
   close(): void;
 }

@@ -235,4 +235,35 @@ describe('OCI push / pull against a real distribution registry (docker-registry)
       await other.cleanup();
     }
   });
+
+  it('registry sync: aliases travel as tags (push), and come back as aliases of the pulled versions (pull, through the gate)', async () => {
+    assert.equal((await inRepo(source, ['registry', 'alias', 'coder@1.0.0', 'stable'])).code, 0);
+    const push = await inRepo(source, ['registry', 'sync', `oci://${reg.host}/mirror`, '--push', '--name', 'coder', '--alias', 'stable', '--json']);
+    assert.equal(push.code, 0, push.stderr);
+    assert.deepEqual((JSON.parse(push.stdout) as { pushed: { model: string }[] }).pushed.map((p) => p.model), ['coder@1.0.0']);
+    const tags = (JSON.parse(skopeo('list-tags', '--tls-verify=false', `docker://${reg.host}/mirror/coder`)) as { Tags: string[] }).Tags.filter((t) => !t.startsWith('sha256-'));
+    assert.deepEqual(tags.sort(), ['1.0.0', 'stable']);
+    const third = await makeRepo();
+    try {
+      assert.equal((await inRepo(third, ['registry', 'init'])).code, 0);
+      // Without a trusted key a signed version cannot be verified: refused, with the hint to add the key.
+      const untrusted = await inRepo(third, ['registry', 'sync', `oci://${reg.host}/mirror`, '--pull', '--name', 'coder']);
+      assert.equal(untrusted.code, 1);
+      assert.match(untrusted.stderr, /refused .*mirror\/coder:1\.0\.0: coder@1\.0\.0 refused: its signature does not verify/);
+      await mkdir(join(third.root, 'keys'), { recursive: true });
+      await writeFile(join(third.root, 'keys/team.pem'), await readFile(join(dir.path, 'keys/public.pem')));
+      await writeFile(join(third.root, '.sovereign/policy.yaml'), 'version: 1\nsignature:\n  trusted_keys: [keys/team.pem]\n');
+      third.git('add', '-A');
+      third.git('commit', '-q', '-m', 'trust the team key');
+      const pull = await inRepo(third, ['registry', 'sync', `oci://${reg.host}/mirror`, '--pull', '--name', 'coder', '--alias', 'stable', '--json']);
+      assert.equal(pull.code, 0, pull.stderr);
+      const out = JSON.parse(pull.stdout) as { pulled: { model: string }[]; aliases: { alias: string; version: string }[] };
+      assert.deepEqual(out.pulled.map((p) => p.model), ['coder@1.0.0']);
+      assert.deepEqual(out.aliases.map((a) => `${a.alias}->${a.version}`), ['stable->1.0.0']);
+      const show = JSON.parse((await inRepo(third, ['registry', 'show', 'coder@stable', '--json'])).stdout) as { version: string };
+      assert.equal(show.version, '1.0.0');
+    } finally {
+      await third.cleanup();
+    }
+  });
 });
