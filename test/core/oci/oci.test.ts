@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { makeRepo, runMain, snapshotTree, weights, type MainResult, type TestRepo } from '../registry/repo';
 import { tempDir } from '../../helpers/tmp';
 import { startProxy, startRegistry, type TestRegistry } from './registry-server';
+import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
 
 /** Runs the CLI in a workspace with that workspace's store. */
 async function inRepo(repo: TestRepo, args: string[]): Promise<MainResult> {
@@ -265,5 +266,43 @@ describe('OCI push / pull against a real distribution registry (docker-registry)
     } finally {
       await third.cleanup();
     }
+  });
+
+  it('deploy export-k8s --oci-repo: an image volume pinned to the pushed digest, and an admission policy that admits only that signed digest', async () => {
+    await writeTinyLlama(join(dir.path, 'tiny.gguf'));
+    const add = await inRepo(source, ['registry', 'add', join(dir.path, 'tiny.gguf'), '--name', 'tiny', '--version', '1.0.0', '--license', 'mit', '--source', 'https://example.com/tiny', '--key', join(dir.path, 'keys/private.pem')]);
+    assert.equal(add.code, 0, add.stderr);
+    const push = await inRepo(source, ['push', 'tiny@1.0.0', `oci://${reg.host}/team/tiny`, '--json']);
+    assert.equal(push.code, 0, push.stderr);
+    const digest = (JSON.parse(push.stdout) as PushJson).digest;
+    // The source workspace trusts no key yet: it cannot vouch for the signature, so it does not export it.
+    const untrusted = await inRepo(source, ['deploy', 'export-k8s', 'tiny@1.0.0', '--oci-repo', `oci://${reg.host}/team/tiny`]);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /admits signed digests only/);
+    await mkdir(join(source.root, 'keys'), { recursive: true });
+    await writeFile(join(source.root, 'keys/team.pem'), await readFile(join(dir.path, 'keys/public.pem')));
+    await writeFile(join(source.root, '.sovereign/policy.yaml'), 'version: 1\nsignature:\n  trusted_keys: [keys/team.pem]\n');
+    const res = await inRepo(source, ['deploy', 'export-k8s', 'tiny@1.0.0', '--oci-repo', `oci://${reg.host}/team/tiny`, '--namespace', 'models', '--json']);
+    assert.equal(res.code, 0, res.stderr);
+    const objects = JSON.parse(res.stdout) as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    const pod = deployment.spec.template.spec;
+    const reference = `${reg.host}/team/tiny@${digest}`;
+    assert.deepEqual(pod.volumes.find((v: { name: string }) => v.name === 'model-oci'), { name: 'model-oci', image: { reference, pullPolicy: 'IfNotPresent' } });
+    assert.ok(!pod.volumes.some((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim), 'no store claim');
+    const args = pod.containers[0].args as string[];
+    assert.equal(args[args.indexOf('--model') + 1], '/models/oci/tiny.gguf');
+    const vap = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
+    const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding')!;
+    assert.ok(vap.spec.validations[0].expression.includes(`'${reference}'`));
+    assert.equal(binding.spec.policyName, vap.metadata.name);
+    assert.deepEqual(binding.spec.validationActions, ['Deny']);
+    // Against the Kubernetes schemas (kubernetes-models' validators).
+    type Ctor = new (data: unknown) => { validate(): void };
+    const apps = (await import('kubernetes-models/apps/v1')) as unknown as { Deployment: Ctor };
+    const adm = (await import('kubernetes-models/admissionregistration.k8s.io/v1')) as unknown as { ValidatingAdmissionPolicy: Ctor; ValidatingAdmissionPolicyBinding: Ctor };
+    new apps.Deployment(deployment).validate();
+    new adm.ValidatingAdmissionPolicy(vap).validate();
+    new adm.ValidatingAdmissionPolicyBinding(binding).validate();
   });
 });
