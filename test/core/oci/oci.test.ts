@@ -8,6 +8,7 @@ import { makeRepo, runMain, snapshotTree, weights, type MainResult, type TestRep
 import { tempDir } from '../../helpers/tmp';
 import { startProxy, startRegistry, type TestRegistry } from './registry-server';
 import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
+import { pushVersion } from '../../../src/core/govern/oci-transfer';
 
 /** Runs the CLI in a workspace with that workspace's store. */
 async function inRepo(repo: TestRepo, args: string[]): Promise<MainResult> {
@@ -304,5 +305,30 @@ describe('OCI push / pull against a real distribution registry (docker-registry)
     new apps.Deployment(deployment).validate();
     new adm.ValidatingAdmissionPolicy(vap).validate();
     new adm.ValidatingAdmissionPolicyBinding(binding).validate();
+  });
+
+  it('a registry outside the egress policy is refused before any connection (exit 1, egress-refused in the audit log)', async () => {
+    const res = await inRepo(source, ['push', 'plain@0.1.0', 'oci://203.0.113.7:5000/team/plain']);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /endpoint https:\/\/203\.0\.113\.7:5000 is outside the allowed endpoints/);
+    const audit = readFileSync(join(source.root, '.sovereign/audit.jsonl'), 'utf8');
+    assert.ok(audit.split('\n').some((l) => l.includes('"action":"egress-refused"') && l.includes('"subject":"https://203.0.113.7:5000"')));
+  });
+
+  it('cancellation: an aborted signal stops a push between chunks with an AbortError, and the manifest is never tagged', async () => {
+    await addVersion('1.4.0', 3 * 1024 * 1024);
+    process.env.SOVEREIGN_STORE = source.store;
+    const controller = new AbortController();
+    await assert.rejects(
+      pushVersion(source.root, 'coder@1.4.0', `oci://${reg.host}/team/cancel`, {
+        chunkSize: 1024 * 1024,
+        signal: controller.signal,
+        onProgress: (done) => {
+          if (done >= 1024 * 1024) controller.abort();
+        },
+      }),
+      (err: Error) => err.name === 'AbortError',
+    );
+    assert.throws(() => skopeo('inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/team/cancel:1.4.0`), /manifest unknown|not found/i);
   });
 });
