@@ -54,5 +54,10 @@ describe('Sovereign: Push / Pull Model to/from an OCI registry in the extension 
     assert.ok(existsSync(join(layout, 'oci-layout')));
     const pulled = await executeDismissingNotifications<{ alreadyRegistered: boolean; model: string } | undefined>('sovereign.pullModelFromOci', `oci://${reg.host}/ext/oci@${pushed.digest}`);
     assert.deepEqual({ model: pulled?.model, already: pulled?.alreadyRegistered }, { model: 'ext-oci@1.0.0', already: true });
+    // The Models view's snapshot says where the version is published.
+    const api = (await activatedExtension()).exports as { registry: { refresh(): Promise<{ versions: { name: string; published?: { target: string; digest: string }[] }[] } | undefined> } };
+    const published = (await api.registry.refresh())?.versions.find((v) => v.name === 'ext-oci')?.published ?? [];
+    assert.deepEqual(published.map((p) => p.target).sort(), [`oci:${layout}:1.0.0`, `oci://${reg.host}/ext/oci:1.0.0`].sort());
+    assert.ok(published.every((p) => p.digest === pushed.digest));
   });
 });

@@ -9,6 +9,7 @@ import { tempDir } from '../../helpers/tmp';
 import { startProxy, startRegistry, type TestRegistry } from './registry-server';
 import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
 import { pushVersion } from '../../../src/core/govern/oci-transfer';
+import { registrySnapshot } from '../../../src/core/worker/registry-methods';
 
 /** Runs the CLI in a workspace with that workspace's store. */
 async function inRepo(repo: TestRepo, args: string[]): Promise<MainResult> {
@@ -105,6 +106,11 @@ describe('OCI push / pull against a real distribution registry (docker-registry)
     const again = JSON.parse((await inRepo(source, ['push', 'coder@1.0.0', `oci://${reg.host}/team/coder`, '--json'])).stdout) as PushJson;
     assert.deepEqual(again.layers.map((l) => l.outcome), ['exists', 'exists', 'exists']);
     assert.equal(again.digest, pushed.digest);
+    // Where the version is published, as the Models view reads it (the push entries of the audit log).
+    process.env.SOVEREIGN_STORE = source.store;
+    const snap = await registrySnapshot(source.root);
+    const published = snap.versions.find((v) => v.name === 'coder' && v.version === '1.0.0')?.published;
+    assert.deepEqual(published?.map((p) => ({ target: p.target, digest: p.digest, signed: p.signed, referrers: p.referrers.length })), [{ target: `oci://${reg.host}/team/coder:1.0.0`, digest: pushed.digest, signed: true, referrers: 2 }]);
   });
 
   it('pull: digests, signature against the trusted keys, scan, policy, then one commit; the signature still verifies', async () => {
