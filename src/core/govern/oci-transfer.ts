@@ -331,14 +331,6 @@ export async function pullArtifact(root: string, source: string, options: OciCon
     }
     if (byPath.size) throw new PullRefused(`${subject} carries layers its manifest does not list: ${[...byPath.keys()].join(', ')}`, 'push it again with `sovereign push`', 'artifact');
 
-    const registry = await loadRegistry(root);
-    const existing = registry.get(m.name, m.version);
-    if (existing) {
-      const current = await readFile(join(root, existing.file), 'utf8').catch(() => '');
-      if (current === text) return { model: subject, source: formatOciReference({ ...parsed, digest: fetched.digest }), digest: fetched.digest, alreadyRegistered: true, signature: { status: m.signature ? 'valid' : 'unsigned', keyId: m.signature?.key_id } };
-      throw new PullRefused(`${subject} is already registered here with a different manifest`, 'versions are immutable: remove or rename one of them, or pull another version', 'policy');
-    }
-
     // The signature: the bundle referrer, verified against this workspace's trusted keys.
     stage('signature', subject);
     const { policy } = await loadPolicy(root);
@@ -360,6 +352,13 @@ export async function pullArtifact(root: string, source: string, options: OciCon
     const required = policy.signature?.required ? 'the policy requires every version to be signed' : undefined;
     if (status.status === 'invalid' && status.failure !== 'revoked') {
       throw new PullRefused(`${subject} refused: its signature does not verify: ${status.reason}`, 'pull only versions signed by a key in signature.trusted_keys of .sovereign/policy.yaml', 'signature');
+    }
+
+    const existing = (await loadRegistry(root)).get(m.name, m.version);
+    if (existing) {
+      const current = await readFile(join(root, existing.file), 'utf8').catch(() => '');
+      if (current === text) return { model: subject, source: formatOciReference({ ...parsed, digest: fetched.digest }), digest: fetched.digest, alreadyRegistered: true, signature: { status: status.status, keyId: status.keyId } };
+      throw new PullRefused(`${subject} is already registered here with a different manifest`, 'versions are immutable: remove or rename one of them, or pull another version', 'policy');
     }
 
     // The policy, before any weight is downloaded.

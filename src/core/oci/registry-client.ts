@@ -84,10 +84,23 @@ export class RegistryClient implements OciTarget {
   async request(method: string, target: string | URL, init: { headers?: Record<string, string>; body?: () => Buffer | Readable; signal?: AbortSignal } = {}): Promise<Reply> {
     const base = await this.baseUrl(init.signal);
     const url = typeof target === 'string' ? new URL(target, base) : target;
+    let retried = false;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { ...init.headers };
       if (this.authorization && url.origin === base.origin) headers.authorization = this.authorization;
-      const res = await this.transport.send(url, method, headers, init.body?.(), init.signal);
+      const body = init.body?.();
+      let res: Reply;
+      try {
+        res = await this.transport.send(url, method, headers, body, init.signal);
+      } catch (err) {
+        // A kept-alive socket the registry closed meanwhile: a request without a streamed body is sent once more.
+        if (err instanceof ConnectionError && !init.signal?.aborted && (body === undefined || Buffer.isBuffer(body)) && !retried) {
+          retried = true;
+          attempt--;
+          continue;
+        }
+        throw err;
+      }
       if (res.status === 401 && attempt === 0) {
         drain(res.body);
         await this.authenticate(parseChallenge(res.headers['www-authenticate'] as string | undefined), init.signal);

@@ -104,6 +104,7 @@ export class OciTransport {
       });
       let settled = false;
       const fail = (err: unknown): void => {
+        if (body && !Buffer.isBuffer(body)) body.destroy(); // the file stays open otherwise
         if (settled) return;
         settled = true;
         signal?.removeEventListener('abort', onAbort);
