@@ -1,4 +1,4 @@
-import { ociModelSource } from '../../core/deploy/k8s-oci';
+import { ociModelSource, pullIfOci } from '../../core/deploy/k8s-oci';
 import type { Command } from 'commander';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -180,7 +180,7 @@ export function register(program: Command): void {
   deploy
     .command('staging')
     .description('build (or reuse) the image and run NAME@VERSION|NAME@ALIAS behind a 127.0.0.1 URL')
-    .argument('<ref>', 'NAME, NAME@VERSION or NAME@ALIAS')
+    .argument('<ref>', 'NAME, NAME@VERSION or NAME@ALIAS; or oci://HOST/REPO:TAG (pulled through the gate first, docs/oci.md)')
     .option('--copy', 'copy the model into an image layer instead of mounting the store file read-only')
     .option('--base-image <image>', 'base image with node (e.g. your registry mirror\'s node:20); default: built from this host (env SOVEREIGN_DEPLOY_BASE_IMAGE, config deploy.baseImage)')
     .option('--memory <mb>', 'memory limit in MiB (default: 1.5x the model + 384, at least 512)')
@@ -193,7 +193,7 @@ export function register(program: Command): void {
       const root = await findWorkspaceRoot(process.cwd());
       const result = await deployStaging({
         root,
-        ref,
+        ref: await pullIfOci(root, ref, { onStage: (stage, detail) => log(`${stage}${detail ? `: ${detail}` : ''}`) }),
         mode: opts.copy ? 'copy' : 'mount',
         baseImage: await baseImageSetting(root, opts.baseImage),
         limits: limitsFrom(opts),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageVersion } from '../govern/oci-package';
+import { pullArtifact, type OciConnectOptions } from '../govern/oci-transfer';
 import { parseOciReference } from '../oci/reference';
 import { policyKeys, revokedKeys } from '../policy/evaluate';
 import { loadPolicy } from '../policy/load';
@@ -38,4 +39,14 @@ export async function ociModelSource(root: string, ref: string, repository: stri
   if (!artifact) throw new UsageError(`${m.name}@${m.version} has no GGUF or ONNX artifact to serve`);
   const digest = packageVersion(m, entry.file, text).manifest.descriptor.digest;
   return { reference: `${parsed.host}/${parsed.repository}@${digest}`, path: artifact.path, signatureKeyId: status.keyId ?? '' };
+}
+
+/**
+ * `deploy staging oci://HOST/REPO:TAG` (or `oci:DIR:TAG`): the artifact is pulled through the gate first
+ * (digests, signature against this workspace's keys, policy, scan, one commit), then the registered
+ * NAME@VERSION is what gets deployed. Any other reference is returned as it is.
+ */
+export async function pullIfOci(root: string, ref: string, options: OciConnectOptions = {}): Promise<string> {
+  if (!ref.startsWith('oci://') && !ref.startsWith('oci:') && !ref.startsWith('oci-layout:')) return ref;
+  return (await pullArtifact(root, ref, options)).model;
 }
