@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { makeRepo, runMain, weights, type MainResult, type TestRepo } from '../registry/repo';
 import { tempDir } from '../../helpers/tmp';
+import { CLI } from '../../helpers/cli';
 import { makeCertificates, startRegistry, startTokenServer, type TestRegistry } from './registry-server';
 
 async function inRepo(repo: TestRepo, args: string[]): Promise<MainResult> {
@@ -82,6 +84,23 @@ describe('OCI push / pull with htpasswd + TLS (a CA the test makes), docker conf
     assert.equal((await readFile(log, 'utf8')).trim().split('\n')[0], `get ${reg.host}`);
     const audit = await readFile(join(dest.root, '.sovereign/audit.jsonl'), 'utf8');
     assert.ok(audit.includes(`"subject":"https://${reg.host}"`), 'the TLS connection is in the audit log');
+  });
+
+  it('--username with --password-stdin (the bundled CLI, password piped on stdin; no docker config)', async () => {
+    await config({});
+    const child = spawn(process.execPath, [CLI, 'push', 'm@1.0.0', `oci://${reg.host}/team/stdin`, '--ca-file', ca, '--username', 'alice', '--password-stdin', '--json'], {
+      cwd: source.root,
+      env: { ...process.env, SOVEREIGN_STORE: source.store },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end('s3cret\n');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 0, stderr);
+    assert.equal((JSON.parse(stdout) as { target: string }).target, `oci://${reg.host}/team/stdin:1.0.0`);
   });
 });
 
