@@ -40,6 +40,7 @@ import {
   SOVEREIGN_MANIFEST,
 } from './oci-package';
 import { workspaceTrustedKeys } from './trusted-keys';
+import { publishedVersions } from './oci-publications';
 
 export interface OciConnectOptions {
   /** PEM file of the CA that signed the registry's TLS certificate. */
@@ -152,6 +153,9 @@ export async function pushVersion(root: string, modelRef: string, destination: s
     throw new UsageError(`cannot push to a digest (${destination})`, 'push to a tag: oci://HOST/REPO:TAG (the tag defaults to the version)');
   }
   const tag = parsed.tag ?? m.version;
+  // Blobs this workspace already published to other repositories of the same registry are mounted, not sent.
+  const mountFrom = options.mountFrom ?? (parsed.kind === 'registry' ? await knownRepositories(root, parsed.host, parsed.repository) : undefined);
+  options = { ...options, mountFrom };
   try {
     const signal = options.signal;
     const fromBytes = (bytes: Buffer) => (start: number, end: number) => Readable.from([bytes.subarray(start, end)]);
@@ -448,4 +452,20 @@ async function verifyPulledSignature(m: ModelManifest, text: string, bundle: Buf
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** Repositories of `host` this workspace pushed to (the audit log's push entries), other than `except`. */
+async function knownRepositories(root: string, host: string, except: string): Promise<string[]> {
+  const repos = new Set<string>();
+  for (const list of (await publishedVersions(root).catch(() => new Map())).values()) {
+    for (const p of list as { target: string }[]) {
+      try {
+        const ref = parseOciReference(p.target);
+        if (ref.kind === 'registry' && ref.host === host && ref.repository !== except) repos.add(ref.repository);
+      } catch {
+        // an entry we cannot read: no mount source
+      }
+    }
+  }
+  return [...repos].slice(0, 5);
 }

@@ -145,6 +145,10 @@ describe('OCI push with bearer token authentication (distribution\'s token auth,
       const layers = (JSON.parse(mount.stdout) as { layers: { outcome: string }[] }).layers;
       assert.deepEqual(layers.map((l) => l.outcome), ['mounted', 'mounted']);
       assert.ok(tokens.requests.some((r) => r.scopes.includes('repository:team/copy:pull,push') && r.scopes.includes('repository:team/m:pull')));
+      // Without --mount-from: the repositories this workspace published to on that registry are the mount sources.
+      const auto = await inRepo(repo, ['push', 'm@1.0.0', `oci://${reg.host}/team/auto`, '--json']);
+      assert.equal(auto.code, 0, auto.stderr);
+      assert.deepEqual((JSON.parse(auto.stdout) as { layers: { outcome: string }[] }).layers.map((l) => l.outcome), ['mounted', 'mounted']);
     } finally {
       await reg.stop();
       await tokens.stop();
