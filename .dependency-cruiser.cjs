@@ -8,6 +8,7 @@ const CORE_FLOORS = [
   ['formats'], // untrusted bytes -> facts and findings (the finding vocabulary lives here)
   ['scan', 'audit', 'signing'], // the scanner, the hash-chained log, OMS signing
   ['net'], // the egress checks (record refusals in the audit log)
+  ['oci'], // the OCI distribution client and image layout (every connection through net's checks)
   ['registry'], // manifests, store, lineage, the registry transaction
   ['policy'], // policy-as-code over manifests and scan results
   ['govern'], // use cases across the domains: admission, ops, model and deploy gates, evidence, trusted keys, the process egress guard

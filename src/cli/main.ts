@@ -21,9 +21,10 @@ import * as audit from './commands/audit';
 import * as evidence from './commands/evidence';
 import * as drift from './commands/drift';
 import * as tco from './commands/tco';
+import * as oci from './commands/oci';
 
 /** Every command family registers itself; main only wires exit codes and errors. */
-const COMMANDS = [scan, inspect, hash, keygen, sign, verify, registry, lineage, policy, serve, bench, evaluate, fit, deploy, audit, evidence, drift, tco];
+const COMMANDS = [scan, inspect, hash, keygen, sign, verify, registry, lineage, policy, serve, bench, evaluate, fit, deploy, audit, evidence, drift, tco, oci];
 
 export function buildProgram(): Command {
   const program = new Command('sovereign')

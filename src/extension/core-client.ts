@@ -26,6 +26,7 @@ import {
   type SwitchOutcome,
 } from '../core/deploy';
 import { evaluateRef, type EvaluatedRef, type EvaluateRefOptions } from '../core/eval/evaluate-ref';
+import { pullArtifact, pushVersion, type OciConnectOptions, type PullResult, type PushOptions, type PushResult } from '../core/govern/oci-transfer';
 import type { WorkerClient } from '../core/worker/client';
 import { describeError } from '../core/util/errors';
 import { findWorkspaceRoot } from '../core/workspace/workspace';
@@ -51,6 +52,26 @@ export interface CoreClient {
   followLogs(model: string, version: string | undefined, write: (text: string) => void, signal: AbortSignal): Promise<void>;
   bench(options: Omit<BenchTargetOptions, 'workspaceRoot' | 'onProgress' | 'signal'>, call?: CallOptions): Promise<BenchedTarget>;
   evaluate(options: Omit<EvaluateRefOptions, 'workspaceRoot' | 'onProgress' | 'signal'>, call?: CallOptions): Promise<EvaluatedRef>;
+  /** `sovereign push`: network I/O in process (requests checked by the egress guard, bodies streamed). */
+  pushToOci(model: string, destination: string, options: OciCallOptions, call?: CallOptions): Promise<PushResult>;
+  /** `sovereign pull`: the gate, then one registry commit. */
+  pullFromOci(source: string, options: OciCallOptions, call?: CallOptions): Promise<PullResult>;
+}
+
+export type OciCallOptions = Pick<PushOptions, 'caFile' | 'insecure' | 'credentials' | 'mountFrom'>;
+
+function ociProgress(call: CallOptions): Pick<OciConnectOptions, 'onStage' | 'onProgress' | 'signal'> {
+  let lastPct = -1;
+  return {
+    signal: call.signal,
+    onStage: (stage, detail) => call.onProgress?.(`${stage}${detail ? `: ${detail}` : ''}`),
+    onProgress: (done, total, what) => {
+      const pct = Math.floor((done / Math.max(total, 1)) * 100);
+      if (pct === lastPct || pct % 5 !== 0) return;
+      lastPct = pct;
+      call.onProgress?.(`${what}: ${pct}%`);
+    },
+  };
 }
 
 /**
@@ -90,6 +111,12 @@ export function createCoreClient(worker: WorkerClient, workspaceRoot: () => Prom
         onProgress: call.onProgress,
         signal: call.signal,
       });
+    },
+    async pushToOci(model, destination, options, call = {}) {
+      return pushVersion(await governed(), model, destination, { ...options, ...ociProgress(call) });
+    },
+    async pullFromOci(source, options, call = {}) {
+      return pullArtifact(await governed(), source, { ...options, ...ociProgress(call) });
     },
     async evaluate(options, call = {}) {
       return evaluateRef({

@@ -7,6 +7,7 @@ import { createServices } from './context';
 import { EnginesView } from './engines/engines-view';
 import { LocalEngines } from './engines/local-engines';
 import { registerRegistryCommands } from './registry/commands';
+import { registerOciCommands } from './registry/oci-commands';
 import { ModelsView } from './registry/models-view';
 import { RegistryState } from './registry/registry-state';
 import { PolicyDiagnostics } from './policy/diagnostics';
@@ -51,6 +52,7 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   registerScanCommands(context, worker, log);
   registerEngineCommands(services, engines);
   registerRegistryCommands(services, registry);
+  registerOciCommands(services, registry);
   // Also registers the panel serializers (restored after a window reload): synchronously, during activation.
   const chat = new ChatService(services, registry, engines);
   context.subscriptions.push(chat);

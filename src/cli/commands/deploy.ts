@@ -1,3 +1,4 @@
+import { ociModelSource, pullIfOci } from '../../core/deploy/k8s-oci';
 import type { Command } from 'commander';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -179,7 +180,7 @@ export function register(program: Command): void {
   deploy
     .command('staging')
     .description('build (or reuse) the image and run NAME@VERSION|NAME@ALIAS behind a 127.0.0.1 URL')
-    .argument('<ref>', 'NAME, NAME@VERSION or NAME@ALIAS')
+    .argument('<ref>', 'NAME, NAME@VERSION or NAME@ALIAS; or oci://HOST/REPO:TAG (pulled through the gate first, docs/oci.md)')
     .option('--copy', 'copy the model into an image layer instead of mounting the store file read-only')
     .option('--base-image <image>', 'base image with node (e.g. your registry mirror\'s node:20); default: built from this host (env SOVEREIGN_DEPLOY_BASE_IMAGE, config deploy.baseImage)')
     .option('--memory <mb>', 'memory limit in MiB (default: 1.5x the model + 384, at least 512)')
@@ -192,7 +193,7 @@ export function register(program: Command): void {
       const root = await findWorkspaceRoot(process.cwd());
       const result = await deployStaging({
         root,
-        ref,
+        ref: await pullIfOci(root, ref, { onStage: (stage, detail) => log(`${stage}${detail ? `: ${detail}` : ''}`) }),
         mode: opts.copy ? 'copy' : 'mount',
         baseImage: await baseImageSetting(root, opts.baseImage),
         limits: limitsFrom(opts),
@@ -338,13 +339,14 @@ export function register(program: Command): void {
     .option('--kserve', 'a KServe InferenceService (custom predictor) instead of Deployment + Service')
     .option('--image <image>', 'the runtime image in your registry (push the sovereign-app image there)', 'registry.example.internal/sovereign-app:latest')
     .option('--store-claim <pvc>', 'PersistentVolumeClaim holding the artifact store, mounted read-only', 'sovereign-store')
+    .option('--oci-repo <oci://host/repo>', 'serve the signed OCI artifact `sovereign push` wrote there (image volume pinned by digest, Kubernetes 1.31+) instead of the store claim, with a ValidatingAdmissionPolicy that admits only that digest')
     .option('--namespace <ns>', 'namespace to put in the manifests')
     .option('--replicas <n>', 'replicas (default 1)')
     .option('--memory <mb>', 'memory limit in MiB')
     .option('--cpus <n>', 'CPU limit')
     .option('--output <dir>', 'write one file per object into DIR instead of printing YAML')
     .option('--json', 'print the objects as JSON')
-    .action(async (ref: string, opts: LimitOpts & { kserve?: boolean; image: string; storeClaim: string; namespace?: string; replicas?: string; output?: string; json?: boolean }) => {
+    .action(async (ref: string, opts: LimitOpts & { kserve?: boolean; image: string; storeClaim: string; ociRepo?: string; namespace?: string; replicas?: string; output?: string; json?: boolean }) => {
       const root = await findWorkspaceRoot(process.cwd());
       const cache = await FileFactCache.open();
       const m = await resolveDeployableModel(root, ref, cache, 'export-k8s');
@@ -362,6 +364,7 @@ export function register(program: Command): void {
           namespace: opts.namespace,
           replicas: number(opts.replicas, '--replicas', 0),
           policy: m.policy,
+          oci: opts.ociRepo ? await ociModelSource(root, ref, opts.ociRepo) : undefined,
           driftBaseline: m.driftBaseline,
           driftPrompts: m.driftPrompts,
         },

@@ -11,6 +11,8 @@ import { loadKeyring } from '../../core/signing/keys';
 import { UsageError } from '../../core/util/errors';
 import { emit, info, json } from '../output';
 import { collect } from '../options';
+import { connectFlags, connectOptions, type ConnectFlags } from '../oci-options';
+import { syncPull, syncPush } from '../../core/govern/oci-sync';
 
 /** `--dataset NAME@DIGEST` (or NAME@VERSION, or NAME). */
 export function parseDataset(value: string): ManifestDataset {
@@ -259,6 +261,40 @@ export function register(program: Command): void {
       }
       await emit(json(buildLineageGraph(reg, violations)));
     });
+
+  connectFlags(
+    registry
+      .command('sync')
+      .description('mirror models to or from OCI repositories: PREFIX/NAME:VERSION (aliases as tags), through the gate on pull')
+      .argument('<prefix>', 'oci://HOST[:PORT]/PREFIX (one repository per model under it) or oci:DIR (one layout folder per model)')
+      .option('--push', 'push the selected versions there')
+      .option('--pull', 'pull every version tag of the named models from there (each through the gate)')
+      .option('--name <name>', 'a model to sync (repeatable; push default: every model)', collect)
+      .option('--alias <alias>', 'push: only the versions these aliases point at (tagged with the alias too); pull: set these aliases from the remote tags (repeatable)', collect),
+  ).action(async (prefix: string, opts: ConnectFlags & { push?: boolean; pull?: boolean; name?: string[]; alias?: string[] }) => {
+    if (!!opts.push === !!opts.pull) throw new UsageError('say which way: --push or --pull', 'registry sync oci://HOST/PREFIX --push [--name NAME] [--alias production]');
+    const root = await findWorkspaceRoot(process.cwd());
+    const options = await connectOptions(opts);
+    const select = { names: opts.name, aliases: opts.alias };
+    if (opts.push) {
+      const result = await syncPush(root, prefix, select, options);
+      if (opts.json) await emit(json({ ok: true, ...result }));
+      else await emit(result.pushed.map((p) => `pushed ${p.model} to ${p.target}@${p.digest}\n`).join('') || 'nothing to push\n');
+      return;
+    }
+    const result = await syncPull(root, prefix, select, options);
+    if (opts.json) await emit(json({ ok: result.refused.length === 0, ...result }));
+    else {
+      await emit(
+        [
+          ...result.pulled.map((p) => (p.alreadyRegistered ? `${p.model}: already registered\n` : `pulled ${p.model} (signature ${p.signature.status})\n`)),
+          ...result.aliases.map((a) => `alias ${a.name}@${a.alias} -> ${a.version}\n`),
+        ].join(''),
+      );
+      for (const r of result.refused) info(`refused ${r.ref}: ${r.message}`);
+    }
+    if (result.refused.length) process.exitCode = 1;
+  });
 }
 
 function sourceKind(uri: string): string {

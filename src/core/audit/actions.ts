@@ -22,6 +22,8 @@ export const auditActions = {
   chat: 'a chat turn (Playground, comparison, VS Code language-model API). METADATA ONLY: model, digest, endpoint, tokens, latency, redactions; never the messages or the answer',
   'egress-refused': 'an outbound connection was refused by the egress guard; subject the endpoint; details: address, reason',
   egress: 'an outbound connection was allowed by the egress guard; subject the endpoint; details: address, rule',
+  push: 'a version was published as an OCI artifact; subject NAME@VERSION; details: target (oci://HOST/REPO:TAG or oci:DIR:TAG), manifest digest, referrers',
+  pull: 'a version was pulled from an OCI registry or layout through the gate and registered; subject NAME@VERSION; details: source, manifest digest, signature status and key id',
   'registration-rolled-back':
     'a registry change failed after it had logged entries and other processes had appended after them, so they were not cut off; subject the model; details: reason, entries (seq, action, hash) that did not take effect',
 } as const;

@@ -35,6 +35,21 @@ export interface K8sExportInput {
   driftBaseline?: { text: string; sha256: string };
   /** With `policy`: a language model's baseline prompt set, at /policy/drift-prompts.txt (`--drift-baseline-prompts`). */
   driftPrompts?: { text: string; sha256: string };
+  /**
+   * Serve from the OCI artifact instead of the store claim: an image volume (Kubernetes 1.31+, the way
+   * ModelPack artifacts are mounted) of the pinned digest, and a ValidatingAdmissionPolicy that admits
+   * sovereign pods only when every image volume is one of the exported signed digests.
+   */
+  oci?: K8sOciSource;
+}
+
+export interface K8sOciSource {
+  /** HOST[:PORT]/REPOSITORY@sha256:HEX of the model manifest (never a tag). */
+  reference: string;
+  /** The served artifact's path inside the artifact (its `org.cncf.model.filepath`). */
+  path: string;
+  /** Who signed the digest (the key the export verified). */
+  signatureKeyId: string;
 }
 
 export interface K8sManifest {
@@ -78,8 +93,10 @@ function policyConfigMapName(i: K8sExportInput): string {
   return `${k8sName(i.name, i.version).slice(0, 56).replace(/-+$/, '')}-policy`;
 }
 
+const OCI_MODEL_DIR = '/models/oci';
+
 function podParts(i: K8sExportInput): { container: Record<string, unknown>; volumes: unknown[]; securityContext: Record<string, unknown> } {
-  const file = `${MODEL_DIR}/model.${i.format}`;
+  const file = i.oci ? `${OCI_MODEL_DIR}/${i.oci.path}` : `${MODEL_DIR}/model.${i.format}`;
   const container = {
     name: 'serve',
     image: i.image,
@@ -110,14 +127,14 @@ function podParts(i: K8sExportInput): { container: Record<string, unknown>; volu
     startupProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 90 },
     livenessProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
     volumeMounts: [
-      // The store object by its digest, read-only: the same bytes the registry pins.
-      { name: 'model-store', mountPath: file, subPath: `sha256/${i.sha256.slice(0, 2)}/${i.sha256.slice(2)}`, readOnly: true },
+      // The store object by its digest, read-only: the same bytes the registry pins (or the artifact's image volume).
+      i.oci ? { name: 'model-oci', mountPath: OCI_MODEL_DIR, readOnly: true } : { name: 'model-store', mountPath: file, subPath: `sha256/${i.sha256.slice(0, 2)}/${i.sha256.slice(2)}`, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
       ...(i.policy ? [{ name: 'policy', mountPath: POLICY_DIR, readOnly: true }] : []),
     ],
   };
   const volumes = [
-    { name: 'model-store', persistentVolumeClaim: { claimName: i.storeClaim, readOnly: true } },
+    i.oci ? { name: 'model-oci', image: { reference: i.oci.reference, pullPolicy: 'IfNotPresent' } } : { name: 'model-store', persistentVolumeClaim: { claimName: i.storeClaim, readOnly: true } },
     { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: `${ISOLATION.tmpfsSizeMb}Mi` } },
     ...(i.policy ? [{ name: 'policy', configMap: { name: policyConfigMapName(i), defaultMode: 0o444 } }] : []),
   ];
@@ -170,8 +187,56 @@ function policyConfigMap(i: K8sExportInput, c: ReturnType<typeof common>): K8sMa
   ];
 }
 
+/**
+ * Only signed digests run: sovereign-managed pods are admitted when every image volume they mount is one of
+ * the digests the export verified (a tag, or another digest, is denied), and they mount at least one.
+ */
+function admissionPolicy(i: K8sExportInput, c: ReturnType<typeof common>): K8sManifest[] {
+  if (!i.oci) return [];
+  const name = `${c.name.slice(0, 48).replace(/-+$/, '')}-signed-model`;
+  const allowed = JSON.stringify([i.oci.reference]).replace(/"/g, "'");
+  return [
+    {
+      file: 'admission-policy.yaml',
+      object: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name, labels: c.labels, annotations: { ...c.annotations, 'sovereign.signature-key-id': i.oci.signatureKeyId } },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }] },
+          validations: [
+            {
+              expression: `has(object.spec.volumes) && object.spec.volumes.exists(v, has(v.image)) && object.spec.volumes.all(v, !has(v.image) || v.image.reference in ${allowed})`,
+              message: `sovereign model pods mount only the signed model digest ${i.oci.reference}`,
+              reason: 'Forbidden',
+            },
+          ],
+        },
+      },
+    },
+    {
+      file: 'admission-policy-binding.yaml',
+      object: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name, labels: c.labels },
+        spec: {
+          policyName: name,
+          validationActions: ['Deny'],
+          matchResources: {
+            objectSelector: { matchLabels: c.selector },
+            ...(i.namespace ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': i.namespace } } } : {}),
+          },
+        },
+      },
+    },
+  ];
+}
+
 export function exportKubernetes(i: K8sExportInput, options: { kserve?: boolean } = {}): K8sManifest[] {
   const c = common(i);
+  if (i.oci) c.annotations['sovereign.oci-reference'] = i.oci.reference;
   if (i.policy) c.annotations['sovereign.policy-sha256'] = i.policy.sha256;
   if (i.policy && i.driftBaseline) c.annotations['sovereign.drift-baseline-sha256'] = i.driftBaseline.sha256;
   if (i.policy && i.driftPrompts) c.annotations['sovereign.drift-prompts-sha256'] = i.driftPrompts.sha256;
@@ -191,6 +256,7 @@ export function exportKubernetes(i: K8sExportInput, options: { kserve?: boolean 
         },
       },
       networkPolicy(i, c),
+      ...admissionPolicy(i, c),
     ];
   }
   return [
@@ -218,6 +284,7 @@ export function exportKubernetes(i: K8sExportInput, options: { kserve?: boolean 
       },
     },
     networkPolicy(i, c),
+    ...admissionPolicy(i, c),
   ];
 }
 

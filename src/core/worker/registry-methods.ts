@@ -7,12 +7,13 @@ import type { YamlProblem } from '../workspace/yaml-file';
 import { evaluatePolicy, type PolicyViolation, type WaivedViolation } from '../policy/evaluate';
 import { verifyWorkspaceAudit as verifyAudit } from '../govern/audit-verify';
 import { signRegisteredVersion, type SignVersionResult } from '../govern/sign-version';
+import { publishedVersions, type Publication } from '../govern/oci-publications';
 
 /** What the Models view, the diagnostics and the lineage view need, read in one pass off the UI thread. */
 export interface RegistrySnapshot {
   root: string;
   graph: LineageGraph;
-  versions: { name: string; version: string; file: string; aliases: string[]; format?: string; scan?: string; worst?: string; signed: boolean; description?: string }[];
+  versions: { name: string; version: string; file: string; aliases: string[]; format?: string; scan?: string; worst?: string; signed: boolean; description?: string; published?: Publication[] }[];
   violations: PolicyViolation[];
   waived: WaivedViolation[];
   problems: YamlProblem[];
@@ -38,6 +39,7 @@ export async function registrySnapshot(root: string): Promise<RegistrySnapshot> 
   } catch (err) {
     policyError = (err as Error).message;
   }
+  const published = await publishedVersions(root).catch(() => new Map<string, Publication[]>());
   return {
     root,
     graph: buildLineageGraph(registry, violations),
@@ -51,6 +53,7 @@ export async function registrySnapshot(root: string): Promise<RegistrySnapshot> 
       worst: e.manifest.scan?.worst,
       signed: Boolean(e.manifest.signature),
       description: e.manifest.description,
+      published: published.get(`${e.manifest.name}@${e.manifest.version}`),
     })),
     violations,
     waived,

@@ -71,10 +71,10 @@ export class ModelsView implements vscode.TreeDataProvider<ModelNode> {
     }
     const v = node.version;
     const item = new vscode.TreeItem(v.version, vscode.TreeItemCollapsibleState.None);
-    const status = [v.aliases.length ? v.aliases.join(', ') : '', v.format ?? '', v.signed ? 'signed' : 'unsigned', node.violations ? `${node.violations} violation(s)` : ''].filter(Boolean);
+    const status = [v.aliases.length ? v.aliases.join(', ') : '', v.format ?? '', v.signed ? 'signed' : 'unsigned', node.violations ? `${node.violations} violation(s)` : '', v.published?.length ? `published ×${v.published.length}` : ''].filter(Boolean);
     item.description = status.join(' · ');
     item.tooltip = new vscode.MarkdownString(
-      [`**${v.name}@${v.version}**`, v.description ?? '', `scan: ${v.scan ?? 'unknown'}${v.worst ? ` (worst: ${v.worst})` : ''}`, `signature: ${v.signed ? 'signed' : 'not signed'}`, `policy: ${node.violations ? `${node.violations} violation(s)` : 'ok'}`, `\`${v.file}\``]
+      [`**${v.name}@${v.version}**`, v.description ?? '', `scan: ${v.scan ?? 'unknown'}${v.worst ? ` (worst: ${v.worst})` : ''}`, `signature: ${v.signed ? 'signed' : 'not signed'}`, `policy: ${node.violations ? `${node.violations} violation(s)` : 'ok'}`, ...(v.published ?? []).map((p) => `published: \`${p.target}@${p.digest.slice(0, 19)}…\` (${p.time.slice(0, 10)}${p.signed ? ', signature attached' : ''}, ${p.referrers.length} referrer(s))`), `\`${v.file}\``]
         .filter(Boolean)
         .join('\n\n'),
     );
