@@ -15,6 +15,7 @@ import { registerWebviews, type SovereignWebviews } from './webviews';
 import { DeploymentsView } from './deploy/deployments-view';
 import { registerDeployCommands } from './deploy/commands';
 import { registerBenchEvalCommands } from './commands/bench-eval';
+import { registerCliCommands } from './commands/cli';
 
 /**
  * Activation is lazy (commands, views, a workspace with `.sovereign/`) and cheap: no native module loads
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   context.subscriptions.push(deployments, deploymentsTree, deploymentsTree.onDidChangeVisibility((e) => deployments.setVisible(e.visible)));
   registerDeployCommands(services, registry, deployments);
   registerBenchEvalCommands(services, registry);
+  registerCliCommands(services);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
   return { completion, engines, registry, diagnostics, webviews };
