@@ -31,6 +31,16 @@ describe('the installed extension activates lazily', () => {
     }
     const activationMs = Number(/(\d+)\s*ms/.exec(text)![1]);
     await wb.screenshot('running-extensions');
+    // The reference of the same run and machine: VS Code's built-in extensions in the same list (on a loaded
+    // 2-core machine every figure is several times what it is on an idle one).
+    const others: Record<string, number> = {};
+    for (const r of await wb.page.locator('.runtime-extensions-editor .monaco-list-row').all()) {
+      const name = plainText(await r.locator('.name').innerText().catch(() => ''));
+      const ms = /(\d+)\s*ms/.exec(plainText(await r.locator('.activation-time').innerText().catch(() => '')));
+      if (name && ms && name !== (m.displayName ?? m.name)) others[name] = Number(ms[1]);
+    }
+    const sorted = Object.values(others).sort((a, b) => a - b);
+    const medianOthers = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : undefined;
 
     // No native module (node-llama-cpp, ONNX Runtime, yara-x) is mapped into any extension host of this server.
     const native = await nativeLibrariesOfExtensionHosts(s.server.pid);
@@ -48,13 +58,16 @@ describe('the installed extension activates lazily', () => {
       activationMs,
       goalMs: 50,
       shownAs: text,
+      otherExtensionsMs: others,
+      ratioToMedianOfOthers: medianOthers ? Math.round((activationMs / medianOthers) * 100) / 100 : undefined,
       nativeLibrariesMapped: native,
     };
     const dir = join(s.repoRoot, 'bench-results');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'activation.json'), `${JSON.stringify(figure, null, 2)}\n`);
-    process.stderr.write(`      activation of the ${s.extension.mode} extension: ${activationMs} ms (goal < 50 ms); native libraries mapped: ${native.length}\n`);
+    process.stderr.write(`      activation of the ${s.extension.mode} extension: ${activationMs} ms (goal < 50 ms; median of the other ${sorted.length} extensions in this run: ${medianOthers ?? '?'} ms); native libraries mapped: ${native.length}\n`);
     assert.deepEqual(native, [], 'a native module was loaded at activation');
-    await wb.runCommand('View: Close All Editors');
+    // The Running Extensions editor opens as a modal editor: Escape closes it (the palette does not open over it).
+    await wb.page.keyboard.press('Escape');
   });
 });
