@@ -19,6 +19,7 @@ import { registerBenchEvalCommands } from './commands/bench-eval';
 import { ChatService } from './chat/chat-service';
 import { registerChatCommands } from './chat/commands';
 import { registerLanguageModels } from './chat/lm-provider';
+import { registerCliCommands } from './commands/cli';
 
 /**
  * Activation is lazy (commands, views, a workspace with `.sovereign/`) and cheap: no native module loads
@@ -65,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): SovereignApi {
   context.subscriptions.push(deployments, deploymentsTree, deploymentsTree.onDidChangeVisibility((e) => deployments.setVisible(e.visible)));
   registerDeployCommands(services, registry, deployments);
   registerBenchEvalCommands(services, registry);
+  registerCliCommands(services);
   log.info('Sovereign Workbench activated');
   // Returned as the extension's API: the extension-host tests drive completion and engines through it.
   return { completion, engines, registry, diagnostics, webviews, chat, models, enginesView };

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processesRunning } from './support/processes';
 import { session } from './support/session';
 import { manifest, plainText, Workbench, type Manifest } from './support/workbench';
 
@@ -126,6 +127,12 @@ export const UI_CHECKS: UiCheck[] = [
       }
       const suggestion = plainText(await wb.ghostText().allInnerTexts().then((t) => t.join(''))).trim();
       await wb.screenshot('ghost-text');
+      const s = session();
+      if (s.extension.mode === 'installed') {
+        // The model runs in the installed package's own child processes, not in the repository's.
+        const fromInstalled = processesRunning(s.server.pid, join(s.extension.path, 'dist'));
+        assert.ok(fromInstalled.length > 0, `no process runs from the installed extension (${s.extension.path})`);
+      }
       assert.ok(suggestion.length > 0, 'the ghost text is empty');
       await wb.page.keyboard.press('Tab');
       await wb.page.waitForTimeout(500);

@@ -96,7 +96,7 @@ function addParents(rel: string, dirs: Set<string>): void {
  * that are installed), resolved the way Node resolves them (nearest node_modules upwards). Nested
  * node_modules folders come along with their package folder.
  */
-async function dependencyClosure(repoRoot: string, roots: readonly string[]): Promise<string[]> {
+export async function dependencyClosure(repoRoot: string, roots: readonly string[]): Promise<string[]> {
   const seen = new Set<string>();
   const queue: Array<{ name: string; from: string; optional: boolean }> = roots.map((name) => ({ name, from: repoRoot, optional: false }));
   while (queue.length) {

@@ -6,12 +6,27 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, type RecordedBrowser } from '../../../scripts/e2e/browser';
-import { readLogs, startCodeServer, type CodeServer } from '../../../scripts/e2e/code-server';
+import { installExtension, readLogs, startCodeServer, type CodeServer } from '../../../scripts/e2e/code-server';
 import { findOutboundLogLines, startOutboundGuard, type OutboundGuard } from '../../../scripts/e2e/outbound-guard';
 import { ensureTooling, REPO_ROOT, type Tooling } from '../../../scripts/e2e/tooling';
 import { prepareDemoWorkspace, type DemoWorkspace } from '../../../scripts/start/demo-workspace';
+import { e2eVsix } from '../../../scripts/package/e2e-vsix';
 
 export const SCREENSHOT_DIR = join(REPO_ROOT, 'test-results', 'screenshots');
+
+/**
+ * Where the UI tests load the extension from. `installed` (default): the linux-x64 VSIX, built by the packager
+ * (scripts/package) or taken from SOVEREIGN_E2E_VSIX, installed with `code-server --install-extension` into
+ * this run's clean extensions folder: the product as users get it. `development` (SOVEREIGN_E2E_EXTENSION=
+ * development): the repository itself, as extensionDevelopmentPath. The extension-host mocha suite always runs
+ * on the development path (it needs extensionTestsPath).
+ */
+export interface ExtensionUnderTest {
+  mode: 'installed' | 'development';
+  /** The extension's folder on the server: the installed copy, or the repository. */
+  path: string;
+  vsix?: string;
+}
 
 export interface E2eSession {
   tooling: Tooling;
@@ -21,6 +36,7 @@ export interface E2eSession {
   guard: OutboundGuard;
   browser: RecordedBrowser;
   repoRoot: string;
+  extension: ExtensionUnderTest;
 }
 
 let current: E2eSession | undefined;
@@ -41,10 +57,19 @@ export async function startSession(): Promise<E2eSession> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const workspace = await prepareDemoWorkspace(join(stateDir, 'workspace'), { log });
   const guard = await startOutboundGuard();
-  const server = await startCodeServer({ tooling, stateDir: join(stateDir, 'code-server'), proxyUrl: guard.url });
-  log(`code-server ${server.origin} (pid ${server.pid}), workspace ${workspace.dir}, ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const serverOptions = { tooling, stateDir: join(stateDir, 'code-server'), proxyUrl: guard.url };
+  let extension: ExtensionUnderTest = { mode: 'development', path: REPO_ROOT };
+  if (process.env.SOVEREIGN_E2E_EXTENSION !== 'development') {
+    const vsix = await e2eVsix(log);
+    const manifest = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { publisher: string; name: string };
+    const path = await installExtension(serverOptions, vsix, `${manifest.publisher}.${manifest.name}`);
+    extension = { mode: 'installed', path, vsix };
+    log(`installed ${vsix} into ${path}`);
+  }
+  const server = await startCodeServer(serverOptions);
+  log(`code-server ${server.origin} (pid ${server.pid}), workspace ${workspace.dir}, extension ${extension.mode} (${extension.path}), ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const browser = await launchBrowser(tooling.chromium);
-  current = { tooling, stateDir, workspace, server, guard, browser, repoRoot: REPO_ROOT };
+  current = { tooling, stateDir, workspace, server, guard, browser, repoRoot: REPO_ROOT, extension };
   return current;
 }
 

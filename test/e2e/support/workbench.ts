@@ -57,12 +57,16 @@ let lastPage: Page | undefined;
 export class Workbench {
   private constructor(readonly page: Page) {}
 
-  /** Opens the workbench on the demo workspace (or `folder`) with the extension loaded from this repository. */
+  /**
+   * Opens the workbench on the demo workspace (or `folder`) with the extension under test: the installed VSIX
+   * (default) or this repository as extensionDevelopmentPath (session().extension).
+   */
   static async open(folder = session().workspace.dir): Promise<Workbench> {
     const s = session();
     const page = await s.browser.context.newPage();
     lastPage = page;
-    await page.goto(workbenchUrl({ origin: s.server.origin, folder, extensionDevelopmentPath: s.repoRoot }), { waitUntil: 'domcontentloaded', timeout: 120_000 });
+    const extensionDevelopmentPath = s.extension.mode === 'development' ? s.extension.path : undefined;
+    await page.goto(workbenchUrl({ origin: s.server.origin, folder, extensionDevelopmentPath }), { waitUntil: 'domcontentloaded', timeout: 120_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     // The explorer shows the folder once the remote connection and file service are up.
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pinModelFile } from '../pinned';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { UsageError } from '../../util/errors';
+import { describeError, SovereignError, UsageError } from '../../util/errors';
 import type { JsonTensor, ModelDescription, PredictResult, TensorDescription } from '../types';
 
 type Ort = typeof import('onnxruntime-node');
@@ -17,9 +17,25 @@ type Ort = typeof import('onnxruntime-node');
 let ort: Ort | undefined;
 /** onnxruntime-node, loaded on first use (it maps a 20 MB native library). */
 export function loadOrt(): Ort {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  ort ??= require('onnxruntime-node') as Ort;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ort ??= require('onnxruntime-node') as Ort;
+  } catch (err) {
+    throw ortUnavailable(err);
+  }
   return ort;
+}
+
+/**
+ * Why ONNX Runtime cannot load here, for people: the platform VSIX for Intel macOS carries no ONNX Runtime
+ * (onnxruntime-node 1.30 ships none), and a VSIX of another platform carries none of this one's.
+ */
+export function ortUnavailable(err: unknown, platform: string = process.platform, arch: string = process.arch): SovereignError {
+  const hint =
+    platform === 'darwin' && arch === 'x64'
+      ? 'onnxruntime-node 1.30 ships no Intel macOS build: run ONNX models on Linux, Windows or Apple silicon (GGUF models run here)'
+      : 'install the Sovereign Workbench VSIX built for this platform, or run `npm ci` in a checkout (docs/packaging.md)';
+  return new SovereignError(`ONNX Runtime is not available on ${platform}-${arch}: ${describeError(err).split('\n')[0]}`, hint);
 }
 
 /** CUDA when the CUDA provider library is installed and an NVIDIA device exists; CPU always. */
