@@ -25,7 +25,7 @@ export async function e2eVsix(log: (line: string) => void): Promise<string> {
   const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   const out = join(PACKAGE_CACHE, 'e2e');
   const file = join(out, vsixName(linux, version));
-  const inputs = Math.max(...['dist', 'media', 'schemas', 'package.json', 'README.md', 'bin'].map((p) => newest(join(REPO_ROOT, p))));
+  const inputs = Math.max(...['dist', 'media', 'schemas', 'rules', 'package.json', 'README.md', 'bin'].map((p) => newest(join(REPO_ROOT, p))));
   if (existsSync(file) && statSync(file).mtimeMs > inputs) return file;
   log('packaging the linux-x64 VSIX for the e2e run (npm run package -- --target linux-x64)');
   const [packed] = await packageTargets({ targets: [linux], out, skipBuild: true, log });

@@ -1,5 +1,5 @@
 /**
- * A staging folder per target: the bundled dist/ (no maps), media/, schemas/, the CLI launcher, the marketplace
+ * A staging folder per target: the bundled dist/ (no maps), media/, schemas/, the YARA rule pack, the CLI launcher, the marketplace
  * files, a trimmed package.json (no scripts, no devDependencies) and exactly the runtime node_modules that target
  * needs, with other platforms' binaries and everything a user never runs left out (targets.ts). vsce then packs
  * that folder as it is.
@@ -12,7 +12,7 @@ import { dependencyClosure } from '../../src/core/deploy/runtime-files';
 import { exclusionOf, isForeignOrtBinary, PLATFORM_PACKAGE, RUNTIME_ROOTS, YARA_ROOT, type Target } from './targets';
 
 /** Top-level files and folders of the repository that the VSIX carries (besides package.json and node_modules). */
-export const SHIPPED = ['dist', 'media', 'schemas', 'bin/sovereign.js', 'README.md', 'CHANGELOG.md', 'LICENSE'] as const;
+export const SHIPPED = ['dist', 'media', 'schemas', 'rules', 'bin/sovereign.js', 'README.md', 'CHANGELOG.md', 'LICENSE'] as const;
 
 export interface StageResult {
   dir: string;
