@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describeBackend, detectGpu, gpuAdvice, prebuiltPackages, renderGpuAdvice, type GpuDetection } from '../../../src/core/engines/gpu';
 import { tempDir } from '../../helpers/tmp';
 
-const REPO = join(__dirname, '..', '..', '..');
+/** The repository root, from the source (test/core/engines) or the compiled tests (out/test/core/engines). */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'node_modules', 'node-llama-cpp', 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+const REPO = repoRoot();
 
 /**
  * GPU detection and advice. Detection reads a /dev folder and PATH given as parameters: the fake trees below
