@@ -53,6 +53,17 @@ describe('GGUF engine in a supervised child process (real node-llama-cpp)', func
     assert.ok(result.ttftMs > 0 && result.generateMs >= 0);
   });
 
+  it('sends one IPC message per token only to a streaming caller; a plain request gets its result alone', async () => {
+    const before = opened.engine.tokenMessages;
+    const plain = await opened.engine.complete({ prompt: 'Hello', maxTokens: 10, temperature: 0 });
+    assert.equal(plain.text, info.expectedCompletion('Hello', 10));
+    assert.equal(opened.engine.tokenMessages, before, 'no token messages for a request without onToken');
+    const pieces: string[] = [];
+    const streamed = await opened.engine.complete({ prompt: 'Hello', maxTokens: 10, temperature: 0 }, { onToken: (t) => pieces.push(t) });
+    assert.equal(pieces.join(''), streamed.text);
+    assert.equal(opened.engine.tokenMessages - before, pieces.length);
+  });
+
   it('fills in the middle with the native FIM tokens', async () => {
     const result = await opened.engine.infill({ prefix: 'def f(', suffix: '):\n    pass', maxTokens: 6 });
     assert.equal(result.text, info.expectedInfill('def f(', '):\n    pass', 6));
