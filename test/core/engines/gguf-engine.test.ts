@@ -69,6 +69,20 @@ describe('GGUF engine in a supervised child process (real node-llama-cpp)', func
     assert.equal(result.text, info.expectedInfill('def f(', '):\n    pass', 6));
   });
 
+  it('infill in llama-server\'s layout: the cursor line after the FIM middle token, and a keystroke re-evaluates only what changed', async () => {
+    const prefix = 'def main():\n    args = parse()\n';
+    const suffix = '\n\nmain()\n';
+    const first = await opened.engine.infill({ prefix, suffix, prompt: '    pri', maxTokens: 5, temperature: 0 });
+    assert.equal(first.text, info.expectedInfill(prefix, suffix, 5, '    pri'));
+    const next = await opened.engine.infill({ prefix, suffix, prompt: '    prin', maxTokens: 5, temperature: 0 });
+    assert.equal(next.text, info.expectedInfill(prefix, suffix, 5, '    prin'));
+    // Everything up to the end of the previous cursor line is still in the sequence (two sequences in this
+    // engine: the second request may land on the other one, then nothing is cached; so ask until it is).
+    let cached = next.cachedTokens ?? 0;
+    for (let i = 0; i < 3 && cached === 0; i++) cached = (await opened.engine.infill({ prefix, suffix, prompt: '    prin', maxTokens: 5, temperature: 0 })).cachedTokens ?? 0;
+    assert.ok(cached >= next.promptTokens - 2, `cached ${cached} of ${next.promptTokens} prompt tokens`);
+  });
+
   it('runs two sequences at once, each exact', async () => {
     const [a, b] = await Promise.all([
       opened.engine.complete({ prompt: 'Hello z', maxTokens: 5 }),

@@ -130,12 +130,24 @@ export class GgufEngine {
   }
 
   async infill(request: InfillRequest, signal: AbortSignal, onText: (text: string) => void): Promise<GenerationResult> {
-    const prefix = withExtraContext(request, this.fimTemplate === undefined) + (request.prompt ?? '');
     if (this.description.infill === 'native') {
+      const prefix = withExtraContext(request, this.fimTemplate === undefined);
       return this.withSequence(signal, (sequence) => {
         const completion = new this.module.LlamaCompletion({ contextSequence: sequence });
-        const promptTokens = this.model.tokenize(prefix, false).length + this.model.tokenize(request.suffix, false).length + 3;
-        return this.measure(request, signal, onText, promptTokens, (options) => completion.generateInfillCompletion(prefix, request.suffix, options));
+        const tokens = this.infillTokens(sequence, prefix, request.suffix, request.prompt ?? '', request.maxTokens ?? 128);
+        if (tokens) {
+          // What the sequence keeps from the last request (node-llama-cpp evaluates at least the last token).
+          const held = sequence.contextTokens;
+          const bos = this.model.tokens.shouldPrependBosToken ? this.model.tokens.bos : null;
+          const input = bos == null ? tokens : [bos, ...tokens];
+          let common = 0;
+          while (common < held.length && common < input.length - 1 && held[common] === input[common]) common++;
+          return this.measure(request, signal, onText, input.length, (options) => completion.generateCompletion(tokens, options)).then((r) => ({ ...r, cachedTokens: common }));
+        }
+        // No middle token (suffix-prefix models): node-llama-cpp's own layout, the cursor line ending the prefix.
+        const whole = prefix + (request.prompt ?? '');
+        const promptTokens = this.model.tokenize(whole, false).length + this.model.tokenize(request.suffix, false).length + 3;
+        return this.measure(request, signal, onText, promptTokens, (options) => completion.generateInfillCompletion(whole, request.suffix, options));
       });
     }
     const template = this.fimTemplate;
@@ -193,6 +205,27 @@ export class GgufEngine {
     await this.context.dispose();
     await this.model.dispose();
     await this.llama.dispose();
+  }
+
+  /**
+   * The infill prompt in llama-server's layout: FIM_PRE prefix FIM_SUF suffix FIM_MID prompt (node-llama-cpp adds
+   * BOS). The cursor line (`prompt`) comes last, so while someone types on it every token before it stays the
+   * same, and the sequence evaluates only what changed (node-llama-cpp keeps the common start of the context's
+   * tokens). Fitted into the window as llama-server does: the generation and the context-shift margin kept free,
+   * the suffix at most a quarter, the prefix keeping its end. Undefined for a model without a middle token.
+   */
+  private infillTokens(sequence: LlamaContextSequence, prefix: string, suffix: string, prompt: string, maxTokens: number): Token[] | undefined {
+    const { prefix: pre, suffix: suf, middle: mid } = this.model.tokens.infill;
+    if (pre == null || suf == null || mid == null) return undefined;
+    const tokenize = (text: string): Token[] => (text ? this.model.tokenize(text, false, 'trimLeadingSpace') : []);
+    const window = Math.min(this.description.contextSize ?? sequence.context.contextSize, sequence.context.contextSize);
+    const shiftMargin = Math.max(1, Math.floor(sequence.context.contextSize / 10));
+    const room = Math.max(0, window - shiftMargin - maxTokens - 4);
+    const promptTokens = tokenize(prompt).slice(-room);
+    const suffixTokens = tokenize(suffix).slice(0, Math.max(0, Math.min(Math.floor(room / 4), room - promptTokens.length)));
+    const prefixRoom = Math.max(0, room - promptTokens.length - suffixTokens.length);
+    const prefixTokens = prefixRoom > 0 ? tokenize(prefix).slice(-prefixRoom) : [];
+    return [pre, ...prefixTokens, suf, ...suffixTokens, mid, ...promptTokens];
   }
 
   /** Waits for a free sequence, runs `fn`, and always gives the sequence back. */
