@@ -121,7 +121,7 @@ export class GgufEngine {
     return this.model.tokenize(text).length;
   }
 
-  async complete(request: CompletionRequest, signal: AbortSignal, onText: (text: string) => void): Promise<GenerationResult> {
+  async complete(request: CompletionRequest, signal: AbortSignal, onText?: (text: string) => void): Promise<GenerationResult> {
     return this.withSequence(signal, (sequence) => {
       const completion = new this.module.LlamaCompletion({ contextSequence: sequence });
       const promptTokens = this.model.tokenize(request.prompt, false).length + (this.model.tokens.bos != null ? 1 : 0);
@@ -129,7 +129,7 @@ export class GgufEngine {
     });
   }
 
-  async infill(request: InfillRequest, signal: AbortSignal, onText: (text: string) => void): Promise<GenerationResult> {
+  async infill(request: InfillRequest, signal: AbortSignal, onText?: (text: string) => void): Promise<GenerationResult> {
     if (this.description.infill === 'native') {
       const prefix = withExtraContext(request, this.fimTemplate === undefined);
       return this.withSequence(signal, (sequence) => {
@@ -161,7 +161,7 @@ export class GgufEngine {
     return this.complete({ ...request, prompt: text, stop: [...template.stop, ...(request.stop ?? [])] }, signal, onText);
   }
 
-  async chat(request: ChatRequest, signal: AbortSignal, onText: (text: string) => void): Promise<GenerationResult> {
+  async chat(request: ChatRequest, signal: AbortSignal, onText?: (text: string) => void): Promise<GenerationResult> {
     if (!this.description.hasChatTemplate) {
       throw new RefusedError(`${this.description.name} has no chat template`, 'use /v1/completions with a plain prompt');
     }
@@ -242,7 +242,8 @@ export class GgufEngine {
   private async measure(
     request: SamplingOptions,
     signal: AbortSignal,
-    onText: (text: string) => void,
+    /** Streams generated text; without it node-llama-cpp skips the per-token detokenization for text chunks. */
+    onText: ((text: string) => void) | undefined,
     promptTokens: number,
     generate: (options: GenerateOptions) => Promise<string | { response: string; metadata: { stopReason: string } }>,
   ): Promise<GenerationResult> {
@@ -276,7 +277,7 @@ export class GgufEngine {
           firstTokenAt ??= performance.now();
           generatedTokens += tokens.length;
         },
-        onTextChunk: (text: string) => onText(text),
+        onTextChunk: onText && ((text: string) => onText(text)),
       });
       const ended = performance.now();
       const response = typeof out === 'string' ? out : out.response;
@@ -315,7 +316,7 @@ type GenerateOptions = {
   signal: AbortSignal;
   stopOnAbortSignal: true;
   onToken: (tokens: Token[]) => void;
-  onTextChunk: (text: string) => void;
+  onTextChunk?: (text: string) => void;
 };
 
 /** Native infill has no slot for other files: they go before the prefix as plain text. */

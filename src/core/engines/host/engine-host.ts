@@ -31,11 +31,10 @@ function needOnnx(): OnnxEngine {
   return engine.onnx;
 }
 
-/** `emit` sends a generated piece of text to the parent (a no-op when the parent asked for no stream). */
-type Handlers = { [M in keyof EngineMethods]: (params: EngineMethods[M]['params'], emit: (text: string) => void, signal: AbortSignal) => Promise<EngineMethods[M]['result']> };
+/** `emit` sends a generated piece of text to the parent (undefined when the parent asked for no stream). */
+type Handlers = { [M in keyof EngineMethods]: (params: EngineMethods[M]['params'], emit: ((text: string) => void) | undefined, signal: AbortSignal) => Promise<EngineMethods[M]['result']> };
 
 const stream = (id: number) => (text: string): void => send({ type: 'token', id, text });
-const silent = (): void => undefined;
 
 const handlers: Handlers = {
   load: async ({ path, kind, options, fimFamily, sha256 }) => {
@@ -100,10 +99,10 @@ async function handle(message: ParentMessage): Promise<void> {
   const controller = new AbortController();
   running.set(id, controller);
   try {
-    const handler = handlers[method] as (p: unknown, emit: (text: string) => void, signal: AbortSignal) => Promise<unknown>;
+    const handler = handlers[method] as (p: unknown, emit: ((text: string) => void) | undefined, signal: AbortSignal) => Promise<unknown>;
     if (!handler) throw new SovereignError(`unknown engine method ${String(method)}`);
     // One IPC message per token only when the parent streams: a plain /infill or /v1/completions gets one result.
-    const result = await handler(params, message.stream === false ? silent : stream(id), controller.signal);
+    const result = await handler(params, message.stream === false ? undefined : stream(id), controller.signal);
     send({ type: 'result', id, result });
   } catch (err) {
     send({
