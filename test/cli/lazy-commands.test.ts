@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { COMMANDS, commandModulesFor, main } from '../../src/cli/main';
@@ -115,5 +115,15 @@ describe('sovereign CLI: commands load only when they run', () => {
     }
     const off = await runCli(['scan', '--format', 'json', small], { env: { SOVEREIGN_COMPILE_CACHE: 'off' } });
     assert.deepEqual(JSON.parse(off.stdout), JSON.parse(first.stdout));
+  });
+
+  it('the launcher neither reads nor writes a code cache in a folder others can write to (V8 trusts cached data)', async function () {
+    if (process.platform === 'win32') this.skip();
+    const shared = join(dir.path, 'shared-cache');
+    await mkdir(shared);
+    await chmod(shared, 0o777);
+    const r = await runCli(['scan', small], { env: { SOVEREIGN_COMPILE_CACHE: shared } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await readdir(shared), []);
   });
 });
