@@ -47,8 +47,7 @@ describe('supervised local engine (sovereign serve child) and completion through
     const svc = new CompletionService(new InfillBackend(url, guardedTransport(), 'embedded', 'embedded tiny'), { ...DEFAULT_COMPLETION_SETTINGS, maxTokens: 6, temperature: 0 });
     const { doc, pos } = withCursor('let x = |\nlet y = 2\n');
     const outcome = await svc.complete(doc, pos, [], { debounce: false });
-    // The cursor line goes after the FIM middle token (llama-server's /infill layout): the model continues it.
-    assert.equal(outcome?.text, info.expectedInfill('', '\nlet y = 2\n', 6, 'let x = '));
+    assert.equal(outcome?.text, info.expectedInfill('let x = ', '\nlet y = 2\n', 6));
     assert.equal(outcome?.source, 'request');
     assert.ok((outcome?.timings?.predictedTokens ?? 0) > 0);
     const again = await svc.complete(doc, pos, [], { debounce: false });

@@ -87,8 +87,7 @@ describe('sovereign serve over HTTP with a GGUF model (real engine on 127.0.0.1)
     });
     assert.equal(reply.status, 200);
     const body = reply.json<{ content: string; timings: Record<string, number>; tokens_predicted: number }>();
-    // As llama-server: the cursor line (`prompt`) follows the FIM middle token, so generation continues it.
-    assert.equal(body.content, info.expectedInfill('import os\n', '):\n', 4, 'def f('));
+    assert.equal(body.content, info.expectedInfill('import os\ndef f(', '):\n', 4));
     assert.equal(body.tokens_predicted, 4);
     for (const key of ['prompt_n', 'prompt_ms', 'predicted_n', 'predicted_ms', 'predicted_per_second']) assert.equal(typeof body.timings[key], 'number', key);
     assert.equal(body.timings.predicted_n, 4);

@@ -208,11 +208,12 @@ export class GgufEngine {
   }
 
   /**
-   * The infill prompt in llama-server's layout: FIM_PRE prefix FIM_SUF suffix FIM_MID prompt (node-llama-cpp adds
-   * BOS). The cursor line (`prompt`) comes last, so while someone types on it every token before it stays the
-   * same, and the sequence evaluates only what changed (node-llama-cpp keeps the common start of the context's
-   * tokens). Fitted into the window as llama-server does: the generation and the context-shift margin kept free,
-   * the suffix at most a quarter, the prefix keeping its end. Undefined for a model without a middle token.
+   * The infill prompt as the bundled llama-server builds it: FIM_PRE prefix prompt FIM_SUF suffix FIM_MID
+   * (node-llama-cpp adds BOS), the prefix, the cursor line (`prompt`) and the suffix tokenized apart, so both
+   * servers see the same tokens. Fitted into the window as llama-server does: the generation and the
+   * context-shift margin kept free, the suffix at most a quarter, the prefix keeping its end. The sequence
+   * keeps the tokens of the previous request, and node-llama-cpp evaluates only from the first one that
+   * differs. Undefined for a model without a middle token.
    */
   private infillTokens(sequence: LlamaContextSequence, prefix: string, suffix: string, prompt: string, maxTokens: number): Token[] | undefined {
     const { prefix: pre, suffix: suf, middle: mid } = this.model.tokens.infill;
@@ -225,7 +226,7 @@ export class GgufEngine {
     const suffixTokens = tokenize(suffix).slice(0, Math.max(0, Math.min(Math.floor(room / 4), room - promptTokens.length)));
     const prefixRoom = Math.max(0, room - promptTokens.length - suffixTokens.length);
     const prefixTokens = prefixRoom > 0 ? tokenize(prefix).slice(-prefixRoom) : [];
-    return [pre, ...prefixTokens, suf, ...suffixTokens, mid, ...promptTokens];
+    return [pre, ...prefixTokens, ...promptTokens, suf, ...suffixTokens, mid];
   }
 
   /** Waits for a free sequence, runs `fn`, and always gives the sequence back. */
