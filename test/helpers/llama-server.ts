@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { REPO_ROOT } from './cli';
 
@@ -85,4 +86,30 @@ export async function startLlamaServer(bin: string, model: string, options: { th
     await new Promise((r) => setTimeout(r, 100));
   }
   return { url, child, log: () => log, stop };
+}
+
+/** `sovereign serve` (dist/cli.js, or `cli`) on a free port, 1 thread, ctx 2048; resolves once the model is loaded. */
+export async function startSovereignServe(model: string, options: { cli?: string; threads?: number } = {}): Promise<{ url: string; stop: () => Promise<void> }> {
+  const cli = options.cli ?? join(REPO_ROOT, 'dist', 'cli.js');
+  const child = spawn(process.execPath, [cli, 'serve', '-m', model, '--port', '0', '--threads', String(options.threads ?? 1), '--ctx', '2048', '--no-gpu'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-10_000)));
+  const stop = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (l) => {
+      try {
+        resolve((JSON.parse(l) as { url: string }).url);
+      } catch {
+        reject(new Error(`sovereign serve printed ${l}`));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`sovereign serve exited ${code}: ${log}`)));
+  });
+  return { url, stop };
 }

@@ -6,8 +6,9 @@ import { buildContext } from '../../../src/core/completion/context';
 import { guardedTransport } from '../../../src/core/completion/http';
 import { NoFimSupportError, type BackendRequest } from '../../../src/core/completion/types';
 import { openTarget, postTimed } from '../../../src/core/bench/http';
+import { writeRandomLlama } from '../../fixtures/gguf/random-llama';
 import { writeTinyLlama, type TinyLlamaInfo } from '../../fixtures/gguf/tiny-llama';
-import { requireLlamaServer, startLlamaServer, type RunningLlamaServer } from '../../helpers/llama-server';
+import { requireLlamaServer, startLlamaServer, startSovereignServe, type RunningLlamaServer } from '../../helpers/llama-server';
 import { tempDir } from '../../helpers/tmp';
 import { withCursor } from './doc';
 
@@ -88,6 +89,31 @@ describe('completion backends against a real llama-server (built from the bundle
       assert.equal(t.usage?.completion_tokens, 8);
     } finally {
       target.close();
+    }
+  });
+
+  it('`sovereign serve` answers /infill with the same tokens as llama-server on a model whose output depends on the context', async function () {
+    const bin = requireLlamaServer(this);
+    const model = join(dir.path, 'random-fim.gguf');
+    await writeRandomLlama(model, { name: 'peer-parity', embd: 512, layers: 8, heads: 8, ffn: 1536, contextLength: 2048, seed: 4242, scale: 0.08, weightType: 'F16', wordStartTokens: true, outputWithoutEos: true, fim: true });
+    const peer = await startLlamaServer(bin, model);
+    const ours = await startSovereignServe(model);
+    try {
+      const base = 'import os\nimport sys\n\ndef parse(argv):\n    """Parse the command line."""\n    args = []\n    for a in argv:\n        args.append(a)\n    return args\n\n\ndef main():\n';
+      for (const prompt of ['    result = pa', '    result = par', '    result = parse']) {
+        const body = { input_prefix: base, prompt, input_suffix: '\n\nif __name__ == "__main__":\n    main()\n', n_predict: 8, temperature: 0 };
+        const [a, b] = await Promise.all([peer.url, ours.url].map(async (u) => {
+          const r = await fetch(`${u}/infill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          const text = await r.text();
+          assert.equal(r.status, 200, `${u}: ${text}`);
+          return (JSON.parse(text) as { content: string }).content;
+        }));
+        assert.ok(a.length > 0, 'llama-server generated something');
+        assert.equal(b, a, `prompt ${JSON.stringify(prompt)}`);
+      }
+    } finally {
+      await peer.stop();
+      await ours.stop();
     }
   });
 

@@ -218,7 +218,9 @@ export class GgufEngine {
   private infillTokens(sequence: LlamaContextSequence, prefix: string, suffix: string, prompt: string, maxTokens: number): Token[] | undefined {
     const { prefix: pre, suffix: suf, middle: mid } = this.model.tokens.infill;
     if (pre == null || suf == null || mid == null) return undefined;
-    const tokenize = (text: string): Token[] => (text ? this.model.tokenize(text, false, 'trimLeadingSpace') : []);
+    // Each part tokenized on its own, without special tokens, as llama-server's tokenize_mixed(text, false, false)
+    // (an SPM vocabulary then starts each part with its space prefix, as there).
+    const tokenize = (text: string): Token[] => (text ? this.model.tokenize(text, false) : []);
     const window = Math.min(this.description.contextSize ?? sequence.context.contextSize, sequence.context.contextSize);
     const shiftMargin = Math.max(1, Math.floor(sequence.context.contextSize / 10));
     const room = Math.max(0, window - shiftMargin - maxTokens - 4);
