@@ -14,8 +14,9 @@ export interface CommandModule {
  * loads the scan module alone, `--version` none, help (or an unknown command) all of them, so help lists every
  * command exactly as the modules describe it. The modules stay in the one CLI bundle (esbuild turns each
  * `require()` below into a lazily initialised module), so their code runs only when the command does.
- * Adding a command: one line here, `name: () => require('./commands/<file>') as CommandModule` (the names a
- * module registers must match its keys: test/cli/lazy-commands.test.ts checks it). See docs/ARCHITECTURE.md.
+ * Adding a command: one line here, `name: () => require('./commands/<file>') as CommandModule`; a module that
+ * registers several top-level commands gets one line per name, with the same loader (test/cli/lazy-commands.test.ts
+ * checks the table against the modules). See docs/ARCHITECTURE.md.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const COMMANDS: Readonly<Record<string, () => CommandModule>> = {

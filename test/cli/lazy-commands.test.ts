@@ -35,15 +35,15 @@ describe('sovereign CLI: commands load only when they run', () => {
     assert.deepEqual(commandModulesFor(['scna']), all);
   });
 
-  it('every entry of the table registers exactly the command it is named after', () => {
+  it('every entry of the table registers the command it is named after, and only commands the table names', () => {
     for (const [name, load] of Object.entries(COMMANDS)) {
       const program = new Command('sovereign');
       load().register(program);
-      assert.deepEqual(
-        program.commands.map((c) => c.name()),
-        [name],
-        `COMMANDS.${name} must register '${name}' alone`,
-      );
+      const names = program.commands.map((c) => c.name());
+      assert.ok(names.includes(name), `COMMANDS.${name} must register '${name}' (it registers ${names.join(', ')})`);
+      // A module may register several commands (one entry per name, the same loader): each must be in the table,
+      // else `sovereign NAME` would not find it without loading everything.
+      for (const n of names) assert.ok(Object.hasOwn(COMMANDS, n), `'${n}' (registered by COMMANDS.${name}) needs its own entry in COMMANDS`);
     }
   });
 
