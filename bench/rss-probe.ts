@@ -1,7 +1,9 @@
 /**
  * Preloaded (`node -r out/bench/rss-probe.js ...`) into a measured process: at exit it prints the peak RSS
- * in KiB on stderr, so benchmarks can report memory growth of a whole CLI run.
+ * in KiB and the CPU time (user + system, microseconds) on stderr, so benchmarks can report memory growth
+ * and CPU cost of a whole CLI run.
  */
 process.on('exit', () => {
-  process.stderr.write(`\nMAXRSS_KB ${process.resourceUsage().maxRSS}\n`);
+  const u = process.resourceUsage();
+  process.stderr.write(`\nMAXRSS_KB ${u.maxRSS}\nCPU_US ${u.userCPUTime + u.systemCPUTime}\n`);
 });

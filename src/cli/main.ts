@@ -3,30 +3,65 @@ import { installProcessEgressGuard } from '../core/govern/egress/process-guard';
 import { EgressViolationError } from '../core/net/socket-guard';
 import { describeError, SovereignError } from '../core/util/errors';
 import { VERSION } from '../core/version';
-import * as scan from './commands/scan';
-import * as inspect from './commands/inspect';
-import * as hash from './commands/hash';
-import * as keygen from './commands/keygen';
-import * as sign from './commands/sign';
-import * as verify from './commands/verify';
-import * as registry from './commands/registry';
-import * as lineage from './commands/lineage';
-import * as policy from './commands/policy';
-import * as serve from './commands/serve';
-import * as bench from './commands/bench';
-import * as evaluate from './commands/eval';
-import * as fit from './commands/fit';
-import * as deploy from './commands/deploy';
-import * as audit from './commands/audit';
-import * as evidence from './commands/evidence';
-import * as drift from './commands/drift';
-import * as tco from './commands/tco';
-import * as oci from './commands/oci';
 
-/** Every command family registers itself; main only wires exit codes and errors. */
-const COMMANDS = [scan, inspect, hash, keygen, sign, verify, registry, lineage, policy, serve, bench, evaluate, fit, deploy, audit, evidence, drift, tco, oci];
+/** A module under ./commands: registers one or more top-level commands (with their options and actions). */
+export interface CommandModule {
+  register(program: Command): void;
+}
 
-export function buildProgram(): Command {
+/**
+ * Every top-level command and the module that registers it, loaded only when it is needed: `sovereign scan`
+ * loads the scan module alone, `--version` none, help (or an unknown command) all of them, so help lists every
+ * command exactly as the modules describe it. The modules stay in the one CLI bundle (esbuild turns each
+ * `require()` below into a lazily initialised module), so their code runs only when the command does.
+ * Adding a command: one line here, `name: () => require('./commands/<file>') as CommandModule`; a module that
+ * registers several top-level commands gets one line per name, with the same loader (test/cli/lazy-commands.test.ts
+ * checks the table against the modules). See docs/ARCHITECTURE.md.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const COMMANDS: Readonly<Record<string, () => CommandModule>> = {
+  scan: () => require('./commands/scan') as CommandModule,
+  inspect: () => require('./commands/inspect') as CommandModule,
+  hash: () => require('./commands/hash') as CommandModule,
+  keygen: () => require('./commands/keygen') as CommandModule,
+  sign: () => require('./commands/sign') as CommandModule,
+  verify: () => require('./commands/verify') as CommandModule,
+  registry: () => require('./commands/registry') as CommandModule,
+  lineage: () => require('./commands/lineage') as CommandModule,
+  policy: () => require('./commands/policy') as CommandModule,
+  serve: () => require('./commands/serve') as CommandModule,
+  bench: () => require('./commands/bench') as CommandModule,
+  eval: () => require('./commands/eval') as CommandModule,
+  fit: () => require('./commands/fit') as CommandModule,
+  deploy: () => require('./commands/deploy') as CommandModule,
+  audit: () => require('./commands/audit') as CommandModule,
+  evidence: () => require('./commands/evidence') as CommandModule,
+  drift: () => require('./commands/drift') as CommandModule,
+  tco: () => require('./commands/tco') as CommandModule,
+  push: () => require('./commands/oci') as CommandModule,
+  pull: () => require('./commands/oci') as CommandModule,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Program options that print and exit (commander's own): with these and no command name, no command module is loaded. */
+const PRINT_ONLY_OPTIONS = new Set(['-V', '--version']);
+
+/**
+ * The command modules argv needs: the named command's module alone; none for `--version`; every module for
+ * help, no arguments or an unknown name (so help and "unknown command" list them all). Program options come
+ * only before the command name and take no values, so the first argument that is not an option is the name.
+ */
+export function commandModulesFor(argv: readonly string[]): string[] {
+  const all = Object.keys(COMMANDS);
+  const at = argv.findIndex((a) => !a.startsWith('-'));
+  const programOptions = at < 0 ? argv : argv.slice(0, at);
+  if (programOptions.some((a) => a === '-h' || a === '--help')) return all;
+  if (at >= 0) return Object.hasOwn(COMMANDS, argv[at]) ? [argv[at]] : all;
+  return programOptions.some((a) => PRINT_ONLY_OPTIONS.has(a)) ? [] : all;
+}
+
+/** The program with the commands argv needs (all of them by default: help lists every command). */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command('sovereign')
     .description('Sovereign Workbench: run and govern AI models on your own machines')
     .version(VERSION)
@@ -34,7 +69,9 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const c of COMMANDS) c.register(program);
+  // A module that registers several commands (oci: push and pull) is registered once.
+  const modules = new Set((argv ? commandModulesFor(argv) : Object.keys(COMMANDS)).map((name) => COMMANDS[name]()));
+  for (const m of modules) m.register(program);
   program.commands.forEach(function override(cmd: Command): void {
     cmd.exitOverride();
     cmd.commands.forEach(override);
@@ -44,7 +81,7 @@ export function buildProgram(): Command {
 
 /** Runs the CLI. Exit codes: 0 ok, 1 refused / findings / invalid, 2 usage or I/O error. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,4 +1,8 @@
-import { SingleBar, Presets } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
+
+/** cli-progress is loaded when a bar is first shown (most runs never show one): CLI start stays cheap. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const cliProgress = (): typeof import('cli-progress') => require('cli-progress') as typeof import('cli-progress');
 
 /**
  * A progress bar on stderr, shown only when stderr is a terminal (CI logs and pipes stay clean) and only
@@ -17,6 +21,7 @@ export class Progress {
     if (!process.stderr.isTTY) return;
     if (!this.bar) {
       if (Date.now() - this.started < 1000) return;
+      const { SingleBar, Presets } = cliProgress();
       this.bar = new SingleBar(
         { format: `${this.label} [{bar}] {value}/{total} {detail}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
         Presets.shades_classic,

@@ -35,7 +35,8 @@ export interface EngineMethods {
 export type EngineMethod = keyof EngineMethods;
 
 export type ParentMessage =
-  | { type: 'request'; id: number; method: EngineMethod; params: unknown }
+  /** `stream: false`: the parent has no use for `token` messages (a non-streaming request): the child sends none. */
+  | { type: 'request'; id: number; method: EngineMethod; params: unknown; stream?: boolean }
   | { type: 'cancel'; id: number }
   | { type: 'shutdown' };
 

@@ -129,6 +129,8 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   private restartTimer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | undefined;
   private failure: Error | undefined;
+  /** `token` messages received from the child (streamed requests only; for the IPC cost in benchmarks and tests). */
+  tokenMessages = 0;
   /** Exits of this child, newest last (for reports and tests). */
   readonly exits: { code: number | null; signal: NodeJS.Signals | null; at: number }[] = [];
   private readonly options: Required<Omit<SupervisorOptions, 'host' | 'env' | 'onLog'>> & Pick<SupervisorOptions, 'host' | 'env' | 'onLog'>;
@@ -280,7 +282,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
         onToken: options.onToken,
       });
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.post({ type: 'request', id, method, params });
+      this.post({ type: 'request', id, method, params, stream: options.onToken !== undefined });
     });
   }
 
@@ -338,6 +340,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
 
   private onMessage(message: ChildMessage): void {
     if (message.type === 'ready') return;
+    if (message.type === 'token') this.tokenMessages++;
     const pending = this.pending.get(message.id);
     if (!pending) return; // cancelled or timed out: late messages are dropped
     if (message.type === 'token') {

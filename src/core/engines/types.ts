@@ -114,6 +114,8 @@ export interface GenerationResult {
   promptMs: number;
   /** Time spent generating after the first token. */
   generateMs: number;
+  /** Prompt tokens the sequence already held from the previous request (not evaluated again); infill reports it. */
+  cachedTokens?: number;
 }
 
 export interface EmbeddingResult {

@@ -1,15 +1,6 @@
 import { detectFormat, DETECT_HEAD_BYTES, DETECT_TAIL_BYTES } from './detect';
 import type { AnalyzeOptions, ContainerAnalyzer, FormatAnalysis, ModelFormat } from './types';
 import type { ByteSource } from './source';
-import { analyzeGguf } from './gguf/analyze';
-import { analyzeOnnx } from './onnx/analyze';
-import { analyzeSafetensors } from './safetensors/analyze';
-import { analyzePickle } from './pickle/analyze';
-import { analyzeZip } from './zip/analyze';
-import { analyzeNumpy } from './numpy/analyze';
-import { analyzeCompressed } from './compressed/analyze';
-import { analyzeHdf5 } from './hdf5/analyze';
-import { scanPickle } from './pickle/scan';
 import { isBlocking } from './findings';
 import { describeError } from '../util/errors';
 import { claimFindings, pickleLoaderName } from './claims';
@@ -19,20 +10,32 @@ export { FileSource, BufferSource, ByteCursor, type ByteSource } from './source'
 export { detectFormat } from './detect';
 export { claimOf, claimFindings } from './claims';
 
-/** One analyzer per detected format. Containers (zip, gzip...) refine the format they report. */
+/*
+ * One analyzer per detected format. Containers (zip, gzip...) refine the format they report. Each reader is
+ * loaded when a file of its format is first analysed (the ONNX reader alone brings protobufjs and a generated
+ * schema): `sovereign scan` of one small file does not pay for the others.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lazy =
+  <M>(load: () => M, pick: (m: M) => ContainerAnalyzer): ContainerAnalyzer =>
+  (source, options, analyze) =>
+    pick(load())(source, options, analyze);
+const pickleScan = (): typeof import('./pickle/scan') => require('./pickle/scan') as typeof import('./pickle/scan');
+const analyzeCompressed = lazy(() => require('./compressed/analyze') as typeof import('./compressed/analyze'), (m) => m.analyzeCompressed);
 const ANALYZERS: Partial<Record<ModelFormat, ContainerAnalyzer>> = {
-  gguf: analyzeGguf,
-  onnx: analyzeOnnx,
-  safetensors: analyzeSafetensors,
-  pickle: analyzePickle,
-  zip: analyzeZip,
-  numpy: analyzeNumpy,
+  gguf: lazy(() => require('./gguf/analyze') as typeof import('./gguf/analyze'), (m) => m.analyzeGguf),
+  onnx: lazy(() => require('./onnx/analyze') as typeof import('./onnx/analyze'), (m) => m.analyzeOnnx),
+  safetensors: lazy(() => require('./safetensors/analyze') as typeof import('./safetensors/analyze'), (m) => m.analyzeSafetensors),
+  pickle: lazy(() => require('./pickle/analyze') as typeof import('./pickle/analyze'), (m) => m.analyzePickle),
+  zip: lazy(() => require('./zip/analyze') as typeof import('./zip/analyze'), (m) => m.analyzeZip),
+  numpy: lazy(() => require('./numpy/analyze') as typeof import('./numpy/analyze'), (m) => m.analyzeNumpy),
   gzip: analyzeCompressed,
   bz2: analyzeCompressed,
   xz: analyzeCompressed,
-  hdf5: analyzeHdf5,
+  hdf5: lazy(() => require('./hdf5/analyze') as typeof import('./hdf5/analyze'), (m) => m.analyzeHdf5),
   joblib: analyzeCompressed,
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Containers nest (a zip in a gzip in a zip...): beyond this depth a file is refused. */
 export const MAX_NESTING = 4;
@@ -68,7 +71,7 @@ export async function analyzeSource(source: ByteSource, options: AnalyzeOptions 
     // appended escapes detection (its last byte is not STOP) but not a loader that opens it by its name.
     if (detected === 'unknown' && pickleLoaderName(name)) {
       // Only a pickle that would import or call something counts (random weights may start with "N." by chance).
-      const probe = await scanPickle(source, { signal: options.signal });
+      const probe = await pickleScan().scanPickle(source, { signal: options.signal });
       const w = probe.walk;
       const acts = w.globals.length > 0 || w.calls > 0 || w.persistentIds > 0 || probe.findings.some((f) => f.rule !== 'pickle/parse-error' && isBlocking(f.severity));
       if (w.pickles > 0 && acts) analysis = { format: probe.joblib ? 'joblib' : 'pickle', facts: probe.facts, findings: probe.findings };

@@ -145,6 +145,7 @@ export async function infill(ctx: RouteContext): Promise<void> {
     model: ctx.model.name,
     tokens_predicted: result.generatedTokens,
     tokens_evaluated: result.promptTokens,
+    ...(result.cachedTokens !== undefined ? { tokens_cached: result.cachedTokens } : {}),
     stop_type: result.stopReason === 'eos' ? 'eos' : result.stopReason === 'stop' ? 'word' : result.stopReason === 'cancelled' ? 'none' : 'limit',
     timings: llamaTimings(result),
   };

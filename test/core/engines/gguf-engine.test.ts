@@ -57,9 +57,36 @@ describe('GGUF engine in a supervised child process (real node-llama-cpp)', func
     assert.ok(result.ttftMs > 0 && result.generateMs >= 0);
   });
 
+  it('sends one IPC message per token only to a streaming caller; a plain request gets its result alone', async () => {
+    const before = opened.engine.tokenMessages;
+    const plain = await opened.engine.complete({ prompt: 'Hello', maxTokens: 10, temperature: 0 });
+    assert.equal(plain.text, info.expectedCompletion('Hello', 10));
+    assert.equal(opened.engine.tokenMessages, before, 'no token messages for a request without onToken');
+    const pieces: string[] = [];
+    const streamed = await opened.engine.complete({ prompt: 'Hello', maxTokens: 10, temperature: 0 }, { onToken: (t) => pieces.push(t) });
+    assert.equal(pieces.join(''), streamed.text);
+    assert.equal(opened.engine.tokenMessages - before, pieces.length);
+  });
+
   it('fills in the middle with the native FIM tokens', async () => {
     const result = await opened.engine.infill({ prefix: 'def f(', suffix: '):\n    pass', maxTokens: 6 });
     assert.equal(result.text, info.expectedInfill('def f(', '):\n    pass', 6));
+  });
+
+  it('infill as the bundled llama-server lays it out, and a keystroke re-evaluates only from the cursor on', async () => {
+    const prefix = 'def main():\n    args = parse()\n';
+    const suffix = '\n\nmain()\n';
+    // The cursor line (`prompt`) ends the prefix, before FIM_SUF: the context ends with FIM_MID.
+    const first = await opened.engine.infill({ prefix, suffix, prompt: '    pri', maxTokens: 5, temperature: 0 });
+    assert.equal(first.text, info.expectedInfill(prefix + '    pri', suffix, 5));
+    // Two sequences in this engine: a request may land on the other one (nothing cached there yet), so ask
+    // until one lands where the previous request ran.
+    let next = await opened.engine.infill({ prefix, suffix, prompt: '    prin', maxTokens: 5, temperature: 0 });
+    for (let i = 0; i < 3 && !next.cachedTokens; i++) next = await opened.engine.infill({ prefix, suffix, prompt: '    prin', maxTokens: 5, temperature: 0 });
+    assert.equal(next.text, info.expectedInfill(prefix + '    prin', suffix, 5));
+    const cached = next.cachedTokens ?? 0;
+    assert.ok(cached >= info.tokenize(prefix).length, `the prefix is reused: ${cached} cached`);
+    assert.ok(cached < next.promptTokens - info.tokenize(suffix).length, `the suffix after the cursor is evaluated again: ${cached} of ${next.promptTokens}`);
   });
 
   it('runs two sequences at once, each exact', async () => {

@@ -11,7 +11,7 @@ interface CompletionsReply {
 
 /**
  * Any OpenAI-compatible `/v1/completions`. Mode `suffix` sends the prefix as `prompt` and the suffix as
- * `suffix` (the server applies FIM: `sovereign serve`, llama-server, vLLM with suffix support); mode
+ * `suffix` (the server applies FIM: `sovereign serve`, vLLM with suffix support; the bundled llama-server ignores it); mode
  * `template` builds the raw FIM prompt from the model family's template (for servers that ignore `suffix`).
  */
 export class OpenAiBackend implements CompletionBackend {

@@ -131,7 +131,7 @@ export class GgufEngine {
     return this.model.tokenize(text).length;
   }
 
-  async complete(request: CompletionRequest, signal: AbortSignal, onText: (text: string) => void): Promise<GenerationResult> {
+  async complete(request: CompletionRequest, signal: AbortSignal, onText?: (text: string) => void): Promise<GenerationResult> {
     return this.withSequence(signal, (sequence) => {
       const completion = new this.module.LlamaCompletion({ contextSequence: sequence });
       const promptTokens = this.model.tokenize(request.prompt, false).length + (this.model.tokens.bos != null ? 1 : 0);
@@ -139,13 +139,25 @@ export class GgufEngine {
     });
   }
 
-  async infill(request: InfillRequest, signal: AbortSignal, onText: (text: string) => void): Promise<GenerationResult> {
-    const prefix = withExtraContext(request, this.fimTemplate === undefined) + (request.prompt ?? '');
+  async infill(request: InfillRequest, signal: AbortSignal, onText?: (text: string) => void): Promise<GenerationResult> {
     if (this.description.infill === 'native') {
+      const prefix = withExtraContext(request, this.fimTemplate === undefined);
       return this.withSequence(signal, (sequence) => {
         const completion = new this.module.LlamaCompletion({ contextSequence: sequence });
-        const promptTokens = this.model.tokenize(prefix, false).length + this.model.tokenize(request.suffix, false).length + 3;
-        return this.measure(request, signal, onText, promptTokens, (options) => completion.generateInfillCompletion(prefix, request.suffix, options));
+        const tokens = this.infillTokens(sequence, prefix, request.suffix, request.prompt ?? '', request.maxTokens ?? 128);
+        if (tokens) {
+          // What the sequence keeps from the last request (node-llama-cpp evaluates at least the last token).
+          const held = sequence.contextTokens;
+          const bos = this.model.tokens.shouldPrependBosToken ? this.model.tokens.bos : null;
+          const input = bos == null ? tokens : [bos, ...tokens];
+          let common = 0;
+          while (common < held.length && common < input.length - 1 && held[common] === input[common]) common++;
+          return this.measure(request, signal, onText, input.length, (options) => completion.generateCompletion(tokens, options)).then((r) => ({ ...r, cachedTokens: common }));
+        }
+        // No middle token (suffix-prefix models): node-llama-cpp's own layout, the cursor line ending the prefix.
+        const whole = prefix + (request.prompt ?? '');
+        const promptTokens = this.model.tokenize(whole, false).length + this.model.tokenize(request.suffix, false).length + 3;
+        return this.measure(request, signal, onText, promptTokens, (options) => completion.generateInfillCompletion(whole, request.suffix, options));
       });
     }
     const template = this.fimTemplate;
@@ -159,7 +171,7 @@ export class GgufEngine {
     return this.complete({ ...request, prompt: text, stop: [...template.stop, ...(request.stop ?? [])] }, signal, onText);
   }
 
-  async chat(request: ChatRequest, signal: AbortSignal, onText: (text: string) => void): Promise<GenerationResult> {
+  async chat(request: ChatRequest, signal: AbortSignal, onText?: (text: string) => void): Promise<GenerationResult> {
     if (!this.description.hasChatTemplate) {
       throw new RefusedError(`${this.description.name} has no chat template (tokenizer.chat_template): its chat format is unknown, so it cannot chat`, 'use /v1/completions with a plain prompt, or a model whose GGUF carries a chat template');
     }
@@ -205,6 +217,30 @@ export class GgufEngine {
     await this.llama.dispose();
   }
 
+  /**
+   * The infill prompt as the bundled llama-server builds it: FIM_PRE prefix prompt FIM_SUF suffix FIM_MID
+   * (node-llama-cpp adds BOS), the prefix, the cursor line (`prompt`) and the suffix tokenized apart, so both
+   * servers see the same tokens. Fitted into the window as llama-server does: the generation and the
+   * context-shift margin kept free, the suffix at most a quarter, the prefix keeping its end. The sequence
+   * keeps the tokens of the previous request, and node-llama-cpp evaluates only from the first one that
+   * differs. Undefined for a model without a middle token.
+   */
+  private infillTokens(sequence: LlamaContextSequence, prefix: string, suffix: string, prompt: string, maxTokens: number): Token[] | undefined {
+    const { prefix: pre, suffix: suf, middle: mid } = this.model.tokens.infill;
+    if (pre == null || suf == null || mid == null) return undefined;
+    // Each part tokenized on its own, without special tokens, as llama-server's tokenize_mixed(text, false, false)
+    // (an SPM vocabulary then starts each part with its space prefix, as there).
+    const tokenize = (text: string): Token[] => (text ? this.model.tokenize(text, false) : []);
+    const window = Math.min(this.description.contextSize ?? sequence.context.contextSize, sequence.context.contextSize);
+    const shiftMargin = Math.max(1, Math.floor(sequence.context.contextSize / 10));
+    const room = Math.max(0, window - shiftMargin - maxTokens - 4);
+    const promptTokens = tokenize(prompt).slice(-room);
+    const suffixTokens = tokenize(suffix).slice(0, Math.max(0, Math.min(Math.floor(room / 4), room - promptTokens.length)));
+    const prefixRoom = Math.max(0, room - promptTokens.length - suffixTokens.length);
+    const prefixTokens = prefixRoom > 0 ? tokenize(prefix).slice(-prefixRoom) : [];
+    return [pre, ...prefixTokens, ...promptTokens, suf, ...suffixTokens, mid];
+  }
+
   /** Waits for a free sequence, runs `fn`, and always gives the sequence back. */
   private async withSequence<T>(signal: AbortSignal, fn: (sequence: LlamaContextSequence) => Promise<T>): Promise<T> {
     const sequence = await this.pool.acquire(signal);
@@ -219,7 +255,8 @@ export class GgufEngine {
   private async measure(
     request: SamplingOptions,
     signal: AbortSignal,
-    onText: (text: string) => void,
+    /** Streams generated text; without it node-llama-cpp skips the per-token detokenization for text chunks. */
+    onText: ((text: string) => void) | undefined,
     promptTokens: number,
     generate: (options: GenerateOptions) => Promise<string | { response: string; metadata: { stopReason: string } }>,
   ): Promise<GenerationResult> {
@@ -253,7 +290,7 @@ export class GgufEngine {
           firstTokenAt ??= performance.now();
           generatedTokens += tokens.length;
         },
-        onTextChunk: (text: string) => onText(text),
+        onTextChunk: onText && ((text: string) => onText(text)),
       });
       const ended = performance.now();
       const response = typeof out === 'string' ? out : out.response;
@@ -292,7 +329,7 @@ type GenerateOptions = {
   signal: AbortSignal;
   stopOnAbortSignal: true;
   onToken: (tokens: Token[]) => void;
-  onTextChunk: (text: string) => void;
+  onTextChunk?: (text: string) => void;
 };
 
 /** Native infill has no slot for other files: they go before the prefix as plain text. */

@@ -31,7 +31,8 @@ function needOnnx(): OnnxEngine {
   return engine.onnx;
 }
 
-type Handlers = { [M in keyof EngineMethods]: (params: EngineMethods[M]['params'], id: number, signal: AbortSignal) => Promise<EngineMethods[M]['result']> };
+/** `emit` sends a generated piece of text to the parent (undefined when the parent asked for no stream). */
+type Handlers = { [M in keyof EngineMethods]: (params: EngineMethods[M]['params'], emit: ((text: string) => void) | undefined, signal: AbortSignal) => Promise<EngineMethods[M]['result']> };
 
 const stream = (id: number) => (text: string): void => send({ type: 'token', id, text });
 
@@ -60,9 +61,9 @@ const handlers: Handlers = {
     engine = { kind, onnx };
     return onnx.description;
   },
-  complete: (params, id, signal) => needGguf().complete(params, signal, stream(id)),
-  infill: (params, id, signal) => needGguf().infill(params, signal, stream(id)),
-  chat: (params, id, signal) => needGguf().chat(params, signal, stream(id)),
+  complete: (params, emit, signal) => needGguf().complete(params, signal, emit),
+  infill: (params, emit, signal) => needGguf().infill(params, signal, emit),
+  chat: (params, emit, signal) => needGguf().chat(params, signal, emit),
   embed: (params) => needGguf().embed(params.texts),
   tokenize: async (params) => ({ tokens: needGguf().tokenCount(params.text) }),
   predict: (params) => needOnnx().predict(params.inputs, params.outputs),
@@ -98,9 +99,10 @@ async function handle(message: ParentMessage): Promise<void> {
   const controller = new AbortController();
   running.set(id, controller);
   try {
-    const handler = handlers[method] as (p: unknown, id: number, signal: AbortSignal) => Promise<unknown>;
+    const handler = handlers[method] as (p: unknown, emit: ((text: string) => void) | undefined, signal: AbortSignal) => Promise<unknown>;
     if (!handler) throw new SovereignError(`unknown engine method ${String(method)}`);
-    const result = await handler(params, id, controller.signal);
+    // One IPC message per token only when the parent streams: a plain /infill or /v1/completions gets one result.
+    const result = await handler(params, message.stream === false ? undefined : stream(id), controller.signal);
     send({ type: 'result', id, result });
   } catch (err) {
     send({
