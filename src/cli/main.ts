@@ -69,9 +69,10 @@ export function buildProgram(argv?: readonly string[]): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  // A module that registers several commands (oci: push and pull) is registered once.
-  const modules = new Set((argv ? commandModulesFor(argv) : Object.keys(COMMANDS)).map((name) => COMMANDS[name]()));
-  for (const m of modules) m.register(program);
+  // A module that registers several commands (oci: push and pull) is registered once. Keyed by its register
+  // function: the bundler may hand out a fresh namespace object on each require() of the same module.
+  const registers = new Set((argv ? commandModulesFor(argv) : Object.keys(COMMANDS)).map((name) => COMMANDS[name]().register));
+  for (const register of registers) register(program);
   program.commands.forEach(function override(cmd: Command): void {
     cmd.exitOverride();
     cmd.commands.forEach(override);
