@@ -11,7 +11,7 @@ import { analyzeSource, FileSource, type ByteSource, type MetadataText, type Mod
 import { checkModelFile } from '../policy/gate';
 import { loadPolicy, type LoadedPolicy } from '../policy/load';
 import { policyRuleFiles } from '../policy/scan-rules';
-import { readRulePack, type RuleFile } from '../scan/rules';
+import { readRulePack, type RuleFile, type YaraEngine } from '../scan/rules';
 import { ruleVerdict } from '../scan/rule-verdicts';
 import { isBlocking, type Finding } from '../formats/findings';
 import { RefusedError } from '../util/errors';
@@ -65,9 +65,10 @@ export interface ValidateOptions {
    * The malware-rule stage. `extra`: packs added to the default one (by default the workspace policy's
    * `scan.yara_rules` when the workspace's own policy gate applies; none under another gate, e.g. `serve
    * --policy`); `cacheFile`: the verdict cache (default in the user's cache dir; null: no cache). null skips
-   * the stage: only the bench's baseline does that, to measure what the rules cost.
+   * the stage: only the bench's baseline does that, to measure what the rules cost. `engine`: tests hand in
+   * one that fails to load, to see the gate on a platform without the YARA-X binary.
    */
-  rules?: { extra?: readonly RuleFile[]; cacheFile?: string | null } | null;
+  rules?: { extra?: readonly RuleFile[]; cacheFile?: string | null; engine?: () => YaraEngine } | null;
   signal?: AbortSignal;
 }
 
@@ -114,7 +115,7 @@ export async function validateModelFile(path: string, options: ValidateOptions =
     // over the same descriptor, with the metadata strings the reader decoded; cached by sha256 + pack.
     if (pack && deferred.request) {
       const { source: rulesSource, ...request } = deferred.request;
-      const verdict = await ruleVerdict(rulesSource, { ...request, signal: options.signal }, sha256, pack, { cacheFile: options.rules?.cacheFile });
+      const verdict = await ruleVerdict(rulesSource, { ...request, signal: options.signal }, sha256, pack, { cacheFile: options.rules?.cacheFile, engine: options.rules?.engine });
       rules = { pack: verdict.pack, cached: verdict.cached };
       if (verdict.findings.length > 0) analysis.findings = [...analysis.findings, ...verdict.findings];
       refuseOnFindings(path, verdict.findings);

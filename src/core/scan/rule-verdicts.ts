@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ByteSource, MetadataText, ModelFormat } from '../formats';
 import type { Finding } from '../formats/findings';
-import { stageForPack, type RulePack } from './rules';
+import { stageForPack, type RulePack, type YaraEngine } from './rules';
 
 /**
  * The rule stage's verdicts, cached by the bytes' sha256 and the rule pack's digest (RulePack.digest): the
@@ -88,7 +88,7 @@ export async function ruleVerdict(
   request: { format: ModelFormat; texts?: readonly MetadataText[]; signal?: AbortSignal },
   sha256: string,
   pack: RulePack,
-  options: { cacheFile?: string | null } = {},
+  options: { cacheFile?: string | null; engine?: () => YaraEngine } = {},
 ): Promise<RuleVerdict> {
   const file = options.cacheFile === undefined ? defaultRuleVerdictFile() : options.cacheFile;
   const key = `${sha256}:${pack.digest}`;
@@ -100,7 +100,7 @@ export async function ruleVerdict(
       return { findings, cached: true, pack: pack.digest };
     }
   }
-  const stage = await stageForPack(pack);
+  const stage = await stageForPack(pack, options.engine);
   ruleVerdictStats.scans++;
   const findings = await stage.scan(source, request);
   if (file && !findings.some((f) => NOT_A_VERDICT.has(f.rule))) {

@@ -120,6 +120,36 @@ describe('the load gate runs the malware rules (validateModelFile)', function ()
     assert.equal(ruleVerdictStats.scans, scans + 1, 'the changed rule ran');
   });
 
+  it('without the YARA-X binary for the platform, every load carries yara/unavailable (medium, never cached); a policy with max_severity low refuses it', async () => {
+    const missing = (): never => {
+      throw new Error('Cannot find native binding. npm has a bug related to optional dependencies');
+    };
+    const file = join(dir.path, 'unavailable-cache.json');
+    for (let i = 0; i < 2; i++) {
+      const model = await validateModelFile(benign, { gate: null, rules: { cacheFile: file, engine: missing } });
+      assert.equal(model.rules?.cached, false, 'not a verdict: never read from the cache');
+      const [f] = model.findings.filter((x) => x.rule.startsWith('yara/'));
+      assert.equal(f?.rule, 'yara/unavailable');
+      assert.equal(f.severity, 'medium');
+      assert.match(f.message, /did not run on this file: the engine cannot be loaded on linux-x64 \(Cannot find native binding/);
+    }
+    assert.equal(existsSync(file), false, 'nothing stored');
+    // The evil model, unscanned, is let through under the default ceiling (medium) ...
+    assert.equal((await validateModelFile(evil, { rules: { cacheFile: file, engine: missing } })).format, 'gguf');
+    // ... and refused by a policy that wants every file scanned (the policy gate applies the ceiling).
+    const repo = await makeRepo();
+    try {
+      await repo.write('.sovereign/policy.yaml', 'version: 1\nscan:\n  max_severity: low\n');
+      await assert.rejects(validateModelFile(evil, { workspaceRoot: repo.root, rules: { cacheFile: file, engine: missing } }), (err: Error) => {
+        assert.ok(err instanceof RefusedError);
+        assert.match(err.message, /policy rule scan-severity: .* worst scan finding is medium, above the policy ceiling low/);
+        return true;
+      });
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
   describe('in a workspace', () => {
     let repo: TestRepo;
     before(async () => {
