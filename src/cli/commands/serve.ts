@@ -93,6 +93,10 @@ export function register(program: Command): void {
       });
       const d = server.description;
       info(`ready: ${d.name} (${d.kind}${d.kind === 'gguf' ? `, ctx ${d.contextSize}, ${d.threads} thread(s), ${describeBackend(d)}, infill ${d.infill}` : `, ${d.executionProviders?.join('+')}`}) loaded in ${Math.round(d.loadMs)} ms`);
+      if (server.model.rules) {
+        const unavailable = server.model.findings.some((f) => f.rule === 'yara/unavailable');
+        info(`malware rules: ${unavailable ? 'NOT run: the YARA-X engine cannot load on this platform (finding yara/unavailable)' : server.model.rules.cached ? 'verdict reused from the cache (same bytes, same rule pack)' : 'scanned, no blocking finding'} (rule pack ${server.model.rules.pack.slice(0, 12)})`);
+      }
       if (!drift && server.drift) info(`drift: ${server.drift.baseline.features.length} feature(s) watched against the version's validation baseline (window ${server.drift.window} rows)`);
       if (!promptDrift && server.promptDrift) info(`drift: prompts watched against the version's ${server.promptDrift.baseline.prompts} baseline prompts (${server.promptDrift.source}, window ${server.promptDrift.window} prompts)`);
       // gpu/gpuLayers/totalLayers: where a GGUF model runs (the Local Engines view shows it).

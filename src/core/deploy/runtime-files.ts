@@ -7,7 +7,13 @@ import { IoError } from '../util/errors';
  * packages esbuild leaves external and the runtime loads (native inference engines), with their own
  * production dependency closure. Everything else is bundled into dist/cli.js already.
  */
-export const RUNTIME_PACKAGES = ['node-llama-cpp', '@node-llama-cpp/linux-x64', 'onnxruntime-node', 'xz-decompress'] as const;
+export const RUNTIME_PACKAGES = ['node-llama-cpp', '@node-llama-cpp/linux-x64', 'onnxruntime-node', 'xz-decompress', '@litko/yara-x', '@litko/yara-x-linux-x64-gnu'] as const;
+
+/**
+ * Folders of the repository the runtime reads besides dist/ and the packages: the default YARA rule pack,
+ * which the load gate in the container runs (src/core/scan/rules.ts finds it beside dist/).
+ */
+export const RUNTIME_DATA_DIRS = ['rules/default'] as const;
 
 /** dist/ entry points the container never runs (the VS Code extension). Source maps are left out too. */
 const DIST_EXCLUDE = [/^extension\.js$/, /\.map$/, /\.vsix$/];
@@ -55,6 +61,14 @@ export async function collectRuntimeFiles(repoRoot: string): Promise<RuntimeFile
   for (const name of distEntries.sort()) {
     if (DIST_EXCLUDE.some((r) => r.test(name))) continue;
     await walk(repoRoot, join(distDir, name), files, dirs);
+  }
+  for (const data of RUNTIME_DATA_DIRS) {
+    try {
+      await stat(join(repoRoot, data));
+    } catch {
+      throw new IoError(`${data}/ is missing in ${repoRoot}: the serving runtime's load gate needs it`, 'restore it from the repository (git checkout -- rules/)');
+    }
+    await walk(repoRoot, join(repoRoot, data), files, dirs);
   }
   const packages = await dependencyClosure(repoRoot, RUNTIME_PACKAGES);
   for (const pkgDir of packages) await walk(repoRoot, pkgDir, files, dirs);

