@@ -28,7 +28,9 @@ const common = {
 };
 
 const entries = [
+  // The activation shell (vscode and the stand-ins only) and the workbench it loads on first use (docs/packaging.md).
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension-main.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['src/core/worker/core-worker.ts'], outfile: 'dist/core-worker.js' },
   // The engine host: the child process that runs llama.cpp / ONNX Runtime (see src/core/engines/supervisor.ts).
