@@ -29,7 +29,9 @@ const common = {
 };
 
 const entries = [
+  // The activation shell (vscode and the stand-ins only) and the workbench it loads on first use (docs/packaging.md).
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension-main.js' },
   // The CLI starts with a V8 code cache (bin/sovereign.js): minified (names kept) so a start reads and
   // hashes less, and import() turned into require(), since Node 20 loses a cached script's dynamic-import
   // callback; cliDynamicImportsAreCommonJs() refuses an ESM-only package there (it would need import()).

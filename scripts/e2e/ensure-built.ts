@@ -8,7 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './tooling';
 
-const OUTPUTS = ['dist/extension.js', 'dist/core-worker.js', 'dist/cli.js', 'out/test/extension/index.js', 'out/test/extension-multiroot/index.js'];
+const OUTPUTS = ['dist/extension.js', 'dist/extension-main.js', 'dist/core-worker.js', 'dist/cli.js', 'out/test/extension/index.js', 'out/test/extension-multiroot/index.js'];
 const SOURCES = ['src', 'test/extension', 'test/extension-multiroot', 'test/fixtures', 'package.json', 'esbuild.mjs', 'tsconfig.json'];
 
 function newestMtime(path: string): number {

@@ -60,7 +60,7 @@ export async function inspectVsix(file: string, target: Target, budget = VSIX_BU
       const why = exclusionOf(p);
       if (why) problems.push(`${why}: ${p}`);
     }
-    for (const needed of ['package.json', 'dist/extension.js', 'dist/cli.js', 'dist/core-worker.js', 'dist/engine-host.js', 'bin/sovereign.js', 'LICENSE.txt', 'readme.md', 'changelog.md']) {
+    for (const needed of ['package.json', 'dist/extension.js', 'dist/extension-main.js', 'dist/cli.js', 'dist/core-worker.js', 'dist/engine-host.js', 'bin/sovereign.js', 'LICENSE.txt', 'readme.md', 'changelog.md']) {
       if (!paths.some((p) => p.toLowerCase() === needed.toLowerCase())) problems.push(`${needed} is missing`);
     }
     const bytes = (await stat(file)).size;

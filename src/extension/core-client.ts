@@ -7,26 +7,12 @@
  */
 import * as vscode from 'vscode';
 import { Writable } from 'node:stream';
-import { benchTarget, type BenchedTarget, type BenchTargetOptions } from '../core/bench/bench-target';
-import {
-  baseImageSetting,
-  connectDocker,
-  deployStaging,
-  deploymentForLogs,
-  promote,
-  pruneImages,
-  removeModelDeployments,
-  rollback,
-  runCanary,
-  streamLogs,
-  type CanaryReport,
-  type PruneResult,
-  type RemoveResult,
-  type StagingResult,
-  type SwitchOutcome,
-} from '../core/deploy';
-import { evaluateRef, type EvaluatedRef, type EvaluateRefOptions } from '../core/eval/evaluate-ref';
-import { pullArtifact, pushVersion, type OciConnectOptions, type PullResult, type PushOptions, type PushResult } from '../core/govern/oci-transfer';
+// The services below load when first called (dynamic import: evaluated on first use, not when the workbench loads):
+// deployments (dockerode, tar), benchmarks (the serving runtime, prom-client), evaluation (csv-parse), OCI transfer.
+import type { BenchedTarget, BenchTargetOptions } from '../core/bench/bench-target';
+import type { CanaryReport, PruneResult, RemoveResult, StagingResult, SwitchOutcome } from '../core/deploy';
+import type { EvaluatedRef, EvaluateRefOptions } from '../core/eval/evaluate-ref';
+import type { OciConnectOptions, PullResult, PushOptions, PushResult } from '../core/govern/oci-transfer';
 import type { WorkerClient } from '../core/worker/client';
 import { describeError } from '../core/util/errors';
 import { findWorkspaceRoot } from '../core/workspace/workspace';
@@ -80,30 +66,37 @@ function ociProgress(call: CallOptions): Pick<OciConnectOptions, 'onStage' | 'on
  */
 export function createCoreClient(worker: WorkerClient, workspaceRoot: () => Promise<string | undefined>): CoreClient {
   const governed = async (): Promise<string> => (await workspaceRoot()) ?? findWorkspaceRoot(process.cwd());
+  const deploy = (): Promise<typeof import('../core/deploy')> => import('../core/deploy/index.js');
   return {
     worker,
     async deployStaging(ref, call = {}) {
       const root = call.root ?? (await governed());
+      const { deployStaging, baseImageSetting } = await deploy();
       return deployStaging({ root, ref, baseImage: await baseImageSetting(root), log: call.onProgress, signal: call.signal });
     },
     async deployCanary(ref, call = {}) {
       const root = call.root ?? (await governed());
+      const { runCanary, baseImageSetting } = await deploy();
       return runCanary({ root, ref, baseImage: await baseImageSetting(root), log: call.onProgress, signal: call.signal });
     },
     async promote(model) {
+      const { promote } = await deploy();
       return promote({ root: await governed(), model });
     },
     async rollback(model, reason) {
+      const { rollback } = await deploy();
       return rollback({ root: await governed(), model, reason });
     },
-    removeDeployments: (model) => removeModelDeployments({ model }),
-    pruneImages: (dryRun) => pruneImages({ dryRun }),
+    removeDeployments: async (model) => (await deploy()).removeModelDeployments({ model }),
+    pruneImages: async (dryRun) => (await deploy()).pruneImages({ dryRun }),
     async followLogs(model, version, write, signal) {
+      const { deploymentForLogs, streamLogs, connectDocker } = await deploy();
       const d = await deploymentForLogs(model, version);
       const sink = (): Writable => new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
       await streamLogs(await connectDocker(), d.containerId, { follow: true, tail: 200, stdout: sink(), stderr: sink(), signal });
     },
     async bench(options, call = {}) {
+      const { benchTarget } = await import('../core/bench/bench-target.js');
       return benchTarget({
         token: process.env.SOVEREIGN_SERVE_TOKEN || undefined,
         ...options,
@@ -113,12 +106,15 @@ export function createCoreClient(worker: WorkerClient, workspaceRoot: () => Prom
       });
     },
     async pushToOci(model, destination, options, call = {}) {
+      const { pushVersion } = await import('../core/govern/oci-transfer.js');
       return pushVersion(await governed(), model, destination, { ...options, ...ociProgress(call) });
     },
     async pullFromOci(source, options, call = {}) {
+      const { pullArtifact } = await import('../core/govern/oci-transfer.js');
       return pullArtifact(await governed(), source, { ...options, ...ociProgress(call) });
     },
     async evaluate(options, call = {}) {
+      const { evaluateRef } = await import('../core/eval/evaluate-ref.js');
       return evaluateRef({
         ...options,
         workspaceRoot: call.root ?? (await workspaceRoot()),

@@ -1,88 +1,135 @@
 import * as vscode from 'vscode';
-import { WorkerClient } from '../core/worker/client';
-import { registerScanCommands } from './commands/scan';
-import { registerEngineCommands } from './commands/engines';
-import { CompletionController } from './completion/controller';
-import { createServices } from './context';
-import { EnginesView } from './engines/engines-view';
-import { LocalEngines } from './engines/local-engines';
-import { registerRegistryCommands } from './registry/commands';
-import { registerOciCommands } from './registry/oci-commands';
-import { ModelsView } from './registry/models-view';
-import { RegistryState } from './registry/registry-state';
-import { PolicyDiagnostics } from './policy/diagnostics';
-import { PolicyQuickFixes } from './policy/quick-fixes';
-import { registerWebviews, type SovereignWebviews } from './webviews';
-import { DeploymentsView } from './deploy/deployments-view';
-import { registerDeployCommands } from './deploy/commands';
-import { registerBenchEvalCommands } from './commands/bench-eval';
-import { ChatService } from './chat/chat-service';
-import { registerChatCommands } from './chat/commands';
-import { registerLanguageModels } from './chat/lm-provider';
-import { registerCliCommands } from './commands/cli';
+import { access } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { LazyTree, type LazyTreeView, type Shell, type SovereignActivation } from './lazy';
+import type * as Workbench from './main';
+import type { SovereignApi } from './main';
 
-/**
- * Activation is lazy (commands, views, a workspace with `.sovereign/`) and cheap: no native module loads
- * here. Models run in supervised child processes; heavy work goes to the core worker thread.
- */
-export function activate(context: vscode.ExtensionContext): SovereignApi {
-  const log = vscode.window.createOutputChannel('Sovereign Workbench', { log: true });
-  const worker = new WorkerClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'core-worker.js').fsPath);
-  context.subscriptions.push(log, { dispose: () => worker.dispose() });
-  const services = createServices(context, log, worker);
+export type { SovereignApi } from './main';
 
-  const engines = new LocalEngines(services);
-  const completion = new CompletionController(services, engines);
-  const enginesView = new EnginesView(engines);
-  context.subscriptions.push(engines, completion, vscode.window.registerTreeDataProvider('sovereign.engines', enginesView));
+/** The workbench's bundle (esbuild.mjs), next to this one: loaded on first use. */
+const WORKBENCH_BUNDLE = ['dist', 'extension-main.js'];
 
-  const registry = new RegistryState(services);
-  const diagnostics = new PolicyDiagnostics(registry);
-  const models = new ModelsView(registry);
-  context.subscriptions.push(
-    registry,
-    diagnostics,
-    vscode.window.registerTreeDataProvider('sovereign.models', models),
-    vscode.languages.registerCodeActionsProvider({ pattern: '**/.sovereign/**/*.yaml' }, new PolicyQuickFixes(), { providedCodeActionKinds: PolicyQuickFixes.kinds }),
-    vscode.workspace.onDidSaveTextDocument((doc) => {
-      if (doc.uri.path.includes('/.sovereign/')) registry.scheduleRefresh(0);
-    }),
-  );
-  void registry.refresh();
-
-  registerScanCommands(context, worker, log);
-  registerEngineCommands(services, engines);
-  registerRegistryCommands(services, registry);
-  registerOciCommands(services, registry);
-  // Also registers the panel serializers (restored after a window reload): synchronously, during activation.
-  const chat = new ChatService(services, registry, engines);
-  context.subscriptions.push(chat);
-  const webviews = registerWebviews(services, registry, chat);
-  registerChatCommands(services);
-  registerLanguageModels(services, chat);
-
-  const deployments = new DeploymentsView(services);
-  const deploymentsTree = vscode.window.createTreeView('sovereign.deployments', { treeDataProvider: deployments });
-  context.subscriptions.push(deployments, deploymentsTree, deploymentsTree.onDidChangeVisibility((e) => deployments.setVisible(e.visible)));
-  registerDeployCommands(services, registry, deployments);
-  registerBenchEvalCommands(services, registry);
-  registerCliCommands(services);
-  log.info('Sovereign Workbench activated');
-  // Returned as the extension's API: the extension-host tests drive completion and engines through it.
-  return { completion, engines, registry, diagnostics, webviews, chat, models, enginesView };
+interface Contributions {
+  activationEvents?: string[];
+  contributes?: { commands?: Array<{ command: string }> };
 }
 
-export interface SovereignApi {
-  completion: CompletionController;
-  engines: LocalEngines;
-  registry: RegistryState;
-  diagnostics: PolicyDiagnostics;
-  webviews: SovereignWebviews;
-  chat: ChatService;
-  /** The Models tree (one folder node per registry in a multi-root window). */
-  models: ModelsView;
-  /** The Local Engines tree (state, memory, tokens/s, GPU backend and layers offloaded). */
-  enginesView: EnginesView;
+/**
+ * Activation is a shell: it loads `vscode` and this file's few stand-ins, nothing else (no core module, no
+ * dependency, no native module). Every contributed command, the three tree views, the webview panel
+ * serializers and the inline completion provider are registered as stand-ins that load the workbench
+ * (`main.ts`, its own bundle) on first use and hand the call on. A folder that holds a `.sovereign/`
+ * registry loads it at once, after activation has returned: the Models view and the policy diagnostics are
+ * there from the start. The extension's API is `api()`, which loads the workbench if needed.
+ */
+export function activate(context: vscode.ExtensionContext): SovereignActivation<SovereignApi> {
+  const manifest = context.extension.packageJSON as Contributions;
+  const standIns: vscode.Disposable[] = [];
+  let api: SovereignApi | undefined;
+  let loading: Promise<SovereignApi> | undefined;
+
+  const load = (reason: string): Promise<SovereignApi> => {
+    loading ??= new Promise<SovereignApi>((resolve) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const workbench = require(join(context.extensionPath, ...WORKBENCH_BUNDLE)) as typeof Workbench;
+      api = workbench.start(context, shell(reason));
+      resolve(api);
+    }).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      void vscode.window.showErrorMessage(
+        `Sovereign Workbench could not load (${reason}): ${message}. Reinstall the extension (the VSIX of your platform, docs/packaging.md), then reload the window.`,
+      );
+      throw err;
+    });
+    return loading;
+  };
+
+  const tree = (id: string, name: string): LazyTreeView & { provider: LazyTree } => {
+    const provider = new LazyTree(load, name);
+    const view = vscode.window.createTreeView(id, { treeDataProvider: provider });
+    context.subscriptions.push(provider, view);
+    return { view, provider, attach: (real) => provider.attach(real) };
+  };
+  const trees = { models: tree('sovereign.models', 'Models'), engines: tree('sovereign.engines', 'Local Engines'), deployments: tree('sovereign.deployments', 'Deployments') };
+
+  const shell = (reason: string): Shell => ({
+    reason,
+    release: () => {
+      for (const d of standIns.splice(0)) d.dispose();
+    },
+    trees,
+  });
+
+  // Every contributed command: the first run loads the workbench, whose own command then takes the call.
+  for (const { command } of manifest.contributes?.commands ?? []) {
+    standIns.push(
+      vscode.commands.registerCommand(command, async (...args: unknown[]) => {
+        await load(`command ${command}`);
+        return vscode.commands.executeCommand(command, ...args);
+      }),
+    );
+  }
+  // A panel restored after a reload (its `onWebviewPanel:` activation event) is handed to the real serializer.
+  for (const event of manifest.activationEvents ?? []) {
+    const viewType = /^onWebviewPanel:(.+)$/.exec(event)?.[1];
+    if (!viewType) continue;
+    standIns.push(
+      vscode.window.registerWebviewPanelSerializer(viewType, {
+        async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+          const loaded = await load(`restoring the ${viewType} panel`);
+          await loaded.webviews.serializers[viewType]?.deserializeWebviewPanel(panel, state);
+        },
+      }),
+    );
+  }
+  // The first completion request loads the workbench (its provider answers the next request).
+  standIns.push(
+    vscode.languages.registerInlineCompletionItemProvider(
+      { pattern: '**' },
+      {
+        provideInlineCompletionItems: () => {
+          if (vscode.workspace.getConfiguration('sovereign.completion').get('enabled', true)) load('inline completion').catch(() => undefined);
+          return undefined;
+        },
+      },
+    ),
+  );
+
+  // A governed folder (or one added later, or a registry file opened) loads the workbench for the Models view
+  // and the policy diagnostics, after activation has returned.
+  const loadIfGoverned = (): void => {
+    if (api || loading) return;
+    void governedFolder(vscode.workspace.workspaceFolders ?? []).then((folder) => (folder && !api ? load(`${folder} holds a .sovereign/ registry`).catch(() => undefined) : undefined));
+  };
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeWorkspaceFolders(loadIfGoverned),
+    vscode.workspace.onDidOpenTextDocument((doc) => (!api && doc.uri.path.includes('/.sovereign/') ? load(`${doc.uri.fsPath} opened`).catch(() => undefined) : undefined)),
+    { dispose: () => shell('deactivation').release() },
+  );
+  loadIfGoverned();
+
+  return {
+    get loaded() {
+      return api !== undefined;
+    },
+    api: () => load('the extension API'),
+  };
+}
+
+/**
+ * The first workspace folder that holds `.sovereign/`, in itself or in a folder above it (a registry at the git
+ * top level of a subfolder opened alone): a few `access` calls, no git.
+ */
+export async function governedFolder(folders: readonly { uri: { scheme: string; fsPath: string } }[]): Promise<string | undefined> {
+  for (const folder of folders) {
+    if (folder.uri.scheme !== 'file') continue;
+    for (let dir = folder.uri.fsPath; ; dir = dirname(dir)) {
+      if (await access(join(dir, '.sovereign')).then(() => true, () => false)) return folder.uri.fsPath;
+      if (dirname(dir) === dir) break;
+    }
+  }
+  return undefined;
 }
 
 export function deactivate(): void {}

@@ -21,7 +21,8 @@ describe('the installed extension activates lazily', () => {
     const m = manifest() as ReturnType<typeof manifest> & { displayName?: string; version?: string };
     // VS Code's own figure (Developer: Show Running Extensions): code loading + the activate() call.
     await wb.runCommand('Developer: Show Running Extensions');
-    const row = wb.page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: m.displayName ?? m.name });
+    // The list is sorted by activation time, slowest first, and virtualized: a fast extension is below the fold.
+    const row = await wb.listRow(wb.page.locator('.runtime-extensions-editor'), m.displayName ?? m.name, new Set(), 60_000);
     let text = '';
     const deadline = Date.now() + 60_000;
     while (!/\d+\s*ms/.test(text)) {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeMlpClassifier } from '../fixtures/onnx';
-import { activatedExtension, sleep, waitFor } from '../extension/support/vscode';
+import { sleep, waitFor, workbenchApi } from '../extension/support/vscode';
 
 interface TreeNode {
   kind: 'folder' | 'model' | 'version';
@@ -44,7 +44,7 @@ describe('Sovereign in a multi-root workspace (two registries)', () => {
     assert.ok(file && file.scheme === 'file', 'this suite runs in the multi-root workspace file that test/e2e/extension-host.e2e.ts opens');
     dir = realpathSync(dirname(file.fsPath));
     [alpha, beta, gamma] = ['alpha', 'beta', 'gamma'].map((n) => join(dir, n));
-    api = (await activatedExtension()).exports as ApiShape;
+    api = await workbenchApi<ApiShape>();
     scratch = await mkdtemp(join(tmpdir(), 'sovereign-ext-multiroot-'));
   });
   after(async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeTinyLlama, type TinyLlamaInfo } from '../fixtures/gguf/tiny-llama';
-import { activatedExtension, closeAllEditors, executeDismissingNotifications, sleep, waitFor } from './support/vscode';
+import { closeAllEditors, executeDismissingNotifications, sleep, waitFor, workbenchApi } from './support/vscode';
 
 interface ApiShape {
   registry: { refresh(): Promise<{ versions: { name: string; version: string }[]; violations: { model?: string; version?: string; severity: string; rule: string }[] } | undefined> };
@@ -45,7 +45,7 @@ describe('Sovereign: chat (language-model provider, Playground host) in the exte
       // The API is finalised in VS Code 1.104; the suite runs in code-server 1.139. An older host must not pass silently.
       throw new Error(`VS Code ${vscode.version} lacks vscode.lm.registerLanguageModelChatProvider`);
     }
-    api = (await activatedExtension()).exports as ApiShape;
+    api = await workbenchApi<ApiShape>();
     root = vscode.workspace.workspaceFolders![0].uri.fsPath;
     dir = await mkdtemp(join(tmpdir(), 'sovereign-ext-chat-'));
     // The test profile has its own HOME, so no global git identity: give the workspace repository one.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeTinyLlama } from '../fixtures/gguf/tiny-llama';
-import { activatedExtension, closeAllEditors, waitFor } from './support/vscode';
+import { activatedExtension, closeAllEditors, waitFor, workbenchApi } from './support/vscode';
 
 interface EngineShape {
   process: { stats: { backend?: { gpu: string | false; gpuLayers?: number; totalLayers?: number } } };
@@ -48,7 +48,7 @@ describe('Sovereign: the Local Engines view says where a model runs', () => {
   let api: EnginesApi;
 
   before(async () => {
-    api = (await activatedExtension()).exports as EnginesApi;
+    api = await workbenchApi<EnginesApi>();
     dir = await mkdtemp(join(tmpdir(), 'sovereign-ext-engines-'));
     model = (await writeTinyLlama(join(dir, 'tiny.gguf'))).path;
   });

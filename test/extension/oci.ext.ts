@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeMlpClassifier } from '../fixtures/onnx';
 import { startRegistry, type TestRegistry } from '../core/oci/registry-server';
-import { activatedExtension, executeDismissingNotifications } from './support/vscode';
+import { activatedExtension, executeDismissingNotifications, workbenchApi } from './support/vscode';
 
 /** Push and pull through the palette commands in the real extension host, against a real registry and a layout folder. */
 describe('Sovereign: Push / Pull Model to/from an OCI registry in the extension host', () => {
@@ -55,7 +55,7 @@ describe('Sovereign: Push / Pull Model to/from an OCI registry in the extension 
     const pulled = await executeDismissingNotifications<{ alreadyRegistered: boolean; model: string } | undefined>('sovereign.pullModelFromOci', `oci://${reg.host}/ext/oci@${pushed.digest}`);
     assert.deepEqual({ model: pulled?.model, already: pulled?.alreadyRegistered }, { model: 'ext-oci@1.0.0', already: true });
     // The Models view's snapshot says where the version is published.
-    const api = (await activatedExtension()).exports as { registry: { refresh(): Promise<{ versions: { name: string; published?: { target: string; digest: string }[] }[] } | undefined> } };
+    const api = await workbenchApi<{ registry: { refresh(): Promise<{ versions: { name: string; published?: { target: string; digest: string }[] }[] } | undefined> } }>();
     const published = (await api.registry.refresh())?.versions.find((v) => v.name === 'ext-oci')?.published ?? [];
     assert.deepEqual(published.map((p) => p.target).sort(), [`oci:${layout}:1.0.0`, `oci://${reg.host}/ext/oci:1.0.0`].sort());
     assert.ok(published.every((p) => p.digest === pushed.digest));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeMlpClassifier } from '../fixtures/onnx';
 import { writeHubFolder } from '../fixtures/safetensors/hub-folder';
-import { activatedExtension, executeDismissingNotifications, waitFor } from './support/vscode';
+import { activatedExtension, executeDismissingNotifications, waitFor, workbenchApi } from './support/vscode';
 
 interface ApiShape {
   registry: { refresh(): Promise<{ versions: { name: string; version: string }[] } | undefined> };
@@ -54,7 +54,7 @@ describe('Sovereign: registry and policy in the extension host', () => {
     assert.match(manifest, /sha256: [0-9a-f]{64}/);
     const subject = execFileSync('git', ['log', '-1', '--format=%s', result.commit], { cwd: root, encoding: 'utf8' });
     assert.match(subject, /^registry: add ext-classifier@1\.0\.0/);
-    const api = (await activatedExtension()).exports as ApiShape;
+    const api = await workbenchApi<ApiShape>();
     await waitFor(async () => ((await api.registry.refresh())?.versions.some((v) => v.name === 'ext-classifier') ? true : undefined), 'the new version in the registry snapshot');
   });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { parse } from 'yaml';
 import { writeMlpClassifier } from '../fixtures/onnx';
-import { activatedExtension, executeDismissingNotifications, waitFor } from './support/vscode';
+import { activatedExtension, executeDismissingNotifications, waitFor, workbenchApi } from './support/vscode';
 
 interface KeyResult {
   keyId: string;
@@ -50,7 +50,7 @@ describe('Sovereign: signing keys in SecretStorage (generate, import, export, ro
     const model = join(dir, 'ext-keys.onnx');
     await writeMlpClassifier(model, { seed: 11 });
     await executeDismissingNotifications('sovereign.registerModel', vscode.Uri.file(model), { name: 'ext-keys', version: '1.0.0', license: 'MIT', source: 'https://example.invalid/ext-keys' });
-    const api = (await activatedExtension()).exports as ApiShape;
+    const api = await workbenchApi<ApiShape>();
     await waitFor(async () => ((await api.registry.refresh())?.versions.some((v) => v.name === 'ext-keys') ? true : undefined), 'ext-keys@1.0.0 in the registry snapshot');
   });
 

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { SovereignWebviews } from '../../src/extension/webviews';
 import { VIEW_TYPES } from '../../webview/shared/view-state';
 import { writeMlpClassifier } from '../fixtures/onnx';
-import { activatedExtension, closeAllEditors, executeDismissingNotifications, waitFor } from './support/vscode';
+import { closeAllEditors, executeDismissingNotifications, waitFor, workbenchApi } from './support/vscode';
 
 interface ApiShape {
   webviews: SovereignWebviews;
@@ -29,7 +29,7 @@ describe('Sovereign: webview messages are checked by the host; signing from a we
 
   before(async function () {
     this.timeout(120_000);
-    api = (await activatedExtension()).exports as ApiShape;
+    api = await workbenchApi<ApiShape>();
     root = vscode.workspace.workspaceFolders![0].uri.fsPath;
     dir = await mkdtemp(join(tmpdir(), 'sovereign-ext-msg-'));
     let email = '';

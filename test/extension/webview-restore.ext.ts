@@ -4,7 +4,7 @@ import { contentSecurityPolicy } from '../../src/extension/webviews/html';
 import type { SovereignWebviews } from '../../src/extension/webviews';
 import { READY } from '../../webview/shared/ipc';
 import { VIEW_TYPES } from '../../webview/shared/view-state';
-import { activatedExtension, closeAllEditors, waitFor } from './support/vscode';
+import { activatedExtension, closeAllEditors, waitFor, workbenchApi } from './support/vscode';
 
 interface ApiShape {
   webviews: SovereignWebviews;
@@ -51,7 +51,7 @@ describe('Sovereign: webview panels restored after a window reload', () => {
   let api: ApiShape;
 
   before(async () => {
-    api = (await activatedExtension()).exports as ApiShape;
+    api = await workbenchApi<ApiShape>();
     await closeAllEditors();
   });
   afterEach(async () => {

@@ -36,7 +36,7 @@ describe('the platform VSIXs (npm run package)', function () {
       assert.deepEqual(report.ortDirs, t.ortDir ? [t.ortDir] : []);
       assert.ok(report.bytes <= VSIX_BUDGET_BYTES);
       // The runtime is there: the bundles, the CLI launcher, the engines' JavaScript.
-      for (const p of ['dist/extension.js', 'dist/cli.js', 'dist/engine-host.js', 'bin/sovereign.js', 'rules/default/executables.yar', 'node_modules/node-llama-cpp/package.json', 'node_modules/onnxruntime-node/package.json']) {
+      for (const p of ['dist/extension.js', 'dist/extension-main.js', 'dist/cli.js', 'dist/engine-host.js', 'bin/sovereign.js', 'rules/default/executables.yar', 'node_modules/node-llama-cpp/package.json', 'node_modules/onnxruntime-node/package.json']) {
         assert.ok(report.paths.includes(p), `${p} is missing`);
       }
       assert.ok(!report.paths.some((p) => /\.(map|d\.ts)$/.test(p) || p.startsWith('src/') || p.startsWith('test/')), 'sources, maps or tests are packed');

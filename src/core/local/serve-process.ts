@@ -138,14 +138,19 @@ export class ServeProcess extends EventEmitter {
         reject(new SovereignError(`the local model did not start: ${message}`, tail ? `last output:\n${tail}` : 'see the Sovereign Workbench output channel'));
       };
       const timer = setTimeout(() => fail(`not ready after ${(o.readyTimeoutMs ?? 120_000) / 1000} s`), o.readyTimeoutMs ?? 120_000);
+      // The runtime's JSON ready line (stdout, after the model has loaded) carries the backend: /health can answer
+      // before that line has been read here (it races the "listening on" line of stderr), so both are awaited.
+      let readyLineSeen: () => void = () => undefined;
+      const readyLine = new Promise<void>((done) => (readyLineSeen = done));
       const onLine = (line: string): void => {
         this.recentLog.push(line);
         if (this.recentLog.length > 50) this.recentLog.shift();
         this.emit('log', line);
         this.backend = parseServeBackend(line) ?? this.backend;
         const url = parseServeUrl(line);
+        if (url && line.trim().startsWith('{')) readyLineSeen();
         if (url && !settled) {
-          this.waitHealthy(url, child).then(
+          this.waitHealthy(url, child).then(() => readyLine).then(
             () => {
               if (settled) return;
               settled = true;

@@ -213,6 +213,37 @@ export class Workbench {
     return (await rows.allInnerTexts()).map(plainText);
   }
 
+  /**
+   * A row of a virtualized list (a tree view, the Running Extensions editor): only the rows in sight are in the
+   * DOM, so the list is scrolled with the mouse wheel until the row shows up. Every row text seen on the way is
+   * collected in `seen`.
+   */
+  async listRow(list: Locator, text: string, seen: Set<string> = new Set(), timeoutMs = 30_000): Promise<Locator> {
+    const row = list.locator('.monaco-list-row', { hasText: text }).first();
+    const deadline = Date.now() + timeoutMs;
+    let direction = 1;
+    let unchanged = 0;
+    for (;;) {
+      const texts = (await list.locator('.monaco-list-row').allInnerTexts()).map(plainText);
+      for (const t of texts) seen.add(t);
+      if (await row.isVisible()) return row;
+      if (Date.now() > deadline) throw new Error(`no row "${text}" in the list after ${timeoutMs / 1000} s (rows seen: ${[...seen].join(' | ').slice(0, 600)})`);
+      const box = await list.boundingBox();
+      if (box) {
+        await this.page.mouse.move(box.x + box.width / 2, box.y + Math.min(box.height / 2, 100));
+        await this.page.mouse.wheel(0, 240 * direction);
+      }
+      await this.page.waitForTimeout(250);
+      const after = (await list.locator('.monaco-list-row').allInnerTexts()).map(plainText).join('\n');
+      // At the end of the list (nothing moved three times): go the other way; the list may also still be loading.
+      unchanged = after === texts.join('\n') ? unchanged + 1 : 0;
+      if (unchanged >= 3) {
+        direction = -direction;
+        unchanged = 0;
+      }
+    }
+  }
+
   async screenshot(name: string): Promise<string> {
     const path = join(SCREENSHOT_DIR, `${safeName(name)}.png`);
     await this.page.screenshot({ path });

@@ -19,6 +19,16 @@ export async function activatedExtension(): Promise<vscode.Extension<unknown>> {
   return extension;
 }
 
+/**
+ * The workbench's API. Activation only registers stand-ins (src/extension/extension.ts); the API's `api()`
+ * loads the workbench if nothing has loaded it yet.
+ */
+export async function workbenchApi<T>(): Promise<T> {
+  const exports = (await activatedExtension()).exports as { api?: () => Promise<unknown> } | undefined;
+  if (typeof exports?.api !== 'function') throw new Error('the extension exports no api(): is this the activation shell of src/extension/extension.ts?');
+  return (await exports.api()) as T;
+}
+
 export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
