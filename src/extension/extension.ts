@@ -83,14 +83,16 @@ export function activate(context: vscode.ExtensionContext): SovereignActivation<
       }),
     );
   }
-  // The first completion request loads the workbench (its provider answers the next request).
+  // The first completion request loads the workbench, whose provider answers it (and every later one directly).
   standIns.push(
     vscode.languages.registerInlineCompletionItemProvider(
       { pattern: '**' },
       {
-        provideInlineCompletionItems: () => {
-          if (vscode.workspace.getConfiguration('sovereign.completion').get('enabled', true)) load('inline completion').catch(() => undefined);
-          return undefined;
+        provideInlineCompletionItems: async (document, position, inline, token) => {
+          if (!vscode.workspace.getConfiguration('sovereign.completion').get('enabled', true)) return undefined;
+          const loaded = await load('inline completion').catch(() => undefined);
+          if (!loaded || token.isCancellationRequested) return undefined;
+          return loaded.completion.provide(document, position, inline, token);
         },
       },
     ),

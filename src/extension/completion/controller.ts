@@ -67,6 +67,11 @@ export class CompletionController implements vscode.Disposable {
     this.status.show();
   }
 
+  /** Answers a request another provider received (the activation shell's stand-in, while the workbench loaded). */
+  provide(document: vscode.TextDocument, position: vscode.Position, context: vscode.InlineCompletionContext, token: vscode.CancellationToken): ReturnType<SovereignInlineCompletionProvider['provideInlineCompletionItems']> {
+    return this.provider.provideInlineCompletionItems(document, position, context, token);
+  }
+
   /** The service, building it on first use; undefined while building or when the backend is unusable. */
   private currentService(): CompletionService | undefined {
     if (!this.config.enabled) return undefined;
