@@ -172,6 +172,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const s = await keystroke(page, kind, TYPED[typed % TYPED.length]);
       if (kind === 'type') typed++;
       if (i >= WARMUP) strokes.push(s);
+      if ((i - WARMUP + 1) % 20 === 0) process.stderr.write(`  [bench] ${i - WARMUP + 1}/${KEYSTROKES} keystrokes\n`);
       // The suggestion's speculative follow-up runs meanwhile; the next key comes after the pause.
       await page.waitForTimeout(Math.max(0, started + PAUSE_MS - Date.now()));
     }
@@ -186,6 +187,17 @@ export async function run(): Promise<Record<string, unknown>> {
       return { s, rec };
     });
     const shown = rows.filter((r) => r.s.ghost !== undefined && r.rec?.outcome);
+    // Why a keystroke got no ghost text: what the provider calls between it and the next keystroke did.
+    const missed = { providerNotCalled: 0, returnedButNotRendered: 0, cancelledByEditor: 0, nothingToSuggest: 0 };
+    strokes.forEach((s, i) => {
+      if (s.ghost !== undefined) return;
+      const next = strokes[i + 1]?.key ?? Infinity;
+      const calls = after.records.filter((r) => r.enter >= s.key && r.enter < next);
+      if (calls.length === 0) missed.providerNotCalled++;
+      else if (calls.some((r) => r.shown)) missed.returnedButNotRendered++;
+      else if (calls.some((r) => r.cancelled)) missed.cancelledByEditor++;
+      else missed.nothingToSuggest++;
+    });
     const total: number[] = [];
     const vscodeBefore: number[] = [];
     const vscodeAfter: number[] = [];
@@ -229,7 +241,7 @@ export async function run(): Promise<Record<string, unknown>> {
       keystrokes: strokes.length,
       kinds: { type: strokes.filter((s) => s.kind === 'type').length, accept: strokes.filter((s) => s.kind === 'accept').length },
       withGhostText: shown.length,
-      withoutGhostText: strokes.filter((s) => s.ghost === undefined).length,
+      withoutGhostText: { n: strokes.filter((s) => s.ghost === undefined).length, ...missed },
       keyToGhostMs: summary(total),
       keyToGhostBySourceMs: Object.fromEntries(Object.entries(bySource).map(([k, v]) => [k, summary(v)])),
       keyToGhostByKindMs: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, summary(v)])),

@@ -10,8 +10,8 @@
  * system clock for the page and the extension host on one machine).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ensureBuilt } from '../scripts/e2e/ensure-built';
 import { session, startSession, stopSession, type E2eSession } from '../test/e2e/support/session';
@@ -112,6 +112,15 @@ export async function openBenchWindow(options: {
   const log = (line: string): void => void process.stderr.write(`  [bench] ${line}\n`);
   process.env.SOVEREIGN_E2E_EXTENSION = 'development'; // the probe rides on extensionTestsPath, which needs it
   ensureBuilt();
+  // One artifact store for the CLI steps (registry add) and the window (code-server runs with a HOME of its own,
+  // so the default store under HOME would differ): a registered version's serve child finds its artifact.
+  const ownStore = process.env.SOVEREIGN_STORE ? undefined : await mkdtemp(join(tmpdir(), 'sovereign-bench-store-'));
+  if (ownStore) process.env.SOVEREIGN_STORE = ownStore;
+  const dropStore = async (): Promise<void> => {
+    if (!ownStore) return;
+    delete process.env.SOVEREIGN_STORE;
+    await rm(ownStore, { recursive: true, force: true });
+  };
   const s = await startSession({ keepScreenshots: true });
   try {
     const settingsFile = join(s.workspace.dir, '.vscode', 'settings.json');
@@ -153,11 +162,13 @@ export async function openBenchWindow(options: {
         await probe('/done').catch(() => undefined);
         await wb.close();
         const report = await stopSession();
+        await dropStore();
         return report ? [...report.browser, ...report.proxy, ...report.logLines.map((l) => l.trim().slice(0, 200))] : [];
       },
     };
   } catch (err) {
     if (sessionStarted()) await stopSession();
+    await dropStore();
     throw err;
   }
 }
