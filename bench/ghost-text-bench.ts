@@ -172,7 +172,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const s = await keystroke(page, kind, TYPED[typed % TYPED.length]);
       if (kind === 'type') typed++;
       if (i >= WARMUP) strokes.push(s);
-      if ((i - WARMUP + 1) % 20 === 0) process.stderr.write(`  [bench] ${i - WARMUP + 1}/${KEYSTROKES} keystrokes\n`);
+      if (i >= WARMUP && (i - WARMUP + 1) % 20 === 0) process.stderr.write(`  [bench] ${i - WARMUP + 1}/${KEYSTROKES} keystrokes\n`);
       // The suggestion's speculative follow-up runs meanwhile; the next key comes after the pause.
       await page.waitForTimeout(Math.max(0, started + PAUSE_MS - Date.now()));
     }
