@@ -14,8 +14,8 @@
  *   arrived, when the first text came back from the server, and the host's TTFT (HTTP request -> first text);
  * - the engine's own TTFT: `sovereign_time_to_first_token_seconds_sum` of the serve child's /metrics, before
  *   and after the turn (one turn at a time).
- * UI added = Send -> first rendered - host TTFT, split into view -> host (postMessage, the panel's handler,
- * resolving the target), the chat service before its HTTP request, host -> view (the first delta notification,
+ * UI added = Send -> first rendered - host TTFT, split into view -> host (postMessage to the panel's handler),
+ * resolving the target (registry, engine), the chat service before its HTTP request, host -> view (the first delta notification,
  * from the host's first text to the `message` event in the webview's frame) and the view's rendering (that
  * event -> the text in the DOM). Cross-process parts compare `performance.timeOrigin + now()` of the webview
  * and the extension host (one machine, one clock).
@@ -38,6 +38,8 @@ const VERSION = 'chat-llama@1.0.0';
 
 interface ChatRecord {
   enter: number;
+  /** The chat service resolving the turn's target, just before `run`. */
+  resolve?: { enter: number; exit: number };
   firstTextAt?: number;
   firstPostedAt?: number;
   exit?: number;
@@ -117,6 +119,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const firstRender: number[] = [];
     const added: number[] = [];
     const toHost: number[] = [];
+    const resolve: number[] = [];
     const hostBeforeHttp: number[] = [];
     const toView: number[] = [];
     const render: number[] = [];
@@ -141,7 +144,9 @@ export async function run(): Promise<Record<string, unknown>> {
       hostTtft.push(rec.ttftMs);
       firstRender.push(paint);
       added.push(paint - rec.ttftMs);
-      toHost.push(rec.enter - page.sent);
+      const resolved = rec.resolve && rec.resolve.enter >= page.sent ? rec.resolve : undefined;
+      toHost.push((resolved?.enter ?? rec.enter) - page.sent);
+      if (resolved) resolve.push(resolved.exit - resolved.enter);
       hostBeforeHttp.push(rec.firstTextAt - rec.enter - rec.ttftMs);
       toView.push((page.delta ?? page.painted) - rec.firstTextAt);
       if (page.delta !== undefined) render.push(page.painted - page.delta);
@@ -156,6 +161,7 @@ export async function run(): Promise<Record<string, unknown>> {
       uiAddedMs: summary(added),
       uiAddedParts: {
         viewToHostMs: summary(toHost),
+        resolveTargetMs: summary(resolve),
         hostBeforeRequestMs: summary(hostBeforeHttp),
         hostToViewMs: summary(toView),
         viewRenderMs: summary(render),

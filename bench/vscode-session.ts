@@ -61,9 +61,16 @@ exports.run = async function run() {
     }
   };
   // Chat: the service every surface runs a turn through (the Playground's send handler calls it).
+  // The panel resolves the turn's target (registry, engine) right before it runs the turn.
+  let lastResolve;
+  const chatResolve = api.chat.resolve.bind(api.chat);
+  api.chat.resolve = async (...args) => {
+    const r = { enter: now() };
+    try { return await chatResolve(...args); } finally { r.exit = now(); lastResolve = r; }
+  };
   const chatRun = api.chat.run.bind(api.chat);
   api.chat.run = async (target, request, options) => {
-    const rec = { enter: now() };
+    const rec = { enter: now(), resolve: lastResolve };
     chat.push(rec);
     const onText = options.onText;
     const r = await chatRun(target, request, { ...options, onText: onText && ((t) => {
