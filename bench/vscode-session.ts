@@ -42,6 +42,10 @@ exports.run = async function run() {
   const chat = [];
   // Completion: the provider VS Code calls, and the outcome it reports to the controller (the status bar's).
   const controller = api.completion;
+  // Members the probe wraps (TypeScript-private, present at run time): say so plainly if they were renamed.
+  if (!controller || !controller.provider || typeof controller.onOutcome !== 'function' || !api.chat || typeof api.chat.run !== 'function' || typeof api.chat.resolve !== 'function') {
+    throw new Error('bench probe: the extension API no longer has completion.provider / completion.onOutcome / chat.run / chat.resolve; update bench/vscode-session.ts');
+  }
   let last;
   const onOutcome = controller.onOutcome.bind(controller);
   controller.onOutcome = (o) => { last = o; onOutcome(o); };
@@ -145,7 +149,9 @@ export async function openBenchWindow(options: {
       extensionTestsPath: probePath,
       beforeLoad: async (page) => {
         // The smoke-test driver's callbacks: the extension host's console, and the end of the "suite".
-        await page.exposeFunction('codeAutomationLog', () => undefined);
+        await page.exposeFunction('codeAutomationLog', (level: unknown, parts: unknown) => {
+          if (level === 'error') log(`extension host: ${JSON.stringify(parts).slice(0, 2000)}`);
+        });
         await page.exposeFunction('codeAutomationExit', (code: unknown) => log(`probe ended (${String(code)})`));
       },
     });
