@@ -57,7 +57,7 @@ let lastPage: Page | undefined;
 export interface WorkbenchOpenOptions {
   /**
    * A module exporting `run()` that VS Code loads into the extension host of this window (the benchmarks' probe,
-   * bench/vscode/agent.ts); needs the development path (SOVEREIGN_E2E_EXTENSION=development).
+   * bench/vscode-session.ts); needs the development path (SOVEREIGN_E2E_EXTENSION=development).
    */
   extensionTestsPath?: string;
   /** Runs before the workbench loads (e.g. `page.exposeFunction` for the smoke-test driver's callbacks). */
