@@ -22,7 +22,8 @@ export const CODE_SERVER_VERSION = '4.139.1';
 export const VSCODE_VERSION = '1.139.1';
 export const CHROMIUM_PATH = process.env.SOVEREIGN_CHROMIUM ?? '/usr/bin/chromium';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+/** The checkout: two folders up from here when run from source (tsx), three from out/scripts/e2e (`npm run bench`). */
+export const REPO_ROOT = existsSync(join(__dirname, '..', '..', 'esbuild.mjs')) ? resolve(__dirname, '..', '..') : resolve(__dirname, '..', '..', '..');
 export const CACHE_DIR = resolve(process.env.SOVEREIGN_E2E_CACHE ?? join(REPO_ROOT, '.cache', 'e2e'));
 
 export interface Tooling {

@@ -95,6 +95,24 @@ describe('Playground webview in Chromium under the strict CSP', function () {
     await close(opened);
   });
 
+  it('a state refresh from the host while an answer streams (the engines view ticks every 5 s) keeps the answer on screen', async () => {
+    const refreshing: HostOptions = {
+      // The host publishes the targets again between accepting the turn and its first text, as the panel does
+      // whenever the chat service changes (an engine's memory sample included).
+      route: () => (void host.notify('state', state()), { script: ['Still ', 'here'] }),
+    };
+    const opened = await harness!.open('playground', state());
+    const host = await attachFakeHost(opened.page, refreshing);
+    const { page } = opened;
+    await page.locator('#target-0').selectOption('backend:http://127.0.0.1:9/');
+    await ask(page, 'Are you there?');
+    const answer = answers(page).last();
+    await answer.locator('.turn-meta .stats', { hasText: /2 tokens/ }).waitFor({ timeout: 10_000 });
+    assert.equal((await answer.locator('.turn-body').innerText()).trim(), 'Still here');
+    assert.equal(await answers(page).count(), 1);
+    await close(opened);
+  });
+
   it('shows <script> and <img onerror> from a model answer as text; links are inert; code blocks get Copy and Insert', async () => {
     const opened = await open();
     const { page, host } = opened;

@@ -142,6 +142,15 @@ function turnElement(turn: SavedTurn): { el: HTMLElement; body: HTMLElement; met
   }
   const who = turn.role === 'user' ? 'You' : turn.target ? targetLabel(turn.target) : 'Model';
   const el = h('div', { class: `turn ${turn.role}` }, h('div', { class: 'turn-who', text: who }), body, meta);
+  // A turn still streaming renders into what is on screen: a re-render (a state refresh from the host while it
+  // answers) must not leave its deltas and figures going to elements no longer in the page.
+  for (const r of running.values()) {
+    if (r.turn !== turn) continue;
+    r.body = body;
+    r.meta = meta;
+    el.classList.add('streaming');
+    if (!turn.text) meta.textContent = 'waiting for the first token…';
+  }
   return { el, body, meta };
 }
 

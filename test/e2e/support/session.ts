@@ -48,12 +48,12 @@ export function session(): E2eSession {
 
 const log = (line: string): void => void process.stderr.write(`  [e2e] ${line}\n`);
 
-export async function startSession(): Promise<E2eSession> {
+export async function startSession(options: { keepScreenshots?: boolean } = {}): Promise<E2eSession> {
   const started = Date.now();
   const tooling = await ensureTooling(log);
   const stateDir = await mkdtemp(join(tmpdir(), 'sovereign-e2e-'));
-  // Screenshots of this run only.
-  await rm(SCREENSHOT_DIR, { recursive: true, force: true });
+  // Screenshots of this run only (the benchmarks keep those of the last e2e run).
+  if (!options.keepScreenshots) await rm(SCREENSHOT_DIR, { recursive: true, force: true });
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const workspace = await prepareDemoWorkspace(join(stateDir, 'workspace'), { log });
   const guard = await startOutboundGuard();

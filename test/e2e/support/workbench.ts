@@ -54,6 +54,16 @@ export function plainText(text: string): string {
 
 let lastPage: Page | undefined;
 
+export interface WorkbenchOpenOptions {
+  /**
+   * A module exporting `run()` that VS Code loads into the extension host of this window (the benchmarks' probe,
+   * bench/vscode-session.ts); needs the development path (SOVEREIGN_E2E_EXTENSION=development).
+   */
+  extensionTestsPath?: string;
+  /** Runs before the workbench loads (e.g. `page.exposeFunction` for the smoke-test driver's callbacks). */
+  beforeLoad?: (page: Page) => Promise<void>;
+}
+
 export class Workbench {
   private constructor(readonly page: Page) {}
 
@@ -61,12 +71,14 @@ export class Workbench {
    * Opens the workbench on the demo workspace (or `folder`) with the extension under test: the installed VSIX
    * (default) or this repository as extensionDevelopmentPath (session().extension).
    */
-  static async open(folder = session().workspace.dir): Promise<Workbench> {
+  static async open(folder = session().workspace.dir, options: WorkbenchOpenOptions = {}): Promise<Workbench> {
     const s = session();
     const page = await s.browser.context.newPage();
     lastPage = page;
     const extensionDevelopmentPath = s.extension.mode === 'development' ? s.extension.path : undefined;
-    await page.goto(workbenchUrl({ origin: s.server.origin, folder, extensionDevelopmentPath }), { waitUntil: 'domcontentloaded', timeout: 120_000 });
+    await options.beforeLoad?.(page);
+    const { extensionTestsPath } = options;
+    await page.goto(workbenchUrl({ origin: s.server.origin, folder, extensionDevelopmentPath, extensionTestsPath }), { waitUntil: 'domcontentloaded', timeout: 120_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     // The explorer shows the folder once the remote connection and file service are up.
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
