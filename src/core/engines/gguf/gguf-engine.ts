@@ -306,7 +306,9 @@ export class GgufEngine {
         text: response,
         stopReason,
         promptTokens,
-        generatedTokens,
+        // node-llama-cpp can report a held-back token twice through onToken (byte tokens of an unfinished UTF-8
+        // sequence, when no text callback is given); generation itself never passes maxTokens.
+        generatedTokens: Math.min(generatedTokens, maxTokens),
         ttftMs: first - started,
         promptMs: first - started,
         generateMs: ended - first,
