@@ -83,15 +83,20 @@ describe('sovereign serve against slow clients and web pages (real engine on 127
   it('does not cut a long generation: the request clocks stop once the request is in', async () => {
     const short = await frontEnd({ parallel: 1, queue: 64, headersTimeoutMs: 200, requestTimeoutMs: 400, idleTimeoutMs: 200 });
     const body = { prompt: 'a', max_tokens: 3000, temperature: 0 };
+    assert.equal((await call(short.url, 'POST', '/v1/completions', body)).status, 200); // warm-up
     let t = performance.now();
     assert.equal((await call(short.url, 'POST', '/v1/completions', body)).status, 200);
     const one = performance.now() - t;
-    // Enough requests in line behind one slot that the last one answers well after the 0.4 s request timeout.
-    const n = Math.min(60, Math.ceil(1000 / one) + 1);
-    t = performance.now();
-    const replies = await Promise.all(Array.from({ length: n }, () => call(short.url, 'POST', '/v1/completions', body)));
-    const ms = performance.now() - t;
-    assert.deepEqual(replies.map((r) => r.status), replies.map(() => 200));
+    // Enough requests in line behind one slot that the last one answers well after the 0.4 s request timeout;
+    // the line grows until it takes long enough (a warm engine can be faster than the first measure).
+    let n = Math.min(60, Math.ceil(1000 / one) + 1);
+    let ms = 0;
+    for (let attempt = 0; attempt < 3 && ms <= 800; attempt++, n = Math.min(60, n * 3)) { // the queue holds 64
+      t = performance.now();
+      const replies = await Promise.all(Array.from({ length: n }, () => call(short.url, 'POST', '/v1/completions', body)));
+      ms = performance.now() - t;
+      assert.deepEqual(replies.map((r) => r.status), replies.map(() => 200));
+    }
     assert.ok(ms > 800, `${n} requests took only ${Math.round(ms)} ms: not a test of the request timeout`);
   });
 
