@@ -54,7 +54,7 @@ export interface CompletionOutcome {
   text: string;
   /** Where it came from: the cache, an in-flight request the user typed ahead of, or a new request. */
   source: 'cache' | 'reused' | 'request';
-  /** Wall time of this call, debounce excluded. */
+  /** Wall time of this call, the debounce wait included (overheadMs and modelMs split out what is ours and the model's). */
   latencyMs: number;
   /** Time spent in this code (context, cache, post-processing), model time excluded. */
   overheadMs: number;
