@@ -36,6 +36,7 @@ export class ChatService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
+  private enginesKey = '';
 
   constructor(
     private readonly services: ExtensionServices,
@@ -44,7 +45,14 @@ export class ChatService implements vscode.Disposable {
   ) {
     this.disposables.push(
       registry.onDidChange(() => this.changed.fire()),
-      engines.onDidChange(() => this.changed.fire()),
+      // The engines' memory samples (every 5 s) change nothing the Playground shows: fire only when a model
+      // starts, stops or changes state (a republish re-renders the view).
+      engines.onDidChange(() => {
+        const key = JSON.stringify(engines.list().map((e) => [e.model, e.process.stats.state, e.process.stats.url]));
+        if (key === this.enginesKey) return;
+        this.enginesKey = key;
+        this.changed.fire();
+      }),
       vscode.workspace.onDidChangeConfiguration((e) => (e.affectsConfiguration('sovereign.chat') ? this.changed.fire() : undefined)),
     );
   }
