@@ -224,11 +224,11 @@ export class LivePromptWindow {
    */
   registerMetrics(registry: Registry, model: string): void {
     const registers = [registry];
-    // One comparison per scrape, not one per gauge.
-    let cached: { at: number; features: PromptFeatureDrift[] } | undefined;
+    // One comparison per change of the window, not one per gauge and scrape: the window changes only when a
+    // prompt is observed.
+    let cached: { observed: number; features: PromptFeatureDrift[] } | undefined;
     const summaries = (): PromptFeatureDrift[] => {
-      const now = Date.now();
-      if (!cached || now - cached.at > 500) cached = { at: now, features: this.report().features };
+      if (cached?.observed !== this.observed) cached = { observed: this.observed, features: this.report().features };
       return cached.features;
     };
     new Gauge({

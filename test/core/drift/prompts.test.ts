@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildPromptBaseline, charClass, LivePromptWindow, promptOfBody, comparePrompts, parsePromptLines, scriptCounts, SCRIPT_CLASSES, tokenCounts, wordsOf } from '../../../src/core/drift/prompts';
 import { PSI_EPSILON } from '../../../src/core/drift/stats';
+import { Registry } from 'prom-client';
 import { englishPrompts, japanesePrompts, longEnglishPrompts, russianPrompts, toPromptFile } from '../../fixtures/prompts/promptSets';
 
 const close = (actual: number, expected: number, tol: number, what: string): void => assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected}`);
@@ -81,5 +82,21 @@ describe('LLM prompt drift (src/core/drift/prompts.ts): length, script and word 
     const r = w.report();
     assert.deepEqual([r.observed, r.live.prompts], [5, 3]);
     assert.equal(feature(r, 'script').psi, 0, 'the Cyrillic prompt left the window');
+  });
+});
+
+describe('prompt drift in /metrics: the gauges follow the window', () => {
+  it('a scrape right after the window fills shows every summary (no stale empty answer from an earlier scrape)', async () => {
+    const registry = new Registry();
+    const window = new LivePromptWindow(buildPromptBaseline(englishPrompts(200, 21)), 'base.txt', { window: 100, minPrompts: 20 });
+    window.registerMetrics(registry, 'm@1');
+    const psiLines = async (): Promise<string[]> => (await registry.metrics()).split('\n').filter((l) => l.startsWith('sovereign_prompt_drift_psi{'));
+    assert.deepEqual(await psiLines(), [], 'below minPrompts: no summaries yet');
+    for (const p of russianPrompts(20, 22)) window.observe(p);
+    const lines = await psiLines();
+    assert.deepEqual(lines.map((l) => /summary="([^"]+)"/.exec(l)?.[1]), ['prompt_chars', 'prompt_words', 'script', 'tokens']);
+    const script = Number(lines.find((l) => l.includes('summary="script"'))!.split(' ').at(-1));
+    assert.equal(script, window.report().features.find((f) => f.name === 'script')!.psi);
+    assert.match(await registry.metrics(), /sovereign_prompt_drift_summaries_drifted\{model="m@1"\} [1-4]/);
   });
 });
