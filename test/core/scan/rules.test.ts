@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { writeMlpClassifier } from '../../fixtures/onnx';
 import { encodeSafetensors, f32, validSafetensorsSpec } from '../../fixtures/safetensors/writer';
 import { PickleAsm, plainDataPickle, torchStateDictPickle } from '../../fixtures/pickle/assembler';
 import { torchZip, writeZip } from '../../fixtures/zip/zip-writer';
+import { mulberry32 } from '../../fixtures/prng';
 import { makeRepo, runMain, type TestRepo } from '../registry/repo';
 import { tempDir } from '../../helpers/tmp';
 import { BufferSource } from '../../../src/core/formats';
@@ -57,8 +57,11 @@ function machoHeader(): Buffer {
 }
 
 /** Random bytes that start with no known magic. */
+/** Seeded noise (stands in for weights): every run scans the same bytes, so a result is reproducible. */
+const nextNoise = mulberry32(0x5eed);
 function noise(n: number): Buffer {
-  const b = randomBytes(n);
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(nextNoise() * 256);
   b[0] = 0x01;
   return b;
 }
@@ -134,7 +137,11 @@ describe('the malware-rule stage (YARA-X)', function () {
       await writeFile(join(dir.path, 'weights.bin.gz'), gzipSync(Buffer.concat([noise(2048), machoHeader()])));
       await writeFile(join(dir.path, 'tool'), elf);
       const report = await scanPaths([join(dir.path, 'weights.bin.gz'), join(dir.path, 'tool')]);
-      assert.deepEqual(yaraFindings(only(report, 'weights.bin.gz')).map((f) => [f.rule, f.location]), [['yara/embedded_macho', `${join(dir.path, 'weights.bin.gz')}!gzip @ byte 2048`]]);
+      // Found in the decompressed stream. Deflate often stores incompressible noise as it is, so the header can also
+      // sit verbatim in the packed bytes, where it is found too (a true finding): only the unpacked one is required.
+      const gz = yaraFindings(only(report, 'weights.bin.gz')).map((f) => [f.rule, f.location ?? '']);
+      assert.deepEqual(gz.filter(([, location]) => location.includes('!gzip')), [['yara/embedded_macho', `${join(dir.path, 'weights.bin.gz')}!gzip @ byte 2048`]]);
+      assert.ok(gz.every(([rule]) => rule === 'yara/embedded_macho'), JSON.stringify(gz));
       assert.deepEqual(yaraFindings(only(report, 'tool')).map((f) => [f.rule, f.severity]), [['yara/executable_file', 'medium']]);
     });
   });
