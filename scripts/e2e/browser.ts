@@ -48,6 +48,14 @@ export async function launchBrowser(executablePath: string): Promise<RecordedBro
       if (i >= 0) outbound.splice(i, 1);
     });
   });
+  // A webview torn down before its service worker answered (a panel closed or restored over in a test) aborts its
+  // resource requests: net::ERR_ABORTED, no answer from anywhere. A request that went to the network instead fails
+  // to resolve (every name but the loopback maps to NOTFOUND above) and stays recorded.
+  context.on('requestfailed', (request) => {
+    if (!/\.vscode-resource\.vscode-cdn\.net$/.test(new URL(request.url()).hostname) || request.failure()?.errorText !== 'net::ERR_ABORTED') return;
+    const i = outbound.indexOf(request.url());
+    if (i >= 0) outbound.splice(i, 1);
+  });
   return {
     browser,
     context,

@@ -44,6 +44,9 @@ describe('Sovereign in a multi-root workspace (two registries)', () => {
     assert.ok(file && file.scheme === 'file', 'this suite runs in the multi-root workspace file that test/e2e/extension-host.e2e.ts opens');
     dir = realpathSync(dirname(file.fsPath));
     [alpha, beta, gamma] = ['alpha', 'beta', 'gamma'].map((n) => join(dir, n));
+    // The web workbench may start the extension host before it has resolved the workspace file's folders (seen on
+    // a loaded machine): wait for them rather than testing an empty window.
+    await waitFor(() => (vscode.workspace.workspaceFolders?.length ?? 0) >= 2 || undefined, "the workspace file's two folders", 60_000);
     api = await workbenchApi<ApiShape>();
     scratch = await mkdtemp(join(tmpdir(), 'sovereign-ext-multiroot-'));
   });
