@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addModel } from '../../src/core/govern/admission';
-import { initRegistry } from '../../src/core/govern/ops';
 import { fraudDataToCsv, fraudDataToJsonl, syntheticFraudData, writeFraudCsv, type FraudData } from '../fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../fixtures/onnx/mlpClassifier';
 import { runCli } from '../helpers/cli';
-import { makeRepo, type TestRepo } from '../core/registry/repo';
+import { makeOpenRegistry, type TestRepo } from '../core/registry/repo';
 
 interface DriftJson {
   schema: string;
@@ -29,11 +28,7 @@ describe('sovereign eval stores the drift baseline; sovereign drift compares liv
   const cli = (args: string[]) => runCli(args, { cwd: repo.root, env: env() });
 
   before(async () => {
-    repo = await makeRepo();
-    await initRegistry(repo.root);
-    await repo.write('.sovereign/policy.yaml', 'version: 1\n');
-    repo.git('add', '.sovereign/policy.yaml');
-    repo.git('commit', '-qm', 'policy');
+    repo = await makeOpenRegistry();
     await writeMlpClassifier(join(repo.base, 'fraud.onnx'));
     await addModel(repo.root, { input: join(repo.base, 'fraud.onnx'), name: 'fraud', version: '1.0.0' });
     await writeFraudCsv(join(repo.base, 'validation.csv'), 2000, 21);

@@ -5,7 +5,6 @@ import { connectDocker, type Docker } from '../../../src/core/deploy/engine';
 import { removeModelDeployments } from '../../../src/core/deploy/lifecycle';
 import { deployStaging } from '../../../src/core/deploy/staging';
 import { addModel } from '../../../src/core/govern/admission';
-import { initRegistry } from '../../../src/core/govern/ops';
 import { summarizeMetrics } from '../../../src/core/views/deployment-metrics';
 import { FRAUD_FEATURE_COUNT, fraudDataToCsv, syntheticFraudData } from '../../fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../../fixtures/onnx/mlpClassifier';
@@ -13,7 +12,7 @@ import { runCli } from '../../helpers/cli';
 import { promptBaselineRelPath } from '../../../src/core/eval/results-store';
 import { writeTinyLlama } from '../../fixtures/gguf/tiny-llama';
 import { englishPrompts, russianPrompts } from '../../fixtures/prompts/promptSets';
-import { makeRepo, type TestRepo } from '../registry/repo';
+import { makeOpenRegistry, type TestRepo } from '../registry/repo';
 import { requireDocker } from './docker-gate';
 
 /**
@@ -39,11 +38,7 @@ describe('deploy: drift of a deployed ONNX version on the real Docker engine', f
     await requireDocker(this, 'test/core/deploy/deploy-drift.test.ts');
     docker = await connectDocker();
     for (const m of MODELS) await removeModelDeployments({ model: m }).catch(() => undefined);
-    repo = await makeRepo();
-    await initRegistry(repo.root);
-    await repo.write('.sovereign/policy.yaml', 'version: 1\n');
-    repo.git('add', '.sovereign/policy.yaml');
-    repo.git('commit', '-qm', 'policy');
+    repo = await makeOpenRegistry();
     await writeMlpClassifier(join(repo.base, 'fraud.onnx'));
     await addModel(repo.root, { input: join(repo.base, 'fraud.onnx'), name: 'dfraud', version: '1.0.0' });
     await addModel(repo.root, { input: join(repo.base, 'fraud.onnx'), name: 'dfraud-nobase', version: '1.0.0' });

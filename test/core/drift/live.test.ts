@@ -4,12 +4,11 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { buildBaseline, type DriftReport } from '../../../src/core/drift/baseline';
 import { LiveDriftMonitor } from '../../../src/core/drift/live';
 import { addModel } from '../../../src/core/govern/admission';
-import { initRegistry } from '../../../src/core/govern/ops';
 import { startServe, type RunningServer } from '../../../src/core/serve/start';
 import { FRAUD_FEATURE_COUNT, FRAUD_FEATURES, fraudDataToCsv, syntheticFraudData, type FraudData } from '../../fixtures/onnx/fraudData';
 import { writeMlpClassifier } from '../../fixtures/onnx/mlpClassifier';
 import { runCli } from '../../helpers/cli';
-import { makeRepo, type TestRepo } from '../registry/repo';
+import { makeOpenRegistry, type TestRepo } from '../registry/repo';
 import { call } from '../serve/http-client';
 import { summarizeMetrics } from '../../../src/core/views/deployment-metrics';
 
@@ -70,11 +69,7 @@ describe('live drift in the serving runtime (real ONNX Runtime, real registry, G
   let plain: RunningServer;
 
   before(async () => {
-    repo = await makeRepo();
-    await initRegistry(repo.root);
-    await repo.write('.sovereign/policy.yaml', 'version: 1\n');
-    repo.git('add', '.sovereign/policy.yaml');
-    repo.git('commit', '-qm', 'policy');
+    repo = await makeOpenRegistry();
     await writeMlpClassifier(join(repo.base, 'fraud.onnx'));
     await addModel(repo.root, { input: join(repo.base, 'fraud.onnx'), name: 'fraud', version: '1.0.0' });
     await repo.write('../validation.csv', fraudDataToCsv(syntheticFraudData(2000, 41)));

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { main } from '../../../src/cli/main';
+import { initRegistry } from '../../../src/core/govern/ops';
 import { tempDir } from '../../helpers/tmp';
 
 /** A real git repository in a temp folder, with a local identity and a first commit, plus a store outside it. */
@@ -47,6 +48,19 @@ export async function makeRepo(): Promise<TestRepo> {
       await dir.cleanup();
     },
   };
+}
+
+/**
+ * A repository with a registry under a policy of no rules (`version: 1`, committed): for tests of what comes after
+ * admission (eval, drift, serving), where the default policy's required fields are beside the point.
+ */
+export async function makeOpenRegistry(): Promise<TestRepo> {
+  const repo = await makeRepo();
+  await initRegistry(repo.root);
+  await repo.write('.sovereign/policy.yaml', 'version: 1\n');
+  repo.git('add', '.sovereign/policy.yaml');
+  repo.git('commit', '-qm', 'policy');
+  return repo;
 }
 
 /** Random bytes: the scanner reports format "unknown" with no findings (a stand-in for weights). */

@@ -10,9 +10,8 @@ import { call } from './http-client';
 import { runCli } from '../../helpers/cli';
 import { promptBaselineRelPath } from '../../../src/core/eval/results-store';
 import { addModel } from '../../../src/core/govern/admission';
-import { initRegistry } from '../../../src/core/govern/ops';
 import { summarizeMetrics } from '../../../src/core/views/deployment-metrics';
-import { makeRepo, type TestRepo } from '../registry/repo';
+import { makeOpenRegistry, type TestRepo } from '../registry/repo';
 
 interface Report { drifted: boolean; observed: number; live: { prompts: number }; features: { name: string; psi: number; drifted: boolean }[] }
 
@@ -91,9 +90,7 @@ describe('live LLM prompt drift of a registered version: the baseline prompt set
   let served: RunningServer | undefined;
 
   before(async () => {
-    repo = await makeRepo();
-    await initRegistry(repo.root);
-    await repo.write('.sovereign/policy.yaml', 'version: 1\n');
+    repo = await makeOpenRegistry();
     const info = await writeTinyLlama(join(repo.base, 'tiny.gguf'));
     await addModel(repo.root, { input: info.path, name: 'tinychat', version: '1.0.0' });
   });
