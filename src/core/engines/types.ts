@@ -18,6 +18,28 @@ export interface EngineLoadOptions {
   batchSize?: number;
   /** Also create an embedding context (GGUF). */
   embeddings?: boolean;
+  /**
+   * Which llama.cpp runs a GGUF model: 'native' (a build for this machine, `sovereign engine build`),
+   * 'prebuilt' (node-llama-cpp's binary), 'auto' (native when a build exists for the bundled commit and no
+   * embeddings are asked for, else prebuilt). Default: $SOVEREIGN_LLAMA_CPP, else 'auto'.
+   */
+  llamaCpp?: LlamaCppChoice;
+  /** Where native builds are looked for (default: builds.ts defaultBuildsDir). */
+  llamaCppBuilds?: string;
+}
+
+export type LlamaCppChoice = 'auto' | 'native' | 'prebuilt';
+
+/** Which llama.cpp a GGUF model runs on. */
+export interface LlamaCppInUse {
+  build: 'prebuilt' | 'native';
+  /** Native: the build's backend. */
+  backend?: string;
+  /** Native: the llama-server binary and the sha256 it was checked against before it ran. */
+  binary?: string;
+  sha256?: string;
+  /** Native: 'network-namespace' when llama-server runs with no network at all. */
+  isolation?: 'network-namespace' | 'none';
 }
 
 /** Which fill-in-the-middle path a GGUF model gets. */
@@ -59,6 +81,7 @@ export interface ModelDescription {
   /** The FIM template family used when infill is 'template'. */
   fimFamily?: string;
   embeddings?: boolean;
+  llamaCpp?: LlamaCppInUse;
   // ONNX
   inputs?: TensorDescription[];
   outputs?: TensorDescription[];

@@ -119,6 +119,7 @@ export class GgufEngine {
       infill: nativeInfill ? 'native' : fimTemplate ? 'template' : 'none',
       fimFamily: fimTemplate?.family,
       embeddings: options.embeddings ?? false,
+      llamaCpp: { build: 'prebuilt' },
     };
     return new GgufEngine(module, llama, model, context, pool, description, fimTemplate, threads, chatWrapper);
   }
@@ -127,7 +128,7 @@ export class GgufEngine {
     return this.pool.inUse;
   }
 
-  tokenCount(text: string): number {
+  async tokenCount(text: string): Promise<number> {
     return this.model.tokenize(text).length;
   }
 

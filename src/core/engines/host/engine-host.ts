@@ -5,13 +5,12 @@
  */
 import '../../govern/egress/guard-engine-process'; // first: the egress guard (docs/egress.md)
 import { describeError, SovereignError } from '../../util/errors';
-import { GgufEngine } from '../gguf/gguf-engine';
 import { OnnxEngine } from '../onnx/onnx-engine';
-import { pinModelFile } from '../pinned';
+import { loadGguf, type TextEngine } from './load-gguf';
 import type { ChildMessage, EngineMethods, ParentMessage } from '../protocol';
 import { resolveThreads } from '../threads';
 
-type Engine = { kind: 'gguf'; gguf: GgufEngine } | { kind: 'onnx'; onnx: OnnxEngine };
+type Engine = { kind: 'gguf'; gguf: TextEngine } | { kind: 'onnx'; onnx: OnnxEngine };
 
 const started = performance.now();
 let engine: Engine | undefined;
@@ -21,7 +20,7 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
-function needGguf(): GgufEngine {
+function needGguf(): TextEngine {
   if (engine?.kind !== 'gguf') throw new SovereignError('no GGUF model is loaded in this engine', 'load a .gguf model first');
   return engine.gguf;
 }
@@ -41,20 +40,11 @@ const handlers: Handlers = {
     if (engine) throw new SovereignError('a model is already loaded in this engine', 'start another engine for another model');
     const threads = resolveThreads(options.threads);
     // The bytes validated by the parent, and no others: hashed here, right before the native load, on every
-    // (re)start; the loader then reads the descriptor that was hashed (see pinned.ts).
+    // (re)start; the loader then reads the descriptor that was hashed (see pinned.ts and load-gguf.ts).
     if (kind === 'gguf') {
-      const pinned = await pinModelFile(path, sha256);
-      try {
-        const gguf = await GgufEngine.load(pinned.loadPath, threads, options, fimFamily, path);
-        await pinned.verifyUnchanged(pinned.loadPath === path).catch(async (err: unknown) => {
-          await gguf.dispose();
-          throw err;
-        });
-        engine = { kind, gguf };
-        return gguf.description;
-      } finally {
-        await pinned.close();
-      }
+      const gguf = await loadGguf(path, sha256, threads, options, fimFamily, nativeCrashed);
+      engine = { kind, gguf };
+      return gguf.description;
     }
     // ONNX: threads means intra-op threads, 1 unless asked (see onnx-engine.ts). From the hashed bytes.
     const onnx = await OnnxEngine.loadVerified(path, sha256, { threads: options.threads ?? 1 });
@@ -65,7 +55,7 @@ const handlers: Handlers = {
   infill: (params, emit, signal) => needGguf().infill(params, signal, emit),
   chat: (params, emit, signal) => needGguf().chat(params, signal, emit),
   embed: (params) => needGguf().embed(params.texts),
-  tokenize: async (params) => ({ tokens: needGguf().tokenCount(params.text) }),
+  tokenize: async (params) => ({ tokens: await needGguf().tokenCount(params.text) }),
   predict: (params) => needOnnx().predict(params.inputs, params.outputs),
   health: async () => {
     const memory = process.memoryUsage();
@@ -115,6 +105,17 @@ async function handle(message: ParentMessage): Promise<void> {
   } finally {
     running.delete(id);
   }
+}
+
+/**
+ * A native llama-server that ends on its own took the model with it: this process ends the same way (its
+ * status, 134 for an abort), so the supervisor reports the crash and restarts the engine.
+ */
+function nativeCrashed(code: number | null, signal: NodeJS.Signals | null): void {
+  if (stopping) return;
+  process.stderr.write(`sovereign engine: llama-server (native llama.cpp) ${signal ? `was killed by ${signal}` : `exited with status ${code}`}\n`);
+  for (const controller of running.values()) controller.abort();
+  process.exit(signal === 'SIGABRT' ? 134 : code && code > 0 ? code : 70);
 }
 
 let stopping = false;
