@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { openTarget, postTimed, type BenchTarget } from '../src/core/bench/http';
 import { writeRandomLlama } from '../test/fixtures/gguf/random-llama';
 import { writeTinyLlama } from '../test/fixtures/gguf/tiny-llama';
-import { llamaServerBinary, LLAMA_SERVER_MISSING, startLlamaServer, startSovereignServe } from '../test/helpers/llama-server';
+import { llamaServerBinary, LLAMA_SERVER_MISSING, nativeBuildsOf, startLlamaServer, startSovereignServe } from '../test/helpers/llama-server';
 import { median, repoRoot, round, runIfMain } from './util';
 
 /**
@@ -25,14 +25,17 @@ export async function run(): Promise<Record<string, unknown>> {
   const root = repoRoot();
   const dir = await mkdtemp(join(tmpdir(), 'sovereign-peers-'));
   const requests = Number(process.env.SOVEREIGN_PEERS_REQUESTS ?? 60);
-  const models: Record<string, string> = { tiny: join(dir, 'tiny.gguf'), 'llama-56mb': join(dir, 'llama-56mb.gguf') };
-  await writeTinyLlama(models.tiny);
-  await writeRandomLlama(models['llama-56mb'], { name: 'peers-llama-56mb', embd: 512, layers: 8, heads: 8, ffn: 1536, contextLength: 4096, seed: 4242, scale: 0.08, weightType: 'F16', wordStartTokens: true, outputWithoutEos: true, fim: true });
+  const models: Record<string, string> = { tiny: join(dir, 'tiny.gguf'), 'llama-56mb': join(dir, 'llama-56mb.gguf'), 'llama-4x': join(dir, 'llama-4x.gguf') };
   const only = process.env.SOVEREIGN_PEERS_MODELS?.split(',');
+  const wanted = (name: string): boolean => !only || only.includes(name);
+  if (wanted('tiny')) await writeTinyLlama(models.tiny);
+  if (wanted('llama-56mb')) await writeRandomLlama(models['llama-56mb'], { name: 'peers-llama-56mb', embd: 512, layers: 8, heads: 8, ffn: 1536, contextLength: 4096, seed: 4242, scale: 0.08, weightType: 'F16', wordStartTokens: true, outputWithoutEos: true, fim: true });
+  // 4x the 56 MB model's parameters: embd 1024 (4x the attention and FFN weights at the same layer count).
+  if (wanted('llama-4x')) await writeRandomLlama(models['llama-4x'], { name: 'peers-llama-4x', embd: 1024, layers: 8, heads: 16, ffn: 3072, contextLength: 4096, seed: 4243, scale: 0.05, weightType: 'F16', wordStartTokens: true, outputWithoutEos: true, fim: true });
   const results: Record<string, unknown> = {};
   try {
     for (const [name, path] of Object.entries(models)) {
-      if (only && !only.includes(name)) continue;
+      if (!wanted(name)) continue;
       process.stderr.write(`completion-peers: ${name}...\n`);
       results[name] = await compare(bin, root, path, requests);
       process.stderr.write(`completion-peers: ${name}: ${JSON.stringify(results[name])}\n`);
@@ -61,8 +64,12 @@ interface Sample {
 async function compare(bin: string, root: string, model: string, requests: number): Promise<Record<string, unknown>> {
   const peer = await startLlamaServer(bin, model, { threads: 1, ctx: 2048 });
   // SOVEREIGN_PEERS_CLI: another build's dist/cli.js (to compare before and after a change).
-  const ours = await startSovereignServe(model, { cli: process.env.SOVEREIGN_PEERS_CLI ?? join(root, 'dist', 'cli.js') });
-  const targets = { llamaServer: await openTarget(peer.url, undefined, 1), sovereign: await openTarget(ours.url, undefined, 1) };
+  const cli = process.env.SOVEREIGN_PEERS_CLI ?? join(root, 'dist', 'cli.js');
+  // Ours twice: on node-llama-cpp's prebuilt binary, and on the native build (the CI's llama-server build, the
+  // layout `sovereign engine build` writes) that the engine prefers when one exists.
+  const ours = await startSovereignServe(model, { cli, extraArgs: ['--llama-cpp', 'prebuilt'] });
+  const oursNative = await startSovereignServe(model, { cli, extraArgs: ['--llama-cpp', 'native'], env: { SOVEREIGN_LLAMA_CPP_BUILDS: nativeBuildsOf(bin) } });
+  const targets = { llamaServer: await openTarget(peer.url, undefined, 1), sovereign: await openTarget(ours.url, undefined, 1), sovereignNative: await openTarget(oursNative.url, undefined, 1) };
   try {
     const base = 'import os\nimport sys\n\ndef parse(argv):\n    """Parse the command line."""\n    args = []\n    for a in argv:\n        args.append(a)\n    return args\n\n\ndef main():\n';
     const suffix = '\n\nif __name__ == "__main__":\n    main()\n';
@@ -84,7 +91,7 @@ async function compare(bin: string, root: string, model: string, requests: numbe
     };
     const report: Record<string, unknown> = {};
     for (const [endpoint, { path, body }] of Object.entries(endpoints)) {
-      const samples: Record<keyof typeof targets, Sample[]> = { llamaServer: [], sovereign: [] };
+      const samples: Record<keyof typeof targets, Sample[]> = { llamaServer: [], sovereign: [], sovereignNative: [] };
       const warmup = 5;
       for (let i = 0; i < warmup + requests; i++) {
         for (const key of Object.keys(targets) as (keyof typeof targets)[]) {
@@ -93,6 +100,7 @@ async function compare(bin: string, root: string, model: string, requests: numbe
         }
       }
       const same = samples.llamaServer.filter((s, i) => s.text === samples.sovereign[i].text).length;
+      const sameNative = samples.llamaServer.filter((s, i) => s.text === samples.sovereignNative[i].text).length;
       const stats = (xs: Sample[]): Record<string, number | undefined> => {
         const ms = xs.map((s) => s.ms).sort((a, b) => a - b);
         const pick = (f: (s: Sample) => number | undefined): number | undefined => {
@@ -105,20 +113,27 @@ async function compare(bin: string, root: string, model: string, requests: numbe
       };
       const a = stats(samples.llamaServer);
       const b = stats(samples.sovereign);
+      const c = stats(samples.sovereignNative);
       report[endpoint] = {
         llamaServer: a,
         sovereign: b,
+        sovereignNative: c,
         ratioP50: round((b.p50 as number) / (a.p50 as number)),
         ratioP95: round((b.p95 as number) / (a.p95 as number)),
+        nativeRatioP50: round((c.p50 as number) / (a.p50 as number)),
+        nativeRatioP95: round((c.p95 as number) / (a.p95 as number)),
         sameOutput: `${same}/${requests}`,
+        sameOutputNative: `${sameNative}/${requests}`,
       };
     }
     return report;
   } finally {
     targets.llamaServer.close();
     targets.sovereign.close();
+    targets.sovereignNative.close();
     await peer.stop();
     await ours.stop();
+    await oursNative.stop();
   }
 }
 

@@ -23,3 +23,11 @@ export function secondsOption(name: string, min: number, max: number): (value: s
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** One of a fixed set of words. */
+export function choiceOption<T extends string>(name: string, choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${name} must be one of ${choices.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+}

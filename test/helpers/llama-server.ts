@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT } from './cli';
 
 /**
@@ -88,10 +88,16 @@ export async function startLlamaServer(bin: string, model: string, options: { th
   return { url, child, log: () => log, stop };
 }
 
+/** The builds folder holding the CI's llama-server as a native build (`<builds>/<commit>/bin/llama-server`). */
+export function nativeBuildsOf(bin: string): string {
+  return dirname(dirname(dirname(bin)));
+}
+
 /** `sovereign serve` (dist/cli.js, or `cli`) on a free port, 1 thread, ctx 2048; resolves once the model is loaded. */
-export async function startSovereignServe(model: string, options: { cli?: string; threads?: number } = {}): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startSovereignServe(model: string, options: { cli?: string; threads?: number; extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ url: string; stop: () => Promise<void> }> {
   const cli = options.cli ?? join(REPO_ROOT, 'dist', 'cli.js');
-  const child = spawn(process.execPath, [cli, 'serve', '-m', model, '--port', '0', '--threads', String(options.threads ?? 1), '--ctx', '2048', '--no-gpu'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [cli, 'serve', '-m', model, '--port', '0', '--threads', String(options.threads ?? 1), '--ctx', '2048', '--no-gpu', ...(options.extraArgs ?? [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let log = '';
   child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-10_000)));
   const stop = (): Promise<void> =>

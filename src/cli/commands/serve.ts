@@ -9,7 +9,8 @@ import { allowedEndpoints, loadPolicy, loadPolicyFile } from '../../core/policy/
 import { parseModelRef } from '../../core/registry/manifest';
 import { ioError, UsageError } from '../../core/util/errors';
 import { info } from '../output';
-import { collect, intOption, secondsOption } from '../options';
+import { choiceOption, collect, intOption, secondsOption } from '../options';
+import type { LlamaCppChoice } from '../../core/engines/types';
 import { workspaceOrUndefined } from '../workspace';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--queue <n>', 'requests that may wait; more get 503', intOption('--queue', 0, 10000), 32)
     .option('--max-body <bytes>', 'largest request body', intOption('--max-body', 1024, 1 << 30), 1 << 20)
     .option('--no-gpu', 'never offload to a GPU')
+    .option('--llama-cpp <which>', 'GGUF: which llama.cpp runs the model: native (a build for this machine: `sovereign engine build`), prebuilt (node-llama-cpp\'s), auto (native when built; SOVEREIGN_LLAMA_CPP)', choiceOption('--llama-cpp', ['auto', 'native', 'prebuilt']))
     .option('--allowed-host <name>', 'a name the Host header may carry besides loopback addresses, localhost and the bound address (repeatable; .example.com allows its subdomains)', collect)
     .option('--cors-origin <origin>', 'let web pages of ORIGIN (scheme://host[:port]) call this server: CORS headers for exactly that origin (repeatable; none by default)', collect)
     .option('--request-timeout <seconds>', 'the whole request (headers and body) must arrive within this time, else 408', secondsOption('--request-timeout', 0.05, 3600), SERVE_LIMIT_DEFAULTS.requestTimeoutMs)
@@ -49,7 +51,7 @@ export function register(program: Command): void {
       'Exit status: 0 stopped cleanly, 1 model refused (validation or policy) or engine failure, 2 usage or I/O error.',
     ].join('\n'))
     .action(async (opts: {
-      model: string; host: string; port: number; token?: string; tokenFile?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; adminTokenFile?: string;
+      model: string; host: string; port: number; token?: string; tokenFile?: string; threads?: number; ctx?: number; parallel: number; queue: number; maxBody: number; gpu: boolean; llamaCpp?: LlamaCppChoice; adminTokenFile?: string;
       allowedHost?: string[]; policy?: string; policyModel?: string; driftBaseline?: string; driftBaselinePrompts?: string; corsOrigin?: string[]; requestTimeout: number; headersTimeout: number; idleTimeout: number; maxConnections: number;
     }) => {
       if (opts.token !== undefined && opts.tokenFile !== undefined) throw new UsageError('give the token once: --token or --token-file, not both');
@@ -87,12 +89,12 @@ export function register(program: Command): void {
         drift,
         promptDrift,
         ...(policy ? { gate: policyGate(workspaceRoot, policy, opts.policyModel ? parseModelRef(opts.policyModel) : undefined), mirror: { allowed: allowedEndpoints(policy.policy), auditRoot: workspaceRoot } } : {}),
-        load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false },
+        load: { threads: opts.threads, contextSize: opts.ctx, gpu: opts.gpu ? 'auto' : false, llamaCpp: opts.llamaCpp },
         supervisor: { onLog: (line) => info(`[engine] ${line}`) },
         onListening: (url) => info(`listening on ${url}; loading the model...`),
       });
       const d = server.description;
-      info(`ready: ${d.name} (${d.kind}${d.kind === 'gguf' ? `, ctx ${d.contextSize}, ${d.threads} thread(s), ${describeBackend(d)}, infill ${d.infill}` : `, ${d.executionProviders?.join('+')}`}) loaded in ${Math.round(d.loadMs)} ms`);
+      info(`ready: ${d.name} (${d.kind}${d.kind === 'gguf' ? `, ctx ${d.contextSize}, ${d.threads} thread(s), ${describeBackend(d)}, llama.cpp ${d.llamaCpp?.build === 'native' ? `native build (${d.llamaCpp.backend}, network ${d.llamaCpp.isolation === 'network-namespace' ? 'none' : 'not isolated'})` : 'prebuilt'}, infill ${d.infill}` : `, ${d.executionProviders?.join('+')}`}) loaded in ${Math.round(d.loadMs)} ms`);
       if (server.model.rules) {
         const unavailable = server.model.findings.some((f) => f.rule === 'yara/unavailable');
         info(`malware rules: ${unavailable ? 'NOT run: the YARA-X engine cannot load on this platform (finding yara/unavailable)' : server.model.rules.cached ? 'verdict reused from the cache (same bytes, same rule pack)' : 'scanned, no blocking finding'} (rule pack ${server.model.rules.pack.slice(0, 12)})`);

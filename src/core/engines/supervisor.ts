@@ -16,6 +16,8 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { SovereignError } from '../util/errors';
 import { engineHostEntry, type HostEntry } from './host-entry';
+import { LlamaServerClient } from './native/llama-server-client';
+import { LlamaServerConnection } from './native/llama-server-connection';
 import type { ChildMessage, EngineMethod, EngineMethods, ParentMessage } from './protocol';
 import type {
   ChatRequest,
@@ -88,6 +90,11 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
   /** The child's stderr/stdout lines (llama.cpp logs). Default: dropped (the tail is kept for crash reports). */
   onLog?: (line: string) => void;
+  /**
+   * A native llama.cpp build (description.llamaCpp.build 'native'): send generation and token counts straight
+   * to its llama-server socket rather than through the engine host's IPC (default true).
+   */
+  directNative?: boolean;
 }
 
 export type SupervisorState = 'idle' | 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
@@ -123,6 +130,8 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   private outputTail = '';
   private spec: LoadSpec | undefined;
   private described: ModelDescription | undefined;
+  /** Generation straight to a native llama-server's socket (see viaSocket). */
+  private direct: LlamaServerClient | undefined;
   private stateValue: SupervisorState = 'idle';
   private restartTimes: number[] = [];
   private healthTimer: NodeJS.Timeout | undefined;
@@ -145,6 +154,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
       maxRestarts: 5,
       restartWindowMs: 60000,
       stopTimeoutMs: 3000,
+      directNative: true,
       ...options,
     };
   }
@@ -252,7 +262,42 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
       }
       throw new SovereignError(`the engine is ${this.stateValue}`, 'start it again (sovereign serve restarts it after a crash)');
     }
+    const direct = this.direct;
+    if (direct && this.child && isDirectMethod(method)) return this.viaSocket(direct, this.child, method, params, options) as Promise<EngineMethods[M]['result']>;
     return this.call(method, params, options);
+  }
+
+  /**
+   * A generation request sent straight to the native llama-server's socket (the engine host owns the
+   * process; the request skips its IPC hop). Errors read as they do through the child: the engine's refusals
+   * as EngineRequestError, a connection lost with the process as EngineCrashedError.
+   */
+  private async viaSocket(client: LlamaServerClient, child: ChildProcess, method: DirectMethod, params: unknown, options: RequestOptions): Promise<unknown> {
+    const signal = options.signal ?? new AbortController().signal;
+    if (signal.aborted) throw abortReason(signal);
+    let result: unknown;
+    try {
+      if (method === 'complete') result = await client.complete(params as CompletionRequest, signal, options.onToken);
+      else if (method === 'infill') result = await client.infill(params as InfillRequest, signal, options.onToken);
+      else if (method === 'chat') result = await client.chat(params as ChatRequest, signal, options.onToken);
+      else result = { tokens: await client.tokenCount((params as { text: string }).text) };
+    } catch (err) {
+      if (signal.aborted) throw abortReason(signal);
+      if (err instanceof SovereignError) throw new EngineRequestError(err.message, err.hint, err.name);
+      // The socket failed: llama-server is gone, and its engine host with it (give the exit a moment to arrive).
+      const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode });
+        const timer = setTimeout(() => resolve(undefined), 2000);
+        child.once('exit', (code, sig) => {
+          clearTimeout(timer);
+          resolve({ code, signal: sig });
+        });
+      });
+      if (exit) throw new EngineCrashedError(exit.code, exit.signal, this.outputTail, `a ${method} request`);
+      throw new SovereignError(`the native llama.cpp engine's socket failed during a ${method} request: ${err instanceof Error ? err.message : String(err)}`, 'retry; the engine is restarted if it crashed');
+    }
+    if (signal.aborted) throw abortReason(signal);
+    return result;
   }
 
   private call<M extends EngineMethod>(method: M, params: EngineMethods[M]['params'], options: RequestOptions): Promise<EngineMethods[M]['result']> {
@@ -294,7 +339,14 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     await this.spawn();
     const description = await this.call('load', { path: spec.path, kind: spec.kind, options: spec.options ?? {}, fimFamily: spec.fimFamily, sha256: spec.sha256 }, {});
     this.described = description;
+    const socket = description.llamaCpp?.socket;
+    if (socket && this.options.directNative) this.direct = new LlamaServerClient(new LlamaServerConnection(socket, description.sequences ?? 1), description);
     return description;
+  }
+
+  private dropDirect(): void {
+    this.direct?.close();
+    this.direct = undefined;
   }
 
   private spawn(): Promise<void> {
@@ -355,6 +407,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return;
     this.child = undefined;
+    this.dropDirect();
     this.exits.push({ code, signal, at: Date.now() });
     const expected = this.stateValue === 'stopped';
     this.emit('exit', { code, signal, expected });
@@ -446,6 +499,12 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/** What the supervisor sends straight to a native llama-server (docs/engines.md). */
+type DirectMethod = 'complete' | 'infill' | 'chat' | 'tokenize';
+function isDirectMethod(method: EngineMethod): method is DirectMethod {
+  return method === 'complete' || method === 'infill' || method === 'chat' || method === 'tokenize';
 }
 
 function abortReason(signal: AbortSignal): Error {

@@ -40,6 +40,8 @@ export interface LlamaCppInUse {
   sha256?: string;
   /** Native: 'network-namespace' when llama-server runs with no network at all. */
   isolation?: 'network-namespace' | 'none';
+  /** Native: llama-server's unix socket (in a 0700 folder), where the supervisor sends generation requests. */
+  socket?: string;
 }
 
 /** Which fill-in-the-middle path a GGUF model gets. */

@@ -237,6 +237,7 @@ export function modelsList(model: ModelDescription, created: number): unknown {
         gpu_layers: model.gpuLayers,
         total_layers: model.totalLayers,
         versions: model.versions,
+        llama_cpp: model.llamaCpp?.build,
       },
     }],
   };

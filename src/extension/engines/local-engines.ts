@@ -44,7 +44,12 @@ export class LocalEngines implements vscode.Disposable {
     if (existing) await this.stop(model);
     const threads = vscode.workspace.getConfiguration('sovereign.engine').get<number>('threads', 0);
     const contextSize = vscode.workspace.getConfiguration('sovereign.engine').get<number>('contextSize', 0);
-    const args = [...(threads > 0 ? ['--threads', String(threads)] : []), ...(contextSize > 0 ? ['--ctx', String(contextSize)] : [])];
+    const llamaCpp = vscode.workspace.getConfiguration('sovereign.engine').get<string>('llamaCpp', 'auto');
+    const args = [
+      ...(threads > 0 ? ['--threads', String(threads)] : []),
+      ...(contextSize > 0 ? ['--ctx', String(contextSize)] : []),
+      ...(llamaCpp === 'native' || llamaCpp === 'prebuilt' ? ['--llama-cpp', llamaCpp] : []),
+    ];
     // The serving runtime works in the workspace that holds the model (its policy, its audit log), else the default one.
     const root = rootHolding(model, (await this.services.workspaces()).map((w) => w.root)) ?? (await this.services.workspaceRoot());
     const proc = new ServeProcess({ cliPath: this.services.cliPath, model, args, cwd: root });

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, readlink, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { openEngine, prepareEngine, type OpenedEngine } from '../../../src/core/engines';
+import { EngineCrashedError, openEngine, prepareEngine, type OpenedEngine } from '../../../src/core/engines';
 import { bundleCommit, readNativeBuild } from '../../../src/core/engines/native/builds';
 import { nativeWrappers } from '../../../src/core/engines/native/llama-server-process';
 import { writeTinyLlama, type TinyLlamaInfo } from '../../fixtures/gguf/tiny-llama';
@@ -107,6 +107,29 @@ describe('GGUF engine on a native llama.cpp build (llama-server built from the b
     assert.equal(reply.text, reference.text);
   });
 
+  it('sends generation straight to llama-server\'s socket; through the engine host\'s IPC the results are the same', async () => {
+    const before = native.engine.tokenMessages;
+    const pieces: string[] = [];
+    const direct = await native.engine.complete({ prompt: 'Hello', maxTokens: 6, temperature: 0 }, { onToken: (t) => pieces.push(t) });
+    assert.equal(native.engine.tokenMessages, before, 'no token crossed the engine host\'s IPC');
+    assert.ok(pieces.length > 1);
+    const viaHost = await openEngine(info.path, {
+      load: { threads: 1, contextSize: 512, llamaCpp: 'native', llamaCppBuilds: builds },
+      supervisor: { directNative: false },
+    });
+    try {
+      const relayed: string[] = [];
+      const through = await viaHost.engine.complete({ prompt: 'Hello', maxTokens: 6, temperature: 0 }, { onToken: (t) => relayed.push(t) });
+      assert.equal(through.text, direct.text);
+      assert.ok(viaHost.engine.tokenMessages > 0, 'the tokens crossed the IPC');
+      const infill = { prefix: 'x = ', suffix: '\n', maxTokens: 4, temperature: 0 };
+      assert.equal((await viaHost.engine.infill(infill)).text, (await native.engine.infill(infill)).text);
+      assert.equal(await viaHost.engine.tokenCount('Hello world'), await native.engine.tokenCount('Hello world'));
+    } finally {
+      await viaHost.engine.stop();
+    }
+  });
+
   it('stops a generation when the caller cancels it', async () => {
     const controller = new AbortController();
     let seen = 0;
@@ -143,7 +166,14 @@ describe('GGUF engine on a native llama.cpp build (llama-server built from the b
     const enginePid = native.engine.pid!;
     const [serverPid] = childrenOf(enginePid);
     const restarted = new Promise((resolve) => native.engine.once('restart', resolve));
-    process.kill(serverPid, 'SIGKILL');
+    // A generation in flight fails as a crash (not a hang), then the engine comes back.
+    let seen = 0;
+    const inFlight = native.engine.complete({ prompt: 'Hello', maxTokens: 400, temperature: 0 }, {
+      onToken: () => {
+        if (++seen === 3) process.kill(serverPid, 'SIGKILL');
+      },
+    });
+    await assert.rejects(inFlight, (err: Error) => err instanceof EngineCrashedError && /killed by SIGKILL|status/.test(err.message));
     await restarted;
     await native.engine.whenSettled();
     const result = await native.engine.complete({ prompt: 'Hello', maxTokens: 4, temperature: 0 });

@@ -13,10 +13,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SovereignError } from '../../util/errors';
+import { LlamaServerConnection } from './llama-server-connection';
 
 export type NativeIsolation = 'network-namespace' | 'none';
 
@@ -58,13 +58,9 @@ export function nativeWrappers(): { isolation: NativeIsolation; prefix: string[]
   return wrappersChecked;
 }
 
-export interface HttpReply {
-  status: number;
-  body: unknown;
-}
-
 export class LlamaServerProcess {
-  private readonly agent: Agent;
+  /** Requests of the engine host itself (health, and generation when no one talks to the socket directly). */
+  readonly connection: LlamaServerConnection;
   private stopping = false;
 
   private constructor(
@@ -74,7 +70,7 @@ export class LlamaServerProcess {
     readonly isolation: NativeIsolation,
     parallel: number,
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: parallel + 4 });
+    this.connection = new LlamaServerConnection(socketPath, parallel);
   }
 
   get pid(): number | undefined {
@@ -97,6 +93,9 @@ export class LlamaServerProcess {
       '--n-gpu-layers', String(options.gpuLayers),
       '--no-webui',
       '--no-slots',
+      // Warnings and errors only: no log lines per request (the supervisor reads every line the engine writes).
+      '--log-verbosity', '2',
+      '--log-colors', 'off',
       ...(options.batchSize ? ['--batch-size', String(options.batchSize)] : []),
       ...(options.embeddings ? ['--embeddings'] : []),
     ];
@@ -131,7 +130,7 @@ export class LlamaServerProcess {
       for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
         if (exited) throw new SovereignError(`the native llama.cpp build (llama-server) ${exited} while loading the model`, 'its log is above; `sovereign engine status` checks the build, --llama-cpp prebuilt uses node-llama-cpp instead');
         signal?.throwIfAborted();
-        const reply = await this.call('GET', '/health').catch(() => undefined);
+        const reply = await this.connection.call('GET', '/health').catch(() => undefined);
         if (reply?.status === 200) return;
         if (Date.now() > deadline) throw new SovereignError(`the native llama.cpp build (llama-server) did not load the model within ${Math.round(timeoutMs / 1000)} s`, 'a model this large may need more time or memory');
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -140,100 +139,6 @@ export class LlamaServerProcess {
       this.child.off('exit', onExit);
       this.child.off('error', onError);
     }
-  }
-
-  /** A JSON request over the socket; the body parsed as JSON (or the text when it is not JSON). */
-  call(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<HttpReply> {
-    return new Promise((resolve, reject) => {
-      this.open(method, path, body, signal, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            // not JSON: keep the text
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      }, reject);
-    });
-  }
-
-  /**
-   * A streamed request (server-sent events): `onEvent` gets each `data:` payload parsed; resolves with the
-   * status once the stream ends. A non-200 reply resolves with its parsed body and no events.
-   */
-  stream(path: string, body: unknown, onEvent: (event: Record<string, unknown>) => void, signal?: AbortSignal): Promise<HttpReply> {
-    return new Promise((resolve, reject) => {
-      this.open('POST', path, body, signal, (res) => {
-        if (res.statusCode !== 200) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // keep the text
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-          return;
-        }
-        res.setEncoding('utf8');
-        let pending = '';
-        res.on('data', (chunk: string) => {
-          pending += chunk;
-          for (let end = pending.indexOf('\n\n'); end >= 0; end = pending.indexOf('\n\n')) {
-            const block = pending.slice(0, end);
-            pending = pending.slice(end + 2);
-            for (const line of block.split('\n')) {
-              if (!line.startsWith('data: ')) continue;
-              const data = line.slice(6);
-              if (data === '[DONE]') continue;
-              try {
-                onEvent(JSON.parse(data) as Record<string, unknown>);
-              } catch (err) {
-                res.destroy(err as Error);
-                return;
-              }
-            }
-          }
-        });
-        res.on('error', reject);
-        res.on('end', () => resolve({ status: 200, body: undefined }));
-      }, reject);
-    });
-  }
-
-  private open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void): void {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = httpRequest(
-      {
-        socketPath: this.socketPath,
-        agent: this.agent,
-        method,
-        path,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-      },
-      onResponse,
-    );
-    req.on('error', onError);
-    if (signal) {
-      // Closing the connection stops llama-server's generation for this request.
-      const abort = (): void => void req.destroy(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
-      if (signal.aborted) abort();
-      else {
-        signal.addEventListener('abort', abort, { once: true });
-        req.on('close', () => signal.removeEventListener('abort', abort));
-      }
-    }
-    req.end(payload);
   }
 
   /** Calls `onCrash` when the process ends without stop() having been called. */
@@ -245,7 +150,7 @@ export class LlamaServerProcess {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.agent.destroy();
+    this.connection.close();
     const child = this.child;
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       await new Promise<void>((resolve) => {
