@@ -23,6 +23,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { writeRandomLlama } from '../test/fixtures/gguf/random-llama';
+import { llamaServerBinary, nativeBuildsOf } from '../test/helpers/llama-server';
 import { repoRoot, round, runIfMain } from './util';
 import { machineLoad, openBenchWindow, summary } from './vscode-session';
 
@@ -110,7 +111,18 @@ async function inflightMetrics(url: string): Promise<{ count: number; sumMs: num
   return { count: read('count'), sumMs: read('sum') * 1000 };
 }
 
+/** Which llama.cpp the extension's engine runs (`meta.llama_cpp` of its /v1/models). */
+async function engineLlamaCpp(url: string): Promise<string | undefined> {
+  const body = (await (await fetch(`${url}/v1/models`)).json()) as { data?: { meta?: { llama_cpp?: string } }[] };
+  return body.data?.[0]?.meta?.llama_cpp;
+}
+
 export async function run(): Promise<Record<string, unknown>> {
+  // SOVEREIGN_GHOST_LLAMA_CPP=native|prebuilt|auto (default auto): the extension's engine then runs the native
+  // build when the CI's llama-server build (`<builds>/<commit>/`, scripts/llama-server/build.sh) is there.
+  const builtServer = llamaServerBinary();
+  if (builtServer && !process.env.SOVEREIGN_LLAMA_CPP_BUILDS) process.env.SOVEREIGN_LLAMA_CPP_BUILDS = nativeBuildsOf(builtServer);
+  if (process.env.SOVEREIGN_GHOST_LLAMA_CPP) process.env.SOVEREIGN_LLAMA_CPP = process.env.SOVEREIGN_GHOST_LLAMA_CPP;
   const modelRel = 'models/bench-fim-56m.gguf';
   const win = await openBenchWindow({
     settings: (dir) => ({
@@ -157,6 +169,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const before = (await probe<CompletionProbe>('/completion'));
     const engineUrl = before.engines.find((e) => e.url)?.url;
     const metricsBefore = engineUrl ? await inflightMetrics(engineUrl) : undefined;
+    const llamaCpp = engineUrl ? await engineLlamaCpp(engineUrl) : undefined;
     const strokes: Keystroke[] = [];
     let typed = 0;
     for (let i = 0; i < WARMUP + KEYSTROKES; i++) {
@@ -238,6 +251,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const served = diff('served');
     const figures = {
       model: 'generated llama with FIM tokens, 8 layers, embd 512, ffn 1536, F16, 55.2 MB; 1 engine thread; 16 tokens per suggestion',
+      llamaCpp,
       keystrokes: strokes.length,
       kinds: { type: strokes.filter((s) => s.kind === 'type').length, accept: strokes.filter((s) => s.kind === 'accept').length },
       withGhostText: shown.length,

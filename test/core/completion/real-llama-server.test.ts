@@ -8,7 +8,7 @@ import { NoFimSupportError, type BackendRequest } from '../../../src/core/comple
 import { openTarget, postTimed } from '../../../src/core/bench/http';
 import { writeRandomLlama } from '../../fixtures/gguf/random-llama';
 import { writeTinyLlama, type TinyLlamaInfo } from '../../fixtures/gguf/tiny-llama';
-import { requireLlamaServer, startLlamaServer, startSovereignServe, type RunningLlamaServer } from '../../helpers/llama-server';
+import { nativeBuildsOf, requireLlamaServer, startLlamaServer, startSovereignServe, type RunningLlamaServer } from '../../helpers/llama-server';
 import { tempDir } from '../../helpers/tmp';
 import { withCursor } from './doc';
 
@@ -92,28 +92,37 @@ describe('completion backends against a real llama-server (built from the bundle
     }
   });
 
-  it('`sovereign serve` answers /infill with the same tokens as llama-server on a model whose output depends on the context', async function () {
+  it('`sovereign serve` answers /infill with the same tokens as llama-server on a model whose output depends on the context, on both llama.cpp builds', async function () {
     const bin = requireLlamaServer(this);
     const model = join(dir.path, 'random-fim.gguf');
     await writeRandomLlama(model, { name: 'peer-parity', embd: 512, layers: 8, heads: 8, ffn: 1536, contextLength: 2048, seed: 4242, scale: 0.08, weightType: 'F16', wordStartTokens: true, outputWithoutEos: true, fim: true });
     const peer = await startLlamaServer(bin, model);
-    const ours = await startSovereignServe(model);
+    const prebuilt = await startSovereignServe(model, { extraArgs: ['--llama-cpp', 'prebuilt'] });
+    // The CI's llama-server build is a native build (build.sh runs `sovereign engine build`): serve runs on it.
+    const native = await startSovereignServe(model, { extraArgs: ['--llama-cpp', 'native'], env: { SOVEREIGN_LLAMA_CPP_BUILDS: nativeBuildsOf(bin) } });
     try {
-      const base = 'import os\nimport sys\n\ndef parse(argv):\n    """Parse the command line."""\n    args = []\n    for a in argv:\n        args.append(a)\n    return args\n\n\ndef main():\n';
-      for (const prompt of ['    result = pa', '    result = par', '    result = parse']) {
-        const body = { input_prefix: base, prompt, input_suffix: '\n\nif __name__ == "__main__":\n    main()\n', n_predict: 8, temperature: 0 };
-        const [a, b] = await Promise.all([peer.url, ours.url].map(async (u) => {
-          const r = await fetch(`${u}/infill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-          const text = await r.text();
-          assert.equal(r.status, 200, `${u}: ${text}`);
-          return (JSON.parse(text) as { content: string }).content;
-        }));
-        assert.ok(a.length > 0, 'llama-server generated something');
-        assert.equal(b, a, `prompt ${JSON.stringify(prompt)}`);
+      for (const [server, expected] of [[prebuilt, 'prebuilt'], [native, 'native']] as const) {
+        const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: { meta: { llama_cpp?: string } }[] };
+        assert.equal(models.data[0].meta.llama_cpp, expected);
+      }
+      for (const ours of [prebuilt, native]) {
+        const base = 'import os\nimport sys\n\ndef parse(argv):\n    """Parse the command line."""\n    args = []\n    for a in argv:\n        args.append(a)\n    return args\n\n\ndef main():\n';
+        for (const prompt of ['    result = pa', '    result = par', '    result = parse']) {
+          const body = { input_prefix: base, prompt, input_suffix: '\n\nif __name__ == "__main__":\n    main()\n', n_predict: 8, temperature: 0 };
+          const [a, b] = await Promise.all([peer.url, ours.url].map(async (u) => {
+            const r = await fetch(`${u}/infill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+            const text = await r.text();
+            assert.equal(r.status, 200, `${u}: ${text}`);
+            return (JSON.parse(text) as { content: string }).content;
+          }));
+          assert.ok(a.length > 0, 'llama-server generated something');
+          assert.equal(b, a, `prompt ${JSON.stringify(prompt)}`);
+        }
       }
     } finally {
       await peer.stop();
-      await ours.stop();
+      await prebuilt.stop();
+      await native.stop();
     }
   });
 
