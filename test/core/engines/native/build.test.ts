@@ -1,0 +1,219 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { BuildCancelledError, buildLlamaServer, cmakeFlagsFor, engineStatus, parseCmakeProgress, type BuildProgress } from '../../../../src/core/engines/native/build';
+import { buildDirFor, bundleCommit, findNativeBuild, readNativeBuild, sha256File } from '../../../../src/core/engines/native/builds';
+import { RefusedError, SovereignError } from '../../../../src/core/util/errors';
+import { REPO_ROOT } from '../../../helpers/cli';
+import { tempDir } from '../../../helpers/tmp';
+
+/**
+ * A finished native build of the bundled llama.cpp (scripts/llama-server/build.sh, which CI runs before the tests,
+ * writes it under .cache/llama-server). The tests copy it into their own builds dir; they never compile it.
+ */
+export async function finishedBuildDir(): Promise<string | undefined> {
+  const commit = await bundleCommit();
+  const cache = process.env.SOVEREIGN_LLAMA_SERVER_CACHE ?? join(REPO_ROOT, '.cache', 'llama-server');
+  const dir = join(cache, commit);
+  return existsSync(join(dir, 'build.json')) ? dir : undefined;
+}
+
+/** Pids whose command line names `text` (a build's temp folder): the processes of that build. */
+function processesNaming(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const state = /\) (\S) /.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))?.[1];
+      if (cmdline.includes(text) && state !== 'Z') pids.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return pids;
+}
+
+function running(pid: number): boolean {
+  try {
+    const state = /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    return state !== undefined && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('native llama.cpp build (sovereign engine build)', function () {
+  this.timeout(240_000);
+  let tmp: { path: string; cleanup: () => Promise<void> };
+  let commit: string;
+  let finished: string | undefined;
+  before(async () => {
+    tmp = await tempDir('sovereign-native-build-');
+    commit = await bundleCommit();
+    finished = await finishedBuildDir();
+  });
+  after(() => tmp.cleanup());
+
+  it('reads progress from cmake lines: the percent of `[ NN%]` lines, nothing from the others', () => {
+    assert.equal(parseCmakeProgress('[  3%] Building C object ggml/src/CMakeFiles/ggml-base.dir/ggml.c.o'), 3);
+    assert.equal(parseCmakeProgress('[ 42%] Built target ggml-cpu'), 42);
+    assert.equal(parseCmakeProgress('[100%] Linking CXX executable ../../bin/llama-server'), 100);
+    assert.equal(parseCmakeProgress('[100%] Built target llama-server'), 100);
+    assert.equal(parseCmakeProgress('-- Configuring done (4.1s)'), undefined);
+    assert.equal(parseCmakeProgress('make[2]: Entering directory \'/tmp/x/build\''), undefined);
+    assert.equal(parseCmakeProgress('/tmp/x/src/ggml/src/ggml.c:12: warning: [42%] is not progress'), undefined);
+    assert.equal(parseCmakeProgress('[512%] nonsense'), undefined);
+    // The flags are build.sh's: static, native, no curl, only the server; a GPU backend adds its switch.
+    assert.deepEqual(cmakeFlagsFor('cpu').filter((f) => /NATIVE|CURL|SHARED|CUDA|VULKAN/.test(f)), ['-DGGML_NATIVE=ON', '-DLLAMA_CURL=OFF', '-DBUILD_SHARED_LIBS=OFF']);
+    assert.ok(cmakeFlagsFor('cuda').includes('-DGGML_CUDA=ON'));
+    assert.ok(cmakeFlagsFor('vulkan').includes('-DGGML_VULKAN=ON'));
+  });
+
+  it('a finished build is returned as it is, without a tool or a compile (no git, cmake or compiler on PATH)', async function () {
+    if (!finished) this.skip();
+    const buildsDir = join(tmp.path, 'finished');
+    await mkdir(buildsDir, { recursive: true });
+    await cp(finished, buildDirFor(buildsDir, commit, 'cpu'), { recursive: true });
+    const emptyPath = join(tmp.path, 'empty-bin');
+    await mkdir(emptyPath, { recursive: true });
+    const events: BuildProgress[] = [];
+    const t0 = Date.now();
+    const build = await buildLlamaServer({ buildsDir, backend: 'auto', env: { PATH: emptyPath }, gpuProbe: { devDir: emptyPath }, onProgress: (p) => events.push(p) });
+    const ms = Date.now() - t0;
+    assert.equal(build.binaryPath, join(buildDirFor(buildsDir, commit, 'cpu'), 'bin', 'llama-server'));
+    assert.equal(build.record.commit, commit);
+    assert.equal(build.record.sha256, await sha256File(build.binaryPath));
+    assert.deepEqual(events, [], 'a finished build reports no build phase');
+    assert.deepEqual((await readdir(buildsDir)).sort(), [commit], 'no work folder, no lock, nothing else was written');
+    assert.ok(ms < 5000, `returned in ${ms} ms`);
+    // Without tools a build that is not finished fails at once, naming the missing tool and how to get it.
+    await assert.rejects(buildLlamaServer({ buildsDir, backend: 'vulkan', env: { PATH: emptyPath } }), (err: unknown) => {
+      assert.ok(err instanceof SovereignError);
+      assert.match(err.message, /needs git, which is not on PATH/);
+      assert.match(err.hint ?? '', /apt-get install -y git/);
+      return true;
+    });
+  });
+
+  it('a binary changed after its build is refused by the builder, readNativeBuild, findNativeBuild and engine status', async function () {
+    if (!finished) this.skip();
+    const buildsDir = join(tmp.path, 'tampered');
+    const dir = buildDirFor(buildsDir, commit, 'cpu');
+    await mkdir(buildsDir, { recursive: true });
+    await cp(finished, dir, { recursive: true });
+    await appendFile(join(dir, 'bin', 'llama-server'), Buffer.from([0]));
+    const refused = (err: unknown): boolean => {
+      assert.ok(err instanceof RefusedError, String(err));
+      assert.match(err.message, /refused the native llama\.cpp build .*its sha256 is [0-9a-f]{64}, not the [0-9a-f]{64} recorded/);
+      assert.match(err.hint ?? '', /sovereign engine build/);
+      return true;
+    };
+    await assert.rejects(readNativeBuild(dir), refused);
+    await assert.rejects(findNativeBuild({ buildsDir, commit }), refused);
+    await assert.rejects(buildLlamaServer({ buildsDir, backend: 'cpu' }), refused);
+    const status = await engineStatus({ buildsDir });
+    assert.equal(status.gguf.llamaCpp, 'refused');
+    const [entry] = status.builds;
+    assert.equal(entry.ok, false);
+    assert.ok(!entry.ok && /its sha256 is/.test(entry.error) && /engine build/.test(entry.hint ?? ''));
+  });
+
+  it('one build per builds dir: a live builder\'s lock is respected (clear message), a dead one\'s is taken over', async function () {
+    const buildsDir = join(tmp.path, 'locked');
+    await mkdir(buildsDir, { recursive: true });
+    await writeFile(join(buildsDir, '.build.lock'), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '2026-12-03T10:00:00.000Z' }));
+    await assert.rejects(buildLlamaServer({ buildsDir, backend: 'cpu' }), (err: unknown) => {
+      assert.ok(err instanceof SovereignError);
+      assert.equal(err.message, `another llama.cpp build (pid ${process.pid}, started 2026-12-03T10:00:00.000Z) is running in ${buildsDir}`);
+      assert.match(err.hint ?? '', /wait for it to finish/);
+      return true;
+    });
+    assert.ok(!readdirSync(buildsDir).some((n) => n.startsWith('.work-')), 'no work folder was made while locked');
+  });
+
+  it('cancelling a real build in its configure phase stops every process of it and keeps nothing', async function () {
+    const buildsDir = join(tmp.path, 'cancel');
+    await mkdir(buildsDir, { recursive: true });
+    // A stale lock left by a builder that died: taken over.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(join(buildsDir, '.build.lock'), JSON.stringify({ pid: dead, host: hostname(), startedAt: '2026-12-03T09:00:00.000Z' }));
+    const controller = new AbortController();
+    const phases = new Set<string>();
+    let seen: number[] = [];
+    let watching = false;
+    const watch = async (): Promise<void> => {
+      // Wait until cmake (and what it runs) is there, then cancel.
+      for (let i = 0; i < 600 && !seen.length; i++) {
+        seen = processesNaming(buildsDir);
+        if (!seen.length) await new Promise((r) => setTimeout(r, 50));
+      }
+      controller.abort();
+    };
+    const started = Date.now();
+    const result = buildLlamaServer({
+      buildsDir,
+      backend: 'cpu',
+      jobs: 1,
+      signal: controller.signal,
+      onProgress: (p) => {
+        phases.add(p.phase);
+        if (p.phase === 'configure' && !watching) {
+          watching = true;
+          void watch();
+        }
+      },
+    });
+    await assert.rejects(result, (err: unknown) => {
+      assert.ok(err instanceof BuildCancelledError, String(err));
+      assert.match(err.message, /^the llama\.cpp build was cancelled: its processes were stopped and its work folder .*\.work-[0-9a-f]{40} removed; nothing was installed$/);
+      assert.equal(err.exitCode, 2);
+      return true;
+    });
+    assert.deepEqual([...phases], ['clone', 'configure'], 'it was cancelled while configuring');
+    assert.ok(seen.length > 0, 'the configure step had processes to stop');
+    assert.deepEqual(seen.filter(running), [], `processes of the build still run: ${seen.join(', ')}`);
+    assert.deepEqual(processesNaming(buildsDir), [], 'no process works in the builds dir any more');
+    assert.deepEqual(readdirSync(buildsDir), [], 'no work folder, no build folder, no lock');
+    assert.ok(!existsSync(buildDirFor(buildsDir, commit, 'cpu')));
+    process.stderr.write(`      cancelled after ${Date.now() - started} ms (${seen.length} processes stopped)\n`);
+  });
+
+  it('cancelling in the compile phase stops make and the compilers it started (real cmake progress seen first)', async function () {
+    const buildsDir = join(tmp.path, 'cancel-compile');
+    const controller = new AbortController();
+    const percents: number[] = [];
+    let compilers: number[] = [];
+    let watching = false;
+    const watch = async (): Promise<void> => {
+      // Cancel once cmake reported progress and a compiler works on a llama.cpp source of this build.
+      for (let i = 0; i < 1200 && !(compilers.length && percents.length >= 3); i++) {
+        compilers = processesNaming(join(buildsDir, `.work-${commit}`, 'src'));
+        if (!(compilers.length && percents.length >= 3)) await new Promise((r) => setTimeout(r, 50));
+      }
+      controller.abort();
+    };
+    const result = buildLlamaServer({
+      buildsDir,
+      backend: 'cpu',
+      jobs: 2,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === 'compile' && p.percent !== undefined && p.line !== undefined && /^\[\s*\d+%\]/.test(p.line) && !controller.signal.aborted) percents.push(p.percent);
+        if (p.phase === 'compile' && !watching) {
+          watching = true;
+          void watch();
+        }
+      },
+    });
+    await assert.rejects(result, (err: unknown) => err instanceof BuildCancelledError);
+    assert.ok(compilers.length > 0, 'a compiler was running when the build was cancelled');
+    assert.deepEqual(compilers.filter(running), [], `compiler processes still run: ${compilers.join(', ')}`);
+    assert.deepEqual(processesNaming(buildsDir), []);
+    assert.deepEqual(readdirSync(buildsDir), []);
+    assert.ok(percents.length > 0 && percents.every((n) => n >= 0 && n <= 100), `percent from cmake's lines: ${percents.join(', ')}`);
+  });
+});
