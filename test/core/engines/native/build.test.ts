@@ -1,60 +1,22 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BuildCancelledError, buildLlamaServer, cmakeFlagsFor, engineStatus, parseCmakeProgress, type BuildProgress } from '../../../../src/core/engines/native/build';
 import { buildDirFor, bundleCommit, findNativeBuild, readNativeBuild, sha256File } from '../../../../src/core/engines/native/builds';
 import { RefusedError, SovereignError } from '../../../../src/core/util/errors';
-import { REPO_ROOT } from '../../../helpers/cli';
+import { requireFinishedBuild, processesNaming, running } from './finished-build';
 import { tempDir } from '../../../helpers/tmp';
-
-/**
- * A finished native build of the bundled llama.cpp (scripts/llama-server/build.sh, which CI runs before the tests,
- * writes it under .cache/llama-server). The tests copy it into their own builds dir; they never compile it.
- */
-export async function finishedBuildDir(): Promise<string | undefined> {
-  const commit = await bundleCommit();
-  const cache = process.env.SOVEREIGN_LLAMA_SERVER_CACHE ?? join(REPO_ROOT, '.cache', 'llama-server');
-  const dir = join(cache, commit);
-  return existsSync(join(dir, 'build.json')) ? dir : undefined;
-}
-
-/** Pids whose command line names `text` (a build's temp folder): the processes of that build. */
-function processesNaming(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const state = /\) (\S) /.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))?.[1];
-      if (cmdline.includes(text) && state !== 'Z') pids.push(Number(entry));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return pids;
-}
-
-function running(pid: number): boolean {
-  try {
-    const state = /\) (\S) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
-    return state !== undefined && state !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('native llama.cpp build (sovereign engine build)', function () {
   this.timeout(240_000);
   let tmp: { path: string; cleanup: () => Promise<void> };
   let commit: string;
-  let finished: string | undefined;
   before(async () => {
     tmp = await tempDir('sovereign-native-build-');
     commit = await bundleCommit();
-    finished = await finishedBuildDir();
   });
   after(() => tmp.cleanup());
 
@@ -74,7 +36,7 @@ describe('native llama.cpp build (sovereign engine build)', function () {
   });
 
   it('a finished build is returned as it is, without a tool or a compile (no git, cmake or compiler on PATH)', async function () {
-    if (!finished) this.skip();
+    const finished = await requireFinishedBuild(this);
     const buildsDir = join(tmp.path, 'finished');
     await mkdir(buildsDir, { recursive: true });
     await cp(finished, buildDirFor(buildsDir, commit, 'cpu'), { recursive: true });
@@ -100,7 +62,7 @@ describe('native llama.cpp build (sovereign engine build)', function () {
   });
 
   it('a binary changed after its build is refused by the builder, readNativeBuild, findNativeBuild and engine status', async function () {
-    if (!finished) this.skip();
+    const finished = await requireFinishedBuild(this);
     const buildsDir = join(tmp.path, 'tampered');
     const dir = buildDirFor(buildsDir, commit, 'cpu');
     await mkdir(buildsDir, { recursive: true });
