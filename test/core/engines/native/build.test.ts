@@ -1,13 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { BuildCancelledError, buildLlamaServer, cmakeFlagsFor, engineStatus, parseCmakeProgress, type BuildProgress } from '../../../../src/core/engines/native/build';
-import { buildDirFor, bundleCommit, findNativeBuild, readNativeBuild, sha256File } from '../../../../src/core/engines/native/builds';
+import { buildDirFor, bundleCommit, findNativeBuild, readNativeBuild, sha256File, type NativeBuildRecord } from '../../../../src/core/engines/native/builds';
 import { RefusedError, SovereignError } from '../../../../src/core/util/errors';
-import { requireFinishedBuild, processesNaming, running } from './finished-build';
+import { processesNaming, requireFinishedBuild, running, writeToyBundle } from './finished-build';
 import { tempDir } from '../../../helpers/tmp';
 
 describe('native llama.cpp build (sovereign engine build)', function () {
@@ -33,6 +33,60 @@ describe('native llama.cpp build (sovereign engine build)', function () {
     assert.deepEqual(cmakeFlagsFor('cpu').filter((f) => /NATIVE|CURL|SHARED|CUDA|VULKAN/.test(f)), ['-DGGML_NATIVE=ON', '-DLLAMA_CURL=OFF', '-DBUILD_SHARED_LIBS=OFF']);
     assert.ok(cmakeFlagsFor('cuda').includes('-DGGML_CUDA=ON'));
     assert.ok(cmakeFlagsFor('vulkan').includes('-DGGML_VULKAN=ON'));
+  });
+
+  it('builds a real cmake project end to end: clone, configure, compile with progress, --version, sha256 record, whole-folder install; then returns it; --force rebuilds', async () => {
+    // The pipeline on a small C++ project with a llama-server target (compiling llama.cpp takes ~10 minutes).
+    const toy = writeToyBundle(tmp.path);
+    const buildsDir = join(tmp.path, 'toy-builds');
+    const events: BuildProgress[] = [];
+    const build = await buildLlamaServer({ buildsDir, bundle: toy.bundle, backend: 'cpu', jobs: 2, onProgress: (p) => events.push(p) });
+    const dir = buildDirFor(buildsDir, toy.commit, 'cpu');
+    assert.equal(build.dir, dir);
+    assert.equal(build.binaryPath, join(dir, 'bin', 'llama-server'));
+    const phases = events.map((e) => e.phase).filter((p, i, all) => all[i - 1] !== p);
+    assert.deepEqual(phases, ['clone', 'configure', 'compile', 'install']);
+    const percents = events.filter((e) => e.phase === 'compile' && e.line && /^\[\s*\d+%\]/.test(e.line)).map((e) => e.percent);
+    assert.ok(percents.length >= 2 && percents.includes(100), `cmake progress: ${percents.join(', ')}`);
+    const record = JSON.parse(readFileSync(join(dir, 'build.json'), 'utf8')) as NativeBuildRecord;
+    assert.deepEqual(record, build.record);
+    assert.equal(record.schema, 'sovereign.llama-cpp-build/v1');
+    assert.equal(record.commit, toy.commit);
+    assert.equal(record.backend, 'cpu');
+    assert.equal(record.binary, 'bin/llama-server');
+    assert.equal(record.sha256, await sha256File(build.binaryPath));
+    assert.deepEqual(record.cmakeFlags, cmakeFlagsFor('cpu'));
+    assert.match(record.compiler ?? '', /\S/);
+    assert.ok(record.durationMs > 0 && Date.parse(record.builtAt) > 0);
+    assert.equal(spawnSync(build.binaryPath, ['--version'], { encoding: 'utf8' }).stdout, 'version: 1 (toy)\n');
+    // Only the folder itself: no work folder, no lock; in it the record and the one binary (not the other target).
+    assert.deepEqual(readdirSync(buildsDir), [basename(dir)]);
+    assert.deepEqual(readdirSync(dir).sort(), ['bin', 'build.json']);
+    assert.deepEqual(readdirSync(join(dir, 'bin')), ['llama-server']);
+
+    const again: BuildProgress[] = [];
+    const second = await buildLlamaServer({ buildsDir, bundle: toy.bundle, backend: 'cpu', onProgress: (p) => again.push(p) });
+    assert.equal(again.length, 0);
+    assert.deepEqual(second.record, record);
+
+    const forced = await buildLlamaServer({ buildsDir, bundle: toy.bundle, backend: 'cpu', force: true, onProgress: (p) => again.push(p) });
+    assert.ok(again.some((e) => e.phase === 'compile'), 'force compiles again');
+    assert.notEqual(forced.record.builtAt, record.builtAt);
+    assert.equal(forced.record.sha256, await sha256File(forced.binaryPath));
+    assert.deepEqual(readdirSync(buildsDir), [basename(dir)], 'the old folder was replaced whole, nothing left beside it');
+  });
+
+  it('a step that fails reports its last output lines with a hint, and keeps nothing (no work folder, no lock)', async () => {
+    const broken = writeToyBundle(tmp.path, { broken: true });
+    const buildsDir = join(tmp.path, 'broken-builds');
+    await assert.rejects(buildLlamaServer({ buildsDir, bundle: broken.bundle, backend: 'cpu', jobs: 1 }), (err: unknown) => {
+      assert.ok(err instanceof SovereignError);
+      assert.match(err.message, /^building llama\.cpp failed in cmake --build \(compile\) \(exit 2\):\n/);
+      assert.match(err.message, /server\.cpp.*error/);
+      assert.match(err.hint ?? '', /--backend cpu/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(buildsDir), []);
   });
 
   it('a finished build is returned as it is, without a tool or a compile (no git, cmake or compiler on PATH)', async function () {

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bundleCommit } from '../../../../src/core/engines/native/builds';
 import { REPO_ROOT } from '../../../helpers/cli';
@@ -44,3 +45,35 @@ export function running(pid: number): boolean {
   }
 }
 
+
+/**
+ * A small C++ project with a `llama-server` target (it answers `--version` like llama-server), committed to a git
+ * repository and written as a git bundle: the builder's whole pipeline (clone, cmake configure, compile with
+ * progress, --version, sha256, install) runs for real on it in seconds. `broken` writes one that does not compile.
+ */
+export function writeToyBundle(dir: string, options: { broken?: boolean } = {}): { bundle: string; commit: string } {
+  const repo = join(dir, options.broken ? 'broken-src' : 'toy-src');
+  mkdirSync(repo, { recursive: true });
+  writeFileSync(
+    join(repo, 'CMakeLists.txt'),
+    'cmake_minimum_required(VERSION 3.14)\nproject(toy CXX)\nset(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)\nadd_executable(llama-server server.cpp)\nadd_executable(other other.cpp)\n',
+  );
+  writeFileSync(
+    join(repo, 'server.cpp'),
+    options.broken
+      ? '#include <cstdio>\nint main() { this is not C++; }\n'
+      : '#include <cstdio>\n#include <cstring>\nint main(int argc, char** argv) {\n  if (argc > 1 && std::strcmp(argv[1], "--version") == 0) { std::puts("version: 1 (toy)"); return 0; }\n  return 1;\n}\n',
+  );
+  writeFileSync(join(repo, 'other.cpp'), 'int main() { return 0; }\n');
+  const git = (...args: string[]): string => {
+    const r = spawnSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  git('init', '-q');
+  git('add', '.');
+  git('commit', '-qm', 'toy');
+  const bundle = join(dir, options.broken ? 'broken.bundle' : 'toy.bundle');
+  git('bundle', 'create', '-q', bundle, 'HEAD');
+  return { bundle, commit: git('rev-parse', 'HEAD') };
+}
