@@ -31,12 +31,14 @@ export function register(program: Command): void {
       const controller = new AbortController();
       // The build's tools run in their own process groups: a terminal's Ctrl-C reaches only this process, which
       // then stops them and removes the work folder.
+      // Kept until the build has stopped: a second Ctrl-C must not end this process before its children.
       const stop = (signal: NodeJS.Signals): void => {
+        if (controller.signal.aborted) return;
         info(`sovereign engine build: ${signal}: cancelling the build...`);
         controller.abort();
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       let phase: BuildPhase | undefined;
       let shown = -1;
       let compiled = false;

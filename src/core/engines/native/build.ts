@@ -129,7 +129,10 @@ async function acquireLock(buildsDir: string): Promise<() => Promise<void>> {
     } catch {
       // unreadable or half-written: treated as stale below
     }
-    if (typeof holder.pid === 'number' && holder.pid > 0 && (holder.host ?? hostname()) === hostname() && alive(holder.pid)) {
+    if (holder.host && holder.host !== hostname()) {
+      throw new SovereignError(`the builds dir ${buildsDir} is locked by a build on another machine (${holder.host}, pid ${holder.pid ?? '?'})`, `wait for it, or remove ${lock} if no build runs there`);
+    }
+    if (typeof holder.pid === 'number' && holder.pid > 0 && alive(holder.pid)) {
       throw new SovereignError(
         `another llama.cpp build (pid ${holder.pid}, started ${holder.startedAt ?? 'at an unknown time'}) is running in ${buildsDir}`,
         'wait for it to finish (or cancel it), then run the build again: it will find the finished build',
@@ -202,7 +205,11 @@ function runStep(step: string, file: string, args: string[], options: { cwd?: st
         for (const line of lines) {
           tail.push(line);
           if (tail.length > 40) tail.shift();
-          options.onLine?.(line);
+          try {
+            options.onLine?.(line);
+          } catch {
+            // a listener's error must not end the process this runs in (the extension host)
+          }
         }
       });
     }
@@ -249,6 +256,9 @@ async function versionLine(file: string, env: NodeJS.ProcessEnv, signal?: AbortS
  */
 export async function buildLlamaServer(options: BuildOptions = {}): Promise<NativeBuild> {
   const env = options.env ?? process.env;
+  if (process.platform === 'win32') {
+    throw new SovereignError('building llama.cpp for this machine is supported on Linux and macOS', 'on Windows the GGUF engine uses node-llama-cpp\'s prebuilt binaries (the default; GPU builds: "Sovereign: Set Up GPU Acceleration")');
+  }
   const buildsDir = options.buildsDir ?? defaultBuildsDir(env);
   const bundle = options.bundle ?? bundlePath();
   const commit = await bundleCommit(bundle);
@@ -264,7 +274,7 @@ export async function buildLlamaServer(options: BuildOptions = {}): Promise<Nati
   const git = await toolOrThrow('git', env, 'install git (Debian: apt-get install -y git)');
   const cmake = await toolOrThrow('cmake', env, 'install cmake 3.14 or later (Debian: apt-get install -y cmake)');
   const cxx = env.CXX || (await toolOrThrow('c++', env, 'install a C++ compiler (Debian: apt-get install -y build-essential; macOS: xcode-select --install)'));
-  if (process.platform !== 'win32') await toolOrThrow('make', env, 'install make (Debian: apt-get install -y build-essential)');
+  await toolOrThrow('make', env, 'install make (Debian: apt-get install -y build-essential; macOS: xcode-select --install)');
   if (backend === 'cuda') await toolOrThrow('nvcc', env, 'install the CUDA toolkit (nvcc) and put its bin folder on PATH, or build with --backend cpu');
   if (backend === 'vulkan') await toolOrThrow('glslc', env, 'install the Vulkan SDK (glslc and the headers; Debian: apt-get install -y glslc libvulkan-dev), or build with --backend cpu');
 
@@ -309,7 +319,7 @@ export async function buildLlamaServer(options: BuildOptions = {}): Promise<Nati
     });
 
     progress({ phase: 'install', line: 'checking the binary and recording its sha256' });
-    const built = join(work, 'build', 'bin', process.platform === 'win32' ? 'llama-server.exe' : 'llama-server');
+    const built = join(work, 'build', 'bin', 'llama-server');
     if (!existsSync(built)) throw new SovereignError(`the build finished without ${built}`, 'the llama.cpp source may not have a llama-server target at this commit; report it with `sovereign engine status --json`');
     const out = join(work, 'out');
     await mkdir(join(out, 'bin'), { recursive: true });
