@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { appendFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { BuildCancelledError, buildLlamaServer, cmakeFlagsFor, engineStatus, parseCmakeProgress, type BuildProgress } from '../../../../src/core/engines/native/build';
+import { BuildCancelledError, buildLlamaServer, cmakeFlagsFor, detectBuildBackend, engineStatus, parseCmakeProgress, type BuildProgress } from '../../../../src/core/engines/native/build';
 import { buildDirFor, bundleCommit, findNativeBuild, readNativeBuild, sha256File, type NativeBuildRecord } from '../../../../src/core/engines/native/builds';
 import { RefusedError, SovereignError } from '../../../../src/core/util/errors';
 import { processesNaming, requireFinishedBuild, running, writeToyBundle } from './finished-build';
@@ -33,6 +33,40 @@ describe('native llama.cpp build (sovereign engine build)', function () {
     assert.deepEqual(cmakeFlagsFor('cpu').filter((f) => /NATIVE|CURL|SHARED|CUDA|VULKAN/.test(f)), ['-DGGML_NATIVE=ON', '-DLLAMA_CURL=OFF', '-DBUILD_SHARED_LIBS=OFF']);
     assert.ok(cmakeFlagsFor('cuda').includes('-DGGML_CUDA=ON'));
     assert.ok(cmakeFlagsFor('vulkan').includes('-DGGML_VULKAN=ON'));
+  });
+
+  it('backend auto: CUDA only with nvcc and an NVIDIA GPU, Vulkan with glslc, its headers and a device, else CPU; a forced backend needs its compiler', async () => {
+    // Fake device and PATH trees (as the GPU detection's own tests): this machine has nvcc but no GPU.
+    const root = join(tmp.path, 'probe');
+    const bin = join(root, 'bin');
+    const dev = join(root, 'dev');
+    await mkdir(join(dev, 'dri'), { recursive: true });
+    await mkdir(bin, { recursive: true });
+    const tool = async (name: string): Promise<void> => writeFile(join(bin, name), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const env = { PATH: bin };
+    assert.deepEqual(await detectBuildBackend(env, { devDir: dev }), { backend: 'cpu', reason: 'no GPU toolchain (nvcc, glslc) found: CPU build' });
+    await tool('nvcc');
+    assert.deepEqual(await detectBuildBackend(env, { devDir: dev }), { backend: 'cpu', reason: `nvcc is here (${join(bin, 'nvcc')}) but no NVIDIA GPU: CPU build` });
+    await writeFile(join(dev, 'nvidia0'), '');
+    assert.deepEqual(await detectBuildBackend(env, { devDir: dev }), { backend: 'cuda', reason: `nvcc (${join(bin, 'nvcc')}) and an NVIDIA GPU (${join(dev, 'nvidia0')})` });
+    // Vulkan: glslc, the headers (from VULKAN_SDK) and a render node; without the headers it stays CPU.
+    await rm(join(bin, 'nvcc'));
+    await tool('glslc');
+    await writeFile(join(dev, 'dri', 'renderD128'), '');
+    const sdk = join(root, 'vulkan-sdk');
+    assert.equal((await detectBuildBackend({ ...env, VULKAN_SDK: sdk }, { devDir: dev })).backend, existsSync('/usr/include/vulkan/vulkan.h') ? 'vulkan' : 'cpu');
+    await mkdir(join(sdk, 'include', 'vulkan'), { recursive: true });
+    await writeFile(join(sdk, 'include', 'vulkan', 'vulkan.h'), '');
+    assert.deepEqual(await detectBuildBackend({ ...env, VULKAN_SDK: sdk }, { devDir: dev }), { backend: 'vulkan', reason: `glslc (${join(bin, 'glslc')}), Vulkan headers (${join(sdk, 'include')}) and a Vulkan device` });
+    // Forcing CUDA where nvcc is not on PATH: refused before anything runs, with what to install.
+    const realTools = (process.env.PATH ?? '').split(':').filter((d) => !existsSync(join(d, 'nvcc'))).join(':');
+    await assert.rejects(buildLlamaServer({ buildsDir: join(root, 'builds'), backend: 'cuda', env: { PATH: realTools } }), (err: unknown) => {
+      assert.ok(err instanceof SovereignError);
+      assert.equal(err.message, 'building llama.cpp needs nvcc, which is not on PATH');
+      assert.match(err.hint ?? '', /install the CUDA toolkit .* or build with --backend cpu/);
+      return true;
+    });
+    assert.ok(!existsSync(join(root, 'builds')), 'nothing was written');
   });
 
   it('builds a real cmake project end to end: clone, configure, compile with progress, --version, sha256 record, whole-folder install; then returns it; --force rebuilds', async () => {
