@@ -40,6 +40,7 @@ export const COMMANDS: Readonly<Record<string, () => CommandModule>> = {
   tco: () => require('./commands/tco') as CommandModule,
   push: () => require('./commands/oci') as CommandModule,
   pull: () => require('./commands/oci') as CommandModule,
+  engine: () => require('./commands/engine') as CommandModule,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

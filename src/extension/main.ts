@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { WorkerClient } from '../core/worker/client';
 import { registerScanCommands } from './commands/scan';
 import { registerEngineCommands } from './commands/engines';
+import { registerEngineBuildCommand } from './commands/engine-build';
 import { CompletionController } from './completion/controller';
 import { createServices } from './context';
 import { EnginesView } from './engines/engines-view';
@@ -59,6 +60,7 @@ export function start(context: vscode.ExtensionContext, shell: Shell): Sovereign
 
   registerScanCommands(context, worker, log);
   registerEngineCommands(services, engines);
+  registerEngineBuildCommand(services);
   registerRegistryCommands(services, registry);
   registerOciCommands(services, registry);
   const chat = new ChatService(services, registry, engines);
