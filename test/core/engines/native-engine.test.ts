@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { EngineCrashedError, openEngine, prepareEngine, type OpenedEngine } from '../../../src/core/engines';
 import { bundleCommit, readNativeBuild } from '../../../src/core/engines/native/builds';
 import { nativeWrappers } from '../../../src/core/engines/native/llama-server-process';
+import { buildFimPrompt, getFimTemplate } from '../../../src/core/fim/templates';
 import { writeTinyLlama, type TinyLlamaInfo } from '../../fixtures/gguf/tiny-llama';
 import { requireLlamaServer } from '../../helpers/llama-server';
 
@@ -97,6 +98,19 @@ describe('GGUF engine on a native llama.cpp build (llama-server built from the b
     assert.equal(first.text, info.expectedInfill(prefix, '', 8));
     const next = await native.engine.infill({ prefix, suffix: '\n\nprint(add(1, 2))\n', prompt: ' a ', maxTokens: 8, temperature: 0 });
     assert.ok((next.cachedTokens ?? 0) > 0, `the next keystroke reuses the KV cache (cached ${next.cachedTokens} of ${next.promptTokens})`);
+  });
+
+  it('fills in the middle through the family template for a code model without FIM tokens, as the prebuilt engine does', async () => {
+    const qwen = await writeTinyLlama(join(dir, 'qwen.gguf'), { fim: false, name: 'Qwen2.5-Coder-tiny' });
+    const opened = await openEngine(qwen.path, { load: { threads: 1, contextSize: 512, llamaCpp: 'native', llamaCppBuilds: builds } });
+    try {
+      assert.equal(opened.description.infill, 'template');
+      assert.equal(opened.description.fimFamily, 'qwen2.5-coder');
+      const result = await opened.engine.infill({ prefix: 'def f(', suffix: '):', maxTokens: 6 });
+      assert.equal(result.text, qwen.expectedCompletion(buildFimPrompt(getFimTemplate('qwen2.5-coder')!, { prefix: 'def f(', suffix: '):' }), 6));
+    } finally {
+      await opened.engine.stop();
+    }
   });
 
   it('counts tokens as the prebuilt engine does and chats with the model\'s own template', async () => {

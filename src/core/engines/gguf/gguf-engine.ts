@@ -16,8 +16,9 @@ import type {
   ChatWrapper,
   Token,
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { findFimTemplate, getFimTemplate, buildFimPrompt, type FimTemplate } from '../../fim/templates';
-import { RefusedError, UsageError } from '../../util/errors';
+import { findFimTemplate, getFimTemplate, type FimTemplate } from '../../fim/templates';
+import { UsageError } from '../../util/errors';
+import { cannotFillInTheMiddle, hasNoChatTemplate, templateInfill } from '../refusals';
 import type {
   ChatRequest,
   CompletionRequest,
@@ -161,20 +162,13 @@ export class GgufEngine {
         return this.measure(request, signal, onText, promptTokens, (options) => completion.generateInfillCompletion(whole, request.suffix, options));
       });
     }
-    const template = this.fimTemplate;
-    if (!template) {
-      throw new RefusedError(
-        `${this.description.name} cannot fill in the middle: it has no FIM tokens and matches no known code model family`,
-        'use a base code model (Qwen2.5-Coder, StarCoder2, CodeLlama 7B/13B, DeepSeek-Coder, CodeGemma, Codestral)',
-      );
-    }
-    const text = buildFimPrompt(template, { prefix: request.prompt ? request.prefix + request.prompt : request.prefix, suffix: request.suffix, extra: request.extra });
-    return this.complete({ ...request, prompt: text, stop: [...template.stop, ...(request.stop ?? [])] }, signal, onText);
+    if (!this.fimTemplate) throw cannotFillInTheMiddle(this.description.name);
+    return this.complete(templateInfill(this.fimTemplate, request), signal, onText);
   }
 
   async chat(request: ChatRequest, signal: AbortSignal, onText?: (text: string) => void): Promise<GenerationResult> {
     if (!this.description.hasChatTemplate) {
-      throw new RefusedError(`${this.description.name} has no chat template (tokenizer.chat_template): its chat format is unknown, so it cannot chat`, 'use /v1/completions with a plain prompt, or a model whose GGUF carries a chat template');
+      throw hasNoChatTemplate(this.description.name);
     }
     const messages = request.messages;
     const last = messages[messages.length - 1];

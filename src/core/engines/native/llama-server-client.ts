@@ -7,8 +7,9 @@
  * Infill goes to llama-server's `/infill`, so the prompt layout and the KV-cache reuse between keystrokes are
  * llama.cpp's own; chat renders the model's own template with llama.cpp's jinja engine (`/apply-template`).
  */
-import { buildFimPrompt, getFimTemplate, type FimTemplate } from '../../fim/templates';
-import { RefusedError, SovereignError, UsageError } from '../../util/errors';
+import { getFimTemplate, type FimTemplate } from '../../fim/templates';
+import { SovereignError, UsageError } from '../../util/errors';
+import { cannotFillInTheMiddle, hasNoChatTemplate, templateInfill } from '../refusals';
 import type {
   ChatRequest,
   CompletionRequest,
@@ -63,20 +64,13 @@ export class LlamaServerClient {
       };
       return this.generate('/infill', body, request, signal, onText);
     }
-    const template = this.fimTemplate;
-    if (!template) {
-      throw new RefusedError(
-        `${this.description.name} cannot fill in the middle: it has no FIM tokens and matches no known code model family`,
-        'use a base code model (Qwen2.5-Coder, StarCoder2, CodeLlama 7B/13B, DeepSeek-Coder, CodeGemma, Codestral)',
-      );
-    }
-    const text = buildFimPrompt(template, { prefix: request.prompt ? request.prefix + request.prompt : request.prefix, suffix: request.suffix, extra: request.extra });
-    return this.complete({ ...request, prompt: text, stop: [...template.stop, ...(request.stop ?? [])] }, signal, onText);
+    if (!this.fimTemplate) throw cannotFillInTheMiddle(this.description.name);
+    return this.complete(templateInfill(this.fimTemplate, request), signal, onText);
   }
 
   async chat(request: ChatRequest, signal: AbortSignal, onText?: (text: string) => void): Promise<GenerationResult> {
     if (!this.description.hasChatTemplate) {
-      throw new RefusedError(`${this.description.name} has no chat template (tokenizer.chat_template): its chat format is unknown, so it cannot chat`, 'use /v1/completions with a plain prompt, or a model whose GGUF carries a chat template');
+      throw hasNoChatTemplate(this.description.name);
     }
     const last = request.messages[request.messages.length - 1];
     if (!last || last.role !== 'user') throw new UsageError('the last chat message must come from the user');
