@@ -7,7 +7,7 @@ import { writeTinyLlama } from '../fixtures/gguf/tiny-llama';
 import { activatedExtension, closeAllEditors, waitFor, workbenchApi } from './support/vscode';
 
 interface EngineShape {
-  process: { stats: { backend?: { gpu: string | false; gpuLayers?: number; totalLayers?: number } } };
+  process: { stats: { backend?: { gpu: string | false; gpuLayers?: number; totalLayers?: number; llamaCpp?: 'prebuilt' | 'native' } } };
 }
 interface EnginesApi {
   engines: { start(model: string): Promise<string>; stop(model: string): Promise<void>; get(model: string): EngineShape | undefined };
@@ -66,10 +66,12 @@ describe('Sovereign: the Local Engines view says where a model runs', () => {
     const backend = engine.process.stats.backend;
     assert.ok(backend, 'the backend came with the ready line of its sovereign serve child');
     // What the model loaded on, as /v1/models says it too (the serving runtime's own description).
-    const meta = ((await (await fetch(`${url}/v1/models`)).json()) as { data: { meta: { gpu: string | false; gpu_layers: number; total_layers: number } }[] }).data[0].meta;
-    assert.deepEqual([backend.gpu, backend.gpuLayers, backend.totalLayers], [meta.gpu, meta.gpu_layers, meta.total_layers]);
+    const meta = ((await (await fetch(`${url}/v1/models`)).json()) as { data: { meta: { gpu: string | false; gpu_layers: number; total_layers: number; llama_cpp: 'prebuilt' | 'native' } }[] }).data[0].meta;
+    assert.deepEqual([backend.gpu, backend.gpuLayers, backend.totalLayers, backend.llamaCpp], [meta.gpu, meta.gpu_layers, meta.total_layers, meta.llama_cpp]);
     const item = api.enginesView.getTreeItem(engine);
     const tooltip = (item.tooltip as vscode.MarkdownString).value;
+    // Which llama.cpp runs it (node-llama-cpp's prebuilt binary unless a native build exists: docs/engines.md).
+    assert.ok(tooltip.includes(meta.llama_cpp === 'native' ? 'llama.cpp: native build for this machine' : 'llama.cpp: prebuilt (node-llama-cpp)'), tooltip);
     if (backend.gpu === false) {
       // This machine's CPU build: nothing offloaded.
       assert.match(String(item.description), /^ready · .*\bcpu\b/);

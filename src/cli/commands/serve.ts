@@ -101,8 +101,8 @@ export function register(program: Command): void {
       }
       if (!drift && server.drift) info(`drift: ${server.drift.baseline.features.length} feature(s) watched against the version's validation baseline (window ${server.drift.window} rows)`);
       if (!promptDrift && server.promptDrift) info(`drift: prompts watched against the version's ${server.promptDrift.baseline.prompts} baseline prompts (${server.promptDrift.source}, window ${server.promptDrift.window} prompts)`);
-      // gpu/gpuLayers/totalLayers: where a GGUF model runs (the Local Engines view shows it).
-      const backend = d.kind === 'gguf' ? { gpu: d.gpu ?? false, gpuLayers: d.gpuLayers ?? 0, totalLayers: d.totalLayers } : {};
+      // gpu/gpuLayers/totalLayers/llamaCpp: where a GGUF model runs, on which llama.cpp (the Local Engines view shows it).
+      const backend = d.kind === 'gguf' ? { gpu: d.gpu ?? false, gpuLayers: d.gpuLayers ?? 0, totalLayers: d.totalLayers, llamaCpp: d.llamaCpp?.build } : {};
       process.stdout.write(JSON.stringify({ url: server.url, host: server.host, port: server.port, model: d.name, kind: d.kind, loadMs: Math.round(d.loadMs), ...backend }) + '\n');
       server.engine.on('restart', ({ attempt, delayMs }) => info(`the engine process ended; restart ${attempt} in ${delayMs} ms`));
       server.engine.on('state', (state) => {

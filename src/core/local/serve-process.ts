@@ -42,6 +42,8 @@ export interface ServedBackend {
   gpu: string | false;
   gpuLayers?: number;
   totalLayers?: number;
+  /** Which llama.cpp runs it: node-llama-cpp's prebuilt binary or a native build of this machine. */
+  llamaCpp?: 'prebuilt' | 'native';
 }
 
 /**
@@ -240,17 +242,18 @@ export function tokenOutOfArgs(args: readonly string[], token?: string): { args:
  * `sovereign serve` announces where it listens on stdout; accepts a JSON line with `url` or a line with an
  * http://127.0.0.1:PORT address.
  */
-/** The backend in the JSON ready line of `sovereign serve` (`gpu`, `gpuLayers`, `totalLayers`), if the line is it. */
+/** The backend in the JSON ready line of `sovereign serve` (`gpu`, `gpuLayers`, `totalLayers`, `llamaCpp`), if the line is it. */
 export function parseServeBackend(line: string): ServedBackend | undefined {
   const trimmed = line.trim();
   if (!trimmed.startsWith('{')) return undefined;
   try {
-    const parsed = JSON.parse(trimmed) as { url?: unknown; gpu?: unknown; gpuLayers?: unknown; totalLayers?: unknown };
+    const parsed = JSON.parse(trimmed) as { url?: unknown; gpu?: unknown; gpuLayers?: unknown; totalLayers?: unknown; llamaCpp?: unknown };
     if (typeof parsed.url !== 'string' || (typeof parsed.gpu !== 'string' && parsed.gpu !== false)) return undefined;
     return {
       gpu: parsed.gpu,
       gpuLayers: typeof parsed.gpuLayers === 'number' ? parsed.gpuLayers : undefined,
       totalLayers: typeof parsed.totalLayers === 'number' ? parsed.totalLayers : undefined,
+      llamaCpp: parsed.llamaCpp === 'native' || parsed.llamaCpp === 'prebuilt' ? parsed.llamaCpp : undefined,
     };
   } catch {
     return undefined;

@@ -21,11 +21,12 @@ export class EnginesView implements vscode.TreeDataProvider<LocalEngine> {
     const parts: string[] = [s.state];
     // GGUF models: the llama.cpp backend and the layers on the GPU (cpu, 0 layers, on the CPU build).
     if (s.backend) parts.push(s.backend.gpu ? `${s.backend.gpu} ${s.backend.gpuLayers ?? 0}${s.backend.totalLayers ? `/${s.backend.totalLayers}` : ''} layers` : 'cpu');
+    if (s.backend?.llamaCpp === 'native') parts.push('native llama.cpp');
     if (e.rssBytes) parts.push(formatBytes(e.rssBytes).split(' (')[0]);
     if (e.tokensPerSecond) parts.push(`${e.tokensPerSecond.toFixed(0)} tok/s`);
     item.description = parts.join(' · ');
     item.tooltip = new vscode.MarkdownString(
-      [`**${e.label}**`, `model: \`${e.model}\``, `state: ${s.state}`, s.url ? `url: ${s.url}` : '', s.backend ? describeBackend(s.backend) : '', s.pid ? `pid: ${s.pid}` : '', s.restarts ? `restarts: ${s.restarts}` : '', s.lastError ? `last error: ${s.lastError}` : '']
+      [`**${e.label}**`, `model: \`${e.model}\``, `state: ${s.state}`, s.url ? `url: ${s.url}` : '', s.backend ? describeBackend(s.backend) : '', s.backend?.llamaCpp ? `llama.cpp: ${s.backend.llamaCpp === 'native' ? 'native build for this machine' : 'prebuilt (node-llama-cpp)'}` : '', s.pid ? `pid: ${s.pid}` : '', s.restarts ? `restarts: ${s.restarts}` : '', s.lastError ? `last error: ${s.lastError}` : '']
         .filter(Boolean)
         .join('\n\n'),
     );

@@ -82,14 +82,16 @@ describe('supervised local engine (sovereign serve child) and completion through
     // A machine with a GPU build installed loads on it: scripts/gpu-check.sh is the check for such a machine.
     if (gpuAdvice(await detectGpu({ modulesFrom: REPO_ROOT })).status === 'ready') this.skip();
     // The tiny model's 2 blocks and its output layer: llama.cpp counts 3 layers to offload.
-    assert.deepEqual(proc.stats.backend, { gpu: false, gpuLayers: 0, totalLayers: 3 });
-    const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { meta: { gpu: unknown; gpu_layers: unknown; total_layers: unknown } }[] };
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { meta: { gpu: unknown; gpu_layers: unknown; total_layers: unknown; llama_cpp: unknown } }[] };
     assert.deepEqual([models.data[0].meta.gpu, models.data[0].meta.gpu_layers, models.data[0].meta.total_layers], [false, 0, 3]);
+    assert.ok(models.data[0].meta.llama_cpp === 'prebuilt' || models.data[0].meta.llama_cpp === 'native');
+    assert.deepEqual(proc.stats.backend, { gpu: false, gpuLayers: 0, totalLayers: 3, llamaCpp: models.data[0].meta.llama_cpp });
   });
 
   it('reads the backend from the runtime\'s ready line, and nothing from other lines', () => {
-    assert.deepEqual(parseServeBackend('{"url":"http://127.0.0.1:4321","gpu":"cuda","gpuLayers":33,"totalLayers":33}'), { gpu: 'cuda', gpuLayers: 33, totalLayers: 33 });
-    assert.deepEqual(parseServeBackend('{"url":"http://127.0.0.1:4321","gpu":false,"gpuLayers":0}'), { gpu: false, gpuLayers: 0, totalLayers: undefined });
+    assert.deepEqual(parseServeBackend('{"url":"http://127.0.0.1:4321","gpu":"cuda","gpuLayers":33,"totalLayers":33,"llamaCpp":"native"}'), { gpu: 'cuda', gpuLayers: 33, totalLayers: 33, llamaCpp: 'native' });
+    assert.deepEqual(parseServeBackend('{"url":"http://127.0.0.1:4321","gpu":false,"gpuLayers":0}'), { gpu: false, gpuLayers: 0, totalLayers: undefined, llamaCpp: undefined });
+    assert.deepEqual(parseServeBackend('{"url":"http://127.0.0.1:4321","gpu":false,"llamaCpp":"elsewhere"}'), { gpu: false, gpuLayers: undefined, totalLayers: undefined, llamaCpp: undefined });
     assert.equal(parseServeBackend('{"url":"http://127.0.0.1:4321","kind":"onnx"}'), undefined);
     assert.equal(parseServeBackend('ready: tiny (gguf, backend cpu, 0/3 layers offloaded)'), undefined);
   });
