@@ -5,7 +5,8 @@
 import { inspectGguf } from '../../formats/gguf/analyze';
 import { UsageError } from '../../util/errors';
 import { GgufEngine } from '../gguf/gguf-engine';
-import { findNativeBuild, type NativeBuild } from '../native/builds';
+import { existsSync } from 'node:fs';
+import { bundlePath, findNativeBuild, type NativeBuild } from '../native/builds';
 import { LlamaServerEngine } from '../native/llama-server-engine';
 import { pinModelFile } from '../pinned';
 import type { EngineLoadOptions, LlamaCppChoice } from '../types';
@@ -27,6 +28,12 @@ async function chooseNative(options: EngineLoadOptions): Promise<NativeBuild | u
   if (choice === 'prebuilt') return undefined;
   // Embeddings stay on node-llama-cpp: llama-server serves either embeddings or generation, not both.
   if (choice === 'auto' && options.embeddings) return undefined;
+  // Without the llama.cpp source bundle (the deployment image ships none) no native build can be matched to the
+  // bundled commit: the prebuilt engine runs, and 'native' says why it cannot.
+  if (!existsSync(bundlePath())) {
+    if (choice === 'native') throw new UsageError(`the llama.cpp source bundle is not installed here (${bundlePath()}), so no native build can be matched to it`, 'use --llama-cpp prebuilt (or auto)');
+    return undefined;
+  }
   // A tampered build is refused even under 'auto': it is never silently skipped.
   const build = await findNativeBuild({ buildsDir: options.llamaCppBuilds, gpu: options.gpu !== false });
   if (!build && choice === 'native') {
