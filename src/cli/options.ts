@@ -24,10 +24,10 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** One of a fixed set of words. */
-export function choiceOption<T extends string>(name: string, choices: readonly T[]): (value: string) => T {
+/** One of a fixed set of words; `what` names it in the error (`unknown backend "metal"`). */
+export function choiceOption<T extends string>(what: string, choices: readonly T[]): (value: string) => T {
   return (value) => {
-    if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${name} must be one of ${choices.join(', ')}, got "${value}"`);
+    if (!(choices as readonly string[]).includes(value)) throw new UsageError(`unknown ${what} "${value}"`, `use one of: ${choices.join(', ')}`);
     return value as T;
   };
 }

@@ -74,6 +74,21 @@ describe('sovereign serve (the CLI, bundled)', function () {
     assert.doesNotMatch(run.stderr(), /listening/);
   });
 
+  it('--llama-cpp takes auto, native or prebuilt; another word exits 2 naming them; native without a build exits 2 saying how to make one', async () => {
+    const info = await writeTinyLlama(join(dir, 'choice.gguf'));
+    const wrong = runCli(['serve', '--model', info.path, '--port', '0', '--llama-cpp', 'fast']);
+    assert.equal(await wrong.exit, 2);
+    assert.match(wrong.stderr(), /unknown --llama-cpp value "fast"\n {2}hint: use one of: auto, native, prebuilt/);
+    const empty = await mkdtemp(join(tmpdir(), 'sovereign-no-builds-'));
+    try {
+      const native = runCli(['serve', '--model', info.path, '--port', '0', '--threads', '1', '--ctx', '256', '--llama-cpp', 'native'], { SOVEREIGN_LLAMA_CPP_BUILDS: empty });
+      assert.equal(await native.exit, 2, 'a usage error');
+      assert.match(native.stderr(), /no native llama\.cpp build exists[\s\S]*sovereign engine build/);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
   it('bounds what 150 stalled 1 MB bodies take: they are disconnected, RSS stays within the bound of the queue of the baseline and a second wave does not grow it', async function () {
     if (process.platform !== 'linux') this.skip();
     const info = await writeTinyLlama(join(dir, 'mem.gguf'));

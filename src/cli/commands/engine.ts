@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { BuildBackendChoice, BuildPhase, EngineStatus } from '../../core/engines/native/build';
-import { UsageError } from '../../core/util/errors';
-import { intOption } from '../options';
+import { choiceOption, intOption } from '../options';
 import { emit, info, json } from '../output';
 
 /** The builder is loaded when `engine` runs (CLI start stays cheap). */
@@ -10,18 +9,13 @@ const native = (): typeof import('../../core/engines/native/build') => require('
 
 const BACKENDS: readonly BuildBackendChoice[] = ['auto', 'cpu', 'cuda', 'vulkan'];
 
-function backendOption(value: string): BuildBackendChoice {
-  if (!(BACKENDS as readonly string[]).includes(value)) throw new UsageError(`unknown backend "${value}"`, `use one of: ${BACKENDS.join(', ')}`);
-  return value as BuildBackendChoice;
-}
-
 export function register(program: Command): void {
   const engine = program.command('engine').description('the llama.cpp the GGUF engine runs: native builds for this machine (docs/engines.md)');
 
   engine
     .command('build')
     .description("compile llama.cpp's llama-server from the bundled source for this machine, offline (cmake; CUDA or Vulkan when present)")
-    .option('--backend <backend>', `${BACKENDS.join(' | ')} (auto: CUDA when nvcc and an NVIDIA GPU are here, else Vulkan when glslc and a Vulkan device are, else CPU)`, backendOption, 'auto')
+    .option('--backend <backend>', `${BACKENDS.join(' | ')} (auto: CUDA when nvcc and an NVIDIA GPU are here, else Vulkan when glslc and a Vulkan device are, else CPU)`, choiceOption('backend', BACKENDS), 'auto')
     .option('--jobs <n>', 'parallel compile jobs (default: the number of CPUs)', intOption('--jobs', 1, 1024))
     .option('--dir <buildsDir>', 'builds folder (default $SOVEREIGN_LLAMA_CPP_BUILDS, else ~/.cache/sovereign/llama.cpp)')
     .option('--force', 'rebuild even when a finished build exists')

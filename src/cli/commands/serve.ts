@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--queue <n>', 'requests that may wait; more get 503', intOption('--queue', 0, 10000), 32)
     .option('--max-body <bytes>', 'largest request body', intOption('--max-body', 1024, 1 << 30), 1 << 20)
     .option('--no-gpu', 'never offload to a GPU')
-    .option('--llama-cpp <which>', 'GGUF: which llama.cpp runs the model: native (a build for this machine: `sovereign engine build`), prebuilt (node-llama-cpp\'s), auto (native when built; SOVEREIGN_LLAMA_CPP)', choiceOption('--llama-cpp', ['auto', 'native', 'prebuilt']))
+    .option('--llama-cpp <which>', 'GGUF: which llama.cpp runs the model: native (a build for this machine: `sovereign engine build`), prebuilt (node-llama-cpp\'s), auto (native when built; SOVEREIGN_LLAMA_CPP)', choiceOption('--llama-cpp value', ['auto', 'native', 'prebuilt']))
     .option('--allowed-host <name>', 'a name the Host header may carry besides loopback addresses, localhost and the bound address (repeatable; .example.com allows its subdomains)', collect)
     .option('--cors-origin <origin>', 'let web pages of ORIGIN (scheme://host[:port]) call this server: CORS headers for exactly that origin (repeatable; none by default)', collect)
     .option('--request-timeout <seconds>', 'the whole request (headers and body) must arrive within this time, else 408', secondsOption('--request-timeout', 0.05, 3600), SERVE_LIMIT_DEFAULTS.requestTimeoutMs)
