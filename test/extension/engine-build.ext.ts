@@ -3,7 +3,8 @@ import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { buildDirFor, bundleCommit, sha256File } from '../../src/core/engines/native/builds';
+import { buildDirFor, bundleCommit } from '../../src/core/engines/native/builds';
+import { sha256File } from '../../src/core/hash/sha256';
 import { requireFinishedBuild } from '../core/engines/native/finished-build';
 import { activatedExtension } from './support/vscode';
 

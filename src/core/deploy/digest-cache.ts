@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { userCacheDir } from '../util/user-cache';
 
 /**
  * File digests (and other per-file facts such as ldd output) cached by the file's identity: device,
@@ -58,8 +58,7 @@ export class FileFactCache {
 }
 
 function defaultCacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'sovereign', 'deploy-file-facts.json');
+  return join(userCacheDir(), 'deploy-file-facts.json');
 }
 
 function sha256Stream(path: string): Promise<string> {

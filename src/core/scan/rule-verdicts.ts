@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ByteSource, MetadataText, ModelFormat } from '../formats';
 import type { Finding } from '../formats/findings';
 import { stageForPack, type RulePack, type YaraEngine } from './rules';
+import { userCacheDir } from '../util/user-cache';
 
 /**
  * The rule stage's verdicts, cached by the bytes' sha256 and the rule pack's digest (RulePack.digest): the
@@ -40,8 +40,7 @@ interface Entry {
 
 /** The default cache file: beside the other per-user caches (`$XDG_CACHE_HOME/sovereign`, else `~/.cache/sovereign`). */
 export function defaultRuleVerdictFile(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'sovereign', 'rule-verdicts.json');
+  return join(userCacheDir(), 'rule-verdicts.json');
 }
 
 async function readEntries(file: string): Promise<Record<string, Entry>> {

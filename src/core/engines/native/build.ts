@@ -18,6 +18,7 @@ import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { basename, join } from 'node:path';
+import { sha256File } from '../../hash/sha256';
 import { SovereignError } from '../../util/errors';
 import { detectGpu, findOnPath, type GpuProbeOptions } from '../gpu';
 import {
@@ -28,7 +29,6 @@ import {
   findNativeBuild,
   NATIVE_BUILD_SCHEMA,
   readNativeBuild,
-  sha256File,
   type NativeBackend,
   type NativeBuild,
   type NativeBuildRecord,

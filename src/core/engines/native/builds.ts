@@ -12,12 +12,12 @@
  * A build is used only when its binary still has the sha256 its record names: a binary changed after the
  * build is refused (RefusedError), never run.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { sha256File } from '../../hash/sha256';
 import { RefusedError, SovereignError } from '../../util/errors';
+import { userCacheDir } from '../../util/user-cache';
 
 export type NativeBackend = 'cpu' | 'cuda' | 'vulkan';
 
@@ -49,7 +49,7 @@ export interface NativeBuild {
 /** Where native builds live. */
 export function defaultBuildsDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.SOVEREIGN_LLAMA_CPP_BUILDS) return env.SOVEREIGN_LLAMA_CPP_BUILDS;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sovereign', 'llama.cpp');
+  return join(userCacheDir(env), 'llama.cpp');
 }
 
 /** The folder of one build. */
@@ -95,12 +95,6 @@ export async function bundleCommit(path = bundlePath()): Promise<string> {
   const commit = refs.get('HEAD') ?? [...refs.values()][0];
   if (!commit) throw new SovereignError(`${path} names no commit`, 'reinstall node-llama-cpp (npm ci)');
   return commit;
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** Reads and checks one build folder's record and binary; undefined when the folder holds no finished build. */

@@ -5,7 +5,8 @@ import { appendFile, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { BuildCancelledError, buildLlamaServer, cmakeFlagsFor, detectBuildBackend, engineStatus, parseCmakeProgress, type BuildProgress } from '../../../../src/core/engines/native/build';
-import { buildDirFor, bundleCommit, findNativeBuild, readNativeBuild, sha256File, type NativeBuildRecord } from '../../../../src/core/engines/native/builds';
+import { buildDirFor, bundleCommit, findNativeBuild, readNativeBuild, type NativeBuildRecord } from '../../../../src/core/engines/native/builds';
+import { sha256File } from '../../../../src/core/hash/sha256';
 import { RefusedError, SovereignError } from '../../../../src/core/util/errors';
 import { processesNaming, requireFinishedBuild, running, writeToyBundle } from './finished-build';
 import { tempDir } from '../../../helpers/tmp';
