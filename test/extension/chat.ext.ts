@@ -1,12 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeTinyLlama, type TinyLlamaInfo } from '../fixtures/gguf/tiny-llama';
-import { closeAllEditors, executeDismissingNotifications, sleep, waitFor, workbenchApi } from './support/vscode';
+import { closeAllEditors, executeDismissingNotifications, sleep, waitFor, workbenchApi, ensureGitIdentity } from './support/vscode';
 
 interface ApiShape {
   registry: { refresh(): Promise<{ versions: { name: string; version: string }[]; violations: { model?: string; version?: string; severity: string; rule: string }[] } | undefined> };
@@ -48,18 +47,7 @@ describe('Sovereign: chat (language-model provider, Playground host) in the exte
     api = await workbenchApi<ApiShape>();
     root = vscode.workspace.workspaceFolders![0].uri.fsPath;
     dir = await mkdtemp(join(tmpdir(), 'sovereign-ext-chat-'));
-    // The test profile has its own HOME, so no global git identity: give the workspace repository one.
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
-    let email = '';
-    try {
-      email = git('config', '--get', 'user.email').trim();
-    } catch {
-      // exit 1: not set
-    }
-    if (!email) {
-      git('config', 'user.name', 'Extension Test');
-      git('config', 'user.email', 'extension-test@sovereign.invalid');
-    }
+    ensureGitIdentity(root);
     info = await writeTinyLlama(join(dir, 'ext-chat.gguf'), { chatTemplate: true, name: 'ext-chat' });
     const registered = await executeDismissingNotifications<{ manifestFile: string } | undefined>('sovereign.registerModel', vscode.Uri.file(info.path), {
       name: 'ext-chat',

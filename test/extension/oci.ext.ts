@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeMlpClassifier } from '../fixtures/onnx';
 import { startRegistry, type TestRegistry } from '../core/oci/registry-server';
-import { activatedExtension, executeDismissingNotifications, workbenchApi } from './support/vscode';
+import { activatedExtension, ensureGitIdentity, executeDismissingNotifications, workbenchApi } from './support/vscode';
 
 /** Push and pull through the palette commands in the real extension host, against a real registry and a layout folder. */
 describe('Sovereign: Push / Pull Model to/from an OCI registry in the extension host', () => {
@@ -20,13 +20,7 @@ describe('Sovereign: Push / Pull Model to/from an OCI registry in the extension 
     dir = await mkdtemp(join(tmpdir(), 'sovereign-ext-oci-'));
     reg = await startRegistry(join(dir, 'registry'));
     const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
-    try {
-      git('config', '--get', 'user.email');
-    } catch {
-      git('config', 'user.name', 'Extension Test');
-      git('config', 'user.email', 'extension-test@sovereign.invalid');
-    }
+    ensureGitIdentity(root);
     const model = join(dir, 'ext-oci.onnx');
     await writeMlpClassifier(model, { seed: 11 });
     const added = await executeDismissingNotifications<{ manifestFile: string } | undefined>('sovereign.registerModel', vscode.Uri.file(model), {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { writeMlpClassifier } from '../fixtures/onnx';
 import { writeHubFolder } from '../fixtures/safetensors/hub-folder';
-import { activatedExtension, executeDismissingNotifications, waitFor, workbenchApi } from './support/vscode';
+import { activatedExtension, executeDismissingNotifications, waitFor, workbenchApi, ensureGitIdentity } from './support/vscode';
 
 interface ApiShape {
   registry: { refresh(): Promise<{ versions: { name: string; version: string }[] } | undefined> };
@@ -21,18 +21,7 @@ describe('Sovereign: registry and policy in the extension host', () => {
     await activatedExtension();
     dir = await mkdtemp(join(tmpdir(), 'sovereign-ext-reg-'));
     root = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    // The test profile has its own HOME, so no global git identity: give the workspace repository one.
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
-    let email = '';
-    try {
-      email = git('config', '--get', 'user.email').trim();
-    } catch {
-      // exit 1: not set
-    }
-    if (!email) {
-      git('config', 'user.name', 'Extension Test');
-      git('config', 'user.email', 'extension-test@sovereign.invalid');
-    }
+    ensureGitIdentity(root);
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });

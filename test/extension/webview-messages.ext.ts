@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import * as vscode from 'vscode';
 import type { SovereignWebviews } from '../../src/extension/webviews';
 import { VIEW_TYPES } from '../../webview/shared/view-state';
 import { writeMlpClassifier } from '../fixtures/onnx';
-import { closeAllEditors, executeDismissingNotifications, waitFor, workbenchApi } from './support/vscode';
+import { closeAllEditors, ensureGitIdentity, executeDismissingNotifications, waitFor, workbenchApi } from './support/vscode';
 
 interface ApiShape {
   webviews: SovereignWebviews;
@@ -25,23 +24,14 @@ describe('Sovereign: webview messages are checked by the host; signing from a we
   let api: ApiShape;
   let dir: string;
   let root: string;
-  const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
+  let git: (...args: string[]) => string;
 
   before(async function () {
     this.timeout(120_000);
     api = await workbenchApi<ApiShape>();
     root = vscode.workspace.workspaceFolders![0].uri.fsPath;
     dir = await mkdtemp(join(tmpdir(), 'sovereign-ext-msg-'));
-    let email = '';
-    try {
-      email = git('config', '--get', 'user.email').trim();
-    } catch {
-      // exit 1: not set
-    }
-    if (!email) {
-      git('config', 'user.name', 'Extension Test');
-      git('config', 'user.email', 'extension-test@sovereign.invalid');
-    }
+    git = ensureGitIdentity(root);
     const model = join(dir, 'ext-signing.onnx');
     await writeMlpClassifier(model, { seed: 11 });
     await executeDismissingNotifications('sovereign.registerModel', vscode.Uri.file(model), { name: 'ext-signing', version: '1.0.0', license: 'MIT', source: 'https://example.invalid/ext-signing' });

@@ -54,6 +54,16 @@ export interface RunningLlamaServer {
   stop: () => Promise<void>;
 }
 
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
+  });
+}
+
 /** Starts llama-server on 127.0.0.1 for `model` and waits for /health. */
 export async function startLlamaServer(bin: string, model: string, options: { threads?: number; ctx?: number; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<RunningLlamaServer> {
   const port = await freePort();
@@ -63,13 +73,7 @@ export async function startLlamaServer(bin: string, model: string, options: { th
   child.stdout?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
   const url = `http://127.0.0.1:${port}`;
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-    });
+  const stop = (): Promise<void> => stopChild(child, 3000);
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`llama-server exited ${child.exitCode}:\n${log}`);
@@ -100,13 +104,7 @@ export async function startSovereignServe(model: string, options: { cli?: string
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let log = '';
   child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-10_000)));
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    });
+  const stop = (): Promise<void> => stopChild(child, 5000);
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (l) => {
       try {

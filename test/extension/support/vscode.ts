@@ -2,6 +2,7 @@
  * Helpers for suites that run inside the real extension host (desktop VS Code or code-server).
  * They only use the public `vscode` API, so a suite behaves the same under both launchers.
  */
+import { execFileSync } from 'node:child_process';
 import * as vscode from 'vscode';
 
 /** `publisher.name` from package.json: the id VS Code knows the extension by. */
@@ -73,3 +74,22 @@ export function waitForEditorWith(pattern: RegExp, what: string, timeoutMs = 20_
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * The test profile has its own HOME, so no global git identity: give the workspace repository one (the
+ * registry commits in it). Returns a git runner for that repository.
+ */
+export function ensureGitIdentity(root: string): (...args: string[]) => string {
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
+  let email = '';
+  try {
+    email = git('config', '--get', 'user.email').trim();
+  } catch {
+    // exit 1: not set
+  }
+  if (!email) {
+    git('config', 'user.name', 'Extension Test');
+    git('config', 'user.email', 'extension-test@sovereign.invalid');
+  }
+  return git;
+}
