@@ -16,7 +16,7 @@
  * harness), heavier than VS Code's postMessage, so the figure is an upper bound. Figures also go to
  * bench-results/chat.json.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServe } from '../src/core/serve/start';
@@ -24,7 +24,7 @@ import { startWebviewHarness, type HarnessGlobals } from '../test/webview/chromi
 import { attachFakeHost } from '../test/webview/playground-host';
 import { writeTinyLlama } from '../test/fixtures/gguf/tiny-llama';
 import type { PlaygroundViewState } from '../webview/playground/contract';
-import { repoRoot, round, runIfMain } from './util';
+import { round, runIfMain, writeBenchResult } from './util';
 
 const TURNS = 30;
 
@@ -100,9 +100,7 @@ export async function run(): Promise<Record<string, unknown>> {
       withinGoal: { uiAddedP95: percentile(added, 95) <= 10, viewRenderP95: viewOwn.length > 0 && percentile(viewOwn, 95) <= 10 },
       loadAverage1m: round(loadavg()[0], 2),
     };
-    const out = join(repoRoot(), 'bench-results');
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, 'chat.json'), JSON.stringify({ time: new Date().toISOString(), ...figures }, null, 2) + '\n');
+    await writeBenchResult('chat', figures);
     return figures;
   } finally {
     await harness.close();

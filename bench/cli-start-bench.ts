@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, repoRoot, round, runIfMain, timeCommand } from './util';
+import { median, repoRoot, round, runIfMain, timeCommand, writeBenchResult } from './util';
 
 /**
  * CLI start (issue 18): CPU time (user + system, the process's own accounting) of `sovereign --version` and of
@@ -54,8 +54,7 @@ export async function run(): Promise<Record<string, unknown>> {
     ratioScan: round(median(ratios.scan)),
     goal: 1.5,
   };
-  await mkdir(join(root, 'bench-results'), { recursive: true });
-  await writeFile(join(root, 'bench-results', 'cli-start.json'), JSON.stringify({ time: new Date().toISOString(), ...result }, null, 2) + '\n');
+  await writeBenchResult('cli-start', result);
   process.stderr.write(`cli-start: --version ${result.ratioVersion}x, scan ${result.ratioScan}x the CPU of node -e 0 (goal <= 1.5)\n`);
   return result;
 }

@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTarget, postTimed, type BenchTarget } from '../src/core/bench/http';
 import { writeRandomLlama } from '../test/fixtures/gguf/random-llama';
 import { writeTinyLlama } from '../test/fixtures/gguf/tiny-llama';
 import { llamaServerBinary, LLAMA_SERVER_MISSING, nativeBuildsOf, startLlamaServer, startSovereignServe } from '../test/helpers/llama-server';
-import { median, repoRoot, round, runIfMain } from './util';
+import { median, repoRoot, round, runIfMain, writeBenchResult } from './util';
 
 /**
  * Completion latency against the real peer (issue 18): llama.cpp's own llama-server (built from the llama.cpp
@@ -44,8 +44,7 @@ export async function run(): Promise<Record<string, unknown>> {
     await rm(dir, { recursive: true, force: true });
   }
   const out = { time: new Date().toISOString(), threads: 1, nPredict: 16, requests, results };
-  await mkdir(join(root, 'bench-results'), { recursive: true });
-  await writeFile(join(root, 'bench-results', 'completion-peers.json'), JSON.stringify(out, null, 2) + '\n');
+  await writeBenchResult('completion-peers', out);
   return out;
 }
 

@@ -19,12 +19,12 @@
  *
  * Goal: ours <= 5 ms at p95. Figures go to bench-results/ghost-text.json. `npx tsx bench/ghost-text-bench.ts`.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { writeRandomLlama } from '../test/fixtures/gguf/random-llama';
 import { llamaServerBinary, nativeBuildsOf } from '../test/helpers/llama-server';
-import { repoRoot, round, runIfMain } from './util';
+import { round, runIfMain, writeBenchResult } from './util';
 import { machineLoad, openBenchWindow, summary } from './vscode-session';
 
 const KEYSTROKES = Number(process.env.SOVEREIGN_BENCH_KEYSTROKES ?? 100);
@@ -278,10 +278,8 @@ export async function run(): Promise<Record<string, unknown>> {
       ...machineLoad(),
     };
     outbound = await win.close();
-    const out = join(repoRoot(), 'bench-results');
-    await mkdir(out, { recursive: true });
     const result = { ...figures, outboundAttempts: outbound.length };
-    await writeFile(join(out, 'ghost-text.json'), JSON.stringify({ time: new Date().toISOString(), ...result }, null, 2) + '\n');
+    await writeBenchResult('ghost-text', result);
     return result;
   } catch (err) {
     await wb.screenshot('bench-ghost-text--FAILED').catch(() => undefined);

@@ -24,12 +24,12 @@
  * `npx tsx bench/playground-bench.ts` runs it alone.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Frame, Page } from 'playwright-core';
 import { writeTinyLlama } from '../test/fixtures/gguf/tiny-llama';
-import { repoRoot, runIfMain } from './util';
+import { repoRoot, runIfMain, writeBenchResult } from './util';
 import { machineLoad, openBenchWindow, percentile, summary } from './vscode-session';
 
 const TURNS = Number(process.env.SOVEREIGN_BENCH_TURNS ?? 30);
@@ -172,9 +172,7 @@ export async function run(): Promise<Record<string, unknown>> {
     };
     const outbound = await win.close();
     const result = { ...figures, outboundAttempts: outbound.length };
-    const out = join(repoRoot(), 'bench-results');
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, 'playground.json'), JSON.stringify({ time: new Date().toISOString(), ...result }, null, 2) + '\n');
+    await writeBenchResult('playground', result);
     return result;
   } catch (err) {
     await wb.screenshot('bench-playground--FAILED').catch(() => undefined);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** The checkout root (bench modules run compiled from out/bench). */
@@ -11,6 +12,13 @@ export function repoRoot(): string {
     dir = up;
   }
   return dir;
+}
+
+/** Writes a benchmark's figures to bench-results/NAME.json, stamped with the time they were written. */
+export async function writeBenchResult(name: string, figures: object): Promise<void> {
+  const dir = join(repoRoot(), 'bench-results');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${name}.json`), JSON.stringify({ time: new Date().toISOString(), ...figures }, null, 2) + '\n');
 }
 
 /** Runs one benchmark module on its own (`node out/bench/NAME-bench.js`): its figures as JSON on stdout. */
