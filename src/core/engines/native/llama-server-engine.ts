@@ -45,11 +45,6 @@ export class LlamaServerEngine {
     this.client = new LlamaServerClient(server.connection, description);
   }
 
-  /** The process's pid (tests, health). */
-  get nativePid(): number | undefined {
-    return this.server.pid;
-  }
-
   static async load(load: NativeLoad): Promise<LlamaServerEngine> {
     const started = performance.now();
     const { facts, header, options, build } = load;

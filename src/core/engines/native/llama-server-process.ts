@@ -30,10 +30,8 @@ export interface LlamaServerStart {
   parallel: number;
   batchSize?: number;
   gpuLayers: number;
-  embeddings?: boolean;
   /** Load timeout (ms). */
   timeoutMs?: number;
-  signal?: AbortSignal;
 }
 
 let wrappersChecked: { isolation: NativeIsolation; prefix: string[] } | undefined;
@@ -73,10 +71,6 @@ export class LlamaServerProcess {
     this.connection = new LlamaServerConnection(socketPath, parallel);
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
   /** Starts llama-server and waits until /health says the model is loaded. */
   static async start(options: LlamaServerStart): Promise<LlamaServerProcess> {
     const folder = mkdtempSync(join(tmpdir(), 'sovereign-llama-'));
@@ -97,7 +91,6 @@ export class LlamaServerProcess {
       '--log-verbosity', '2',
       '--log-colors', 'off',
       ...(options.batchSize ? ['--batch-size', String(options.batchSize)] : []),
-      ...(options.embeddings ? ['--embeddings'] : []),
     ];
     const command = [...prefix, options.binary, ...args];
     const stdio: ('ignore' | 'inherit' | number)[] = ['ignore', 'ignore', 'inherit'];
@@ -107,7 +100,7 @@ export class LlamaServerProcess {
     const child = spawn(command[0], command.slice(1), { stdio, env });
     const server = new LlamaServerProcess(child, folder, socketPath, isolation, options.parallel);
     try {
-      await server.waitHealthy(options.timeoutMs ?? 10 * 60_000, options.signal);
+      await server.waitHealthy(options.timeoutMs ?? 10 * 60_000);
     } catch (err) {
       await server.stop();
       throw err;
@@ -115,7 +108,7 @@ export class LlamaServerProcess {
     return server;
   }
 
-  private async waitHealthy(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  private async waitHealthy(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let exited: string | undefined;
     const onExit = (code: number | null, sig: NodeJS.Signals | null): void => {
@@ -129,7 +122,6 @@ export class LlamaServerProcess {
     try {
       for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
         if (exited) throw new SovereignError(`the native llama.cpp build (llama-server) ${exited} while loading the model`, 'its log is above; `sovereign engine status` checks the build, --llama-cpp prebuilt uses node-llama-cpp instead');
-        signal?.throwIfAborted();
         const reply = await this.connection.call('GET', '/health').catch(() => undefined);
         if (reply?.status === 200) return;
         if (Date.now() > deadline) throw new SovereignError(`the native llama.cpp build (llama-server) did not load the model within ${Math.round(timeoutMs / 1000)} s`, 'a model this large may need more time or memory');
