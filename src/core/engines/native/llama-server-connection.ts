@@ -80,8 +80,9 @@ export class LlamaServerConnection {
     this.agent.destroy();
   }
 
-  private open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void): void {
+  private open(method: string, path: string, body: unknown, signal: AbortSignal | undefined, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void, retried = false): void {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    let answered = false;
     const req = httpRequest(
       {
         socketPath: this.socketPath,
@@ -90,9 +91,20 @@ export class LlamaServerConnection {
         path,
         headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
       },
-      onResponse,
+      (res) => {
+        answered = true;
+        onResponse(res);
+      },
     );
-    req.on('error', onError);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection that llama-server closed while it was idle: the request never reached it (the
+      // race Node documents for `reusedSocket`). Sent again, once, on a new connection.
+      if (!answered && !retried && req.reusedSocket && err.code === 'ECONNRESET' && !signal?.aborted) {
+        this.open(method, path, body, signal, onResponse, onError, true);
+        return;
+      }
+      onError(err);
+    });
     if (signal) {
       // Closing the connection stops llama-server's generation for this request.
       const abort = (): void => void req.destroy(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
