@@ -87,8 +87,9 @@ export class LlamaServerProcess {
       '--n-gpu-layers', String(options.gpuLayers),
       '--no-webui',
       '--no-slots',
-      // Warnings and errors only: no log lines per request (the supervisor reads every line the engine writes).
-      '--log-verbosity', '2',
+      // Errors only: no log lines per request (a fully cached prompt warns each time; the supervisor reads every
+      // line the engine writes, and serve logs it).
+      '--log-verbosity', '1',
       '--log-colors', 'off',
       ...(options.batchSize ? ['--batch-size', String(options.batchSize)] : []),
     ];
